@@ -1,0 +1,19 @@
+# ldmscale: size × sampler × steps × guidance sweeps of latent diffusion models, to a cost-quality frontier.
+# The DAG, stage by stage: see workflow/rules/ and ../README.md.
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/cost.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/frontier.smk"
+
+
+rule all:
+    input:
+        "results/summary.parquet",
+        "results/frontier/best_per_budget.csv",
+        frontier_plots(),

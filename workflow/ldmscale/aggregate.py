@@ -1,0 +1,63 @@
+"""The summary table: one row per configuration with every cost and score, joined from the rules' JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from . import cost, generate, io
+
+
+def _config_from_path(path: str) -> dict:
+    """Return (task, model, sampler, steps, guidance) parsed from a samples or scores path."""
+    parts = Path(path).parts
+    root = parts.index("scores") if "scores" in parts else parts.index("samples")
+    task, model, sampler, setting = parts[root + 1 : root + 5]
+    steps, guidance = setting.removeprefix("s").split("_g")
+    return {"task": task, "model": model, "sampler": sampler, "steps": int(steps), "guidance": float(guidance)}
+
+
+def summary(flops_files, latency_files, score_files, shard_dirs, reference_model: str | None) -> pl.DataFrame:
+    """Return the summary table of the sweep."""
+    flops = {Path(f).parent.name: io.read_json(f) for f in flops_files}
+    latency = {Path(f).parent.name: io.read_json(f) for f in latency_files}
+    if reference_model is None:
+        reference_model = max(flops, key=lambda m: flops[m]["unet"]["flops_b1"])
+    reference_flops = flops[reference_model]["unet"]["flops_b1"]
+
+    rows: dict[tuple, dict] = {}
+    for shard in shard_dirs:
+        config = _config_from_path(shard)
+        manifest = generate.read_manifest(shard, verify=False)
+        nfe, cfg = manifest["nfe"]["calls"], manifest["nfe"]["batch_multiplier"] == 2
+        f, lat = flops[config["model"]], latency[config["model"]]
+        rows[tuple(config.values())] = {
+            **config,
+            "nfe": nfe,
+            "cfg": cfg,
+            "unet_params": f["unet"]["params"],
+            "unet_gflops": f["unet"]["flops_b1"] / 1e9,
+            "gflops_per_image": cost.sampling_flops(f, nfe, cfg) / 1e9,
+            "normalised_cost": cost.normalised_cost(f["unet"]["flops_b1"], reference_flops, config["steps"]),
+            "reference_model": reference_model,
+            "latency_ms_per_image": cost.sampling_latency_ms(lat, nfe, cfg),
+            "latency_device": lat["device"],
+            "latency_batch": lat["batch"],
+        }
+    for path in score_files:
+        config = _config_from_path(path)
+        result = io.read_json(path)
+        row = rows[tuple(config.values())]
+        metric = result["metric"]
+        row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = result["value"], result["ci_low"], result["ci_high"]
+        row["num_images"] = result["n"]
+    return pl.DataFrame(list(rows.values())).sort(["task", "unet_params", "model", "sampler", "steps", "guidance"])
+
+
+def write(table: pl.DataFrame, parquet_path: str, csv_path: str) -> None:
+    """Write the summary as parquet (for code) and CSV (for people), atomically."""
+    with io.atomic_path(parquet_path) as tmp:
+        table.write_parquet(tmp)
+    with io.atomic_path(csv_path) as tmp:
+        table.write_csv(tmp)

@@ -1,0 +1,82 @@
+"""Checks of config.yaml that a JSON schema cannot express, and the sweep it describes."""
+
+from __future__ import annotations
+
+import re
+from itertools import product
+from pathlib import Path
+
+from . import metrics, samplers
+
+SOURCES = ("toy", "local")
+GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
+def fmt_guidance(value: float) -> str:
+    """Return the guidance scale as it appears in paths: 7.5 → '7.5', 1.0 → '1'."""
+    return f"{float(value):g}"
+
+
+def check(config: dict) -> None:
+    """Raise ValueError naming the field when config.yaml is inconsistent; the schema has run before."""
+    names = [m["name"] for m in config["models"]]
+    for i, model in enumerate(config["models"]):
+        where = f"models[{i}] ({model['name']!r})"
+        sources = [s for s in SOURCES if s in model]
+        if len(sources) != 1:
+            raise ValueError(f"config: {where}: needs exactly one source of {', '.join(SOURCES)}; found {sources or 'none'}")
+        if names.count(model["name"]) > 1:
+            raise ValueError(f"config: {where}: duplicate model name; model names must be unique")
+        if "local" in model:
+            path = Path(model["local"]["path"])
+            if not (path / "model_index.json").is_file():
+                state = "does not exist" if not path.exists() else "has no model_index.json"
+                raise ValueError(f"config: {where}: local.path {str(path)!r} {state}; expected a diffusers pipeline directory")
+    for i, name in enumerate(config["samplers"]):
+        try:
+            samplers.get(name)
+        except ValueError as err:
+            raise ValueError(f"config: samplers[{i}]: {err}") from None
+    for i, value in enumerate(config["guidance"]):
+        if not GUIDANCE_RE.match(fmt_guidance(value)):
+            raise ValueError(f"config: guidance[{i}]: {value} cannot be written as a plain decimal")
+    for task_name, task in config["tasks"].items():
+        where = f"tasks.{task_name}"
+        for i, name in enumerate(task["metrics"]):
+            try:
+                metrics.get(name)
+            except ValueError as err:
+                raise ValueError(f"config: {where}.metrics[{i}]: {err}") from None
+        if task["shard_size"] % task["batch_size"]:
+            raise ValueError(
+                f"config: {where}.shard_size ({task['shard_size']}) must be a multiple of batch_size "
+                f"({task['batch_size']}), so that sharding never changes an image"
+            )
+    reference = config["cost"]["reference_model"]
+    if reference is not None and reference not in names:
+        raise ValueError(f"config: cost.reference_model: {reference!r} is not a model name; models: {', '.join(names)}")
+    if config["cost"]["latency_batch"] not in config["cost"]["batch_sizes"]:
+        raise ValueError(f"config: cost.latency_batch ({config['cost']['latency_batch']}) must be one of cost.batch_sizes")
+
+
+def configurations(config: dict) -> list[dict]:
+    """Return every (task, model, sampler, steps, guidance) of the sweep, in a stable order."""
+    return [
+        {"task": t, "model": m["name"], "sampler": s, "steps": n, "guidance": fmt_guidance(g)}
+        for t, m, s, n, g in product(
+            sorted(config["tasks"]), config["models"], config["samplers"], sorted(config["steps"]), sorted(config["guidance"])
+        )
+    ]
+
+
+def model_entry(config: dict, name: str) -> dict:
+    """Return the config entry of model `name`."""
+    for model in config["models"]:
+        if model["name"] == name:
+            return model
+    raise ValueError(f"unknown model {name!r}")
+
+
+def source(model: dict) -> str:
+    """Return which source kind a model entry uses."""
+    return next(s for s in SOURCES if s in model)

@@ -1,0 +1,96 @@
+"""Quality metrics: registry, the toy scorer's attribute accuracy and Fréchet distance, bootstrap intervals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import linalg
+
+
+@dataclass(frozen=True)
+class Metric:
+    higher_is_better: bool
+    needs_reference: bool
+    description: str
+
+
+METRICS: dict[str, Metric] = {
+    "attr_acc": Metric(True, False, "toy scorer: fraction of images whose every attribute matches the caption"),
+    "fd_toy": Metric(False, True, "Fréchet distance in the toy scorer's feature space to real images"),
+}
+
+
+def get(name: str) -> Metric:
+    """Return the registry entry for `name`, or raise ValueError listing the valid names."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ValueError(f"unknown metric {name!r}; valid metrics: {', '.join(sorted(METRICS))}") from None
+
+
+def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return mean and (unbiased) covariance of (n, d) features, in float64."""
+    features = np.asarray(features, dtype=np.float64)
+    return features.mean(0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """Return the Fréchet distance between two Gaussians: |mu1 - mu2|² + tr(S1 + S2 - 2 (S1 S2)^½)."""
+    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
+    if not np.isfinite(covmean).all():
+        # Singular product (fewer samples than dimensions): regularise as pytorch-fid does.
+        offset = np.eye(sigma1.shape[0]) * 1e-6
+        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    covmean = covmean.real
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def bootstrap(statistic, n: int, reps: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+    """Return the percentile interval of `statistic(indices)` over `reps` resamples of range(n) with replacement."""
+    rng = np.random.default_rng(seed)
+    values = [statistic(rng.integers(0, n, n)) for _ in range(reps)]
+    alpha = (1 - level) / 2
+    return float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
+
+
+@torch.no_grad()
+def scorer_outputs(scorer, images: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Return the scorer's features (n, d) and predicted class per attribute (n, n_attributes) for uint8 NHWC images."""
+    feats, preds = [], []
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch])).permute(0, 3, 1, 2)
+        f = scorer.features(x)
+        feats.append(f.double().numpy())
+        preds.append(torch.stack([h(f).argmax(1) for h in scorer.heads], 1).numpy())
+    return np.concatenate(feats), np.concatenate(preds)
+
+
+def attribute_accuracy(predictions: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
+    """Return per-image all-attributes-correct flags and the per-attribute accuracy."""
+    correct = predictions == labels
+    return {
+        "per_image": correct.all(1).astype(float).tolist(),
+        "per_attribute": {name: float(correct[:, i].mean()) for i, name in enumerate(names)},
+    }
+
+
+def score_attr_acc(predictions: np.ndarray, labels: np.ndarray, names: list[str], reps: int, seed: int) -> dict:
+    """Return attribute accuracy with a bootstrap interval over images and the per-image values behind it."""
+    acc = attribute_accuracy(predictions, labels, names)
+    per_image = np.asarray(acc["per_image"])
+    low, high = bootstrap(lambda idx: per_image[idx].mean(), len(per_image), reps, seed)
+    return {"value": float(per_image.mean()), "ci_low": low, "ci_high": high, "n": len(per_image), **acc}
+
+
+def score_fd(features: np.ndarray, reference: dict, reps: int, seed: int) -> dict:
+    """Return the Fréchet distance of `features` to the reference statistics, with a bootstrap interval over images."""
+    mu_r, sigma_r = np.asarray(reference["mu"]), np.asarray(reference["sigma"])
+
+    def fd(idx):
+        return frechet_distance(*gaussian_stats(features[idx]), mu_r, sigma_r)
+
+    low, high = bootstrap(fd, len(features), reps, seed)
+    return {"value": fd(np.arange(len(features))), "ci_low": low, "ci_high": high, "n": len(features)}

@@ -1,0 +1,161 @@
+"""Architectures of the toy family: diffusers/transformers classes at toy sizes, plus the scorer CNN."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import data
+
+MAX_TOKENS = 12  # [BOS] + the longest caption (8 words) + [EOS], padded
+TEXT_HIDDEN = 64
+LATENT_CHANNELS = 4
+
+
+def tokenizer():
+    """Return a word-level PreTrainedTokenizerFast over the caption vocabulary."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
+    vocab = {word: i for i, word in enumerate(specials + data.vocabulary())}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A [EOS]", special_tokens=[("[BOS]", vocab["[BOS]"]), ("[EOS]", vocab["[EOS]"])]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        bos_token="[BOS]",
+        eos_token="[EOS]",
+        model_max_length=MAX_TOKENS,
+    )
+
+
+def text_encoder(tok):
+    """Return an untrained CLIPTextModel sized for the toy captions."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    config = CLIPTextConfig(
+        vocab_size=len(tok),
+        hidden_size=TEXT_HIDDEN,
+        intermediate_size=2 * TEXT_HIDDEN,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=MAX_TOKENS,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        projection_dim=TEXT_HIDDEN,
+    )
+    return CLIPTextModel(config)
+
+
+def autoencoder(image_size: int):
+    """Return an untrained AutoencoderKL that maps image_size² RGB to (image_size/4)² × 4 latents."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 3,
+        up_block_types=("UpDecoderBlock2D",) * 3,
+        block_out_channels=(32, 64, 64),
+        layers_per_block=1,
+        latent_channels=LATENT_CHANNELS,
+        norm_num_groups=16,
+        sample_size=image_size,
+        mid_block_add_attention=False,
+    )
+
+
+def unet_config(width: int, latent_size: int) -> dict:
+    """Return the UNet2DConditionModel config of the toy family member of base width `width`.
+
+    Members differ only in width, as in the paper (stage widths [c, 2c, 2c] here: the
+    toy latents are 8×8, so there is room for three stages, not four).
+    """
+    return {
+        "sample_size": latent_size,
+        "in_channels": LATENT_CHANNELS,
+        "out_channels": LATENT_CHANNELS,
+        "block_out_channels": [width, 2 * width, 2 * width],
+        "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+        "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+        "layers_per_block": 1,
+        "cross_attention_dim": TEXT_HIDDEN,
+        "attention_head_dim": 8,
+        "norm_num_groups": 8,
+    }
+
+
+def noise_schedule() -> dict:
+    """Return the training noise schedule, shared by every member (Stable Diffusion's betas).
+
+    'trailing' spacing makes few-step samplers start from pure noise (t = 999), which the
+    SD default 'leading' does not.
+    """
+    return {
+        "num_train_timesteps": 1000,
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "prediction_type": "epsilon",
+        "timestep_spacing": "trailing",
+        "clip_sample": False,
+        "set_alpha_to_one": False,
+        "steps_offset": 1,  # unused with trailing spacing; 1 silences the SD pipeline warning
+    }
+
+
+class Scorer(nn.Module):
+    """CNN that reads every attribute of a toy image; its penultimate layer is the feature space for FD."""
+
+    def __init__(self, image_size: int = 32, features: int = 128):
+        super().__init__()
+        self.image_size = image_size
+        self.num_features = features
+        self.trunk = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(), nn.Linear(64 * 16, features), nn.ReLU(),
+        )  # fmt: skip
+        self.heads = nn.ModuleList(nn.Linear(features, len(v)) for v in data.ATTRIBUTES.values())
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Return (n, num_features) features of uint8 images (n, 3, H, W)."""
+        return self.trunk(images.float() / 127.5 - 1)
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Return one logit tensor per attribute."""
+        f = self.features(images)
+        return [head(f) for head in self.heads]
+
+
+def save_scorer(scorer: Scorer, directory: Path, extra: dict) -> None:
+    """Write the scorer as safetensors weights plus a JSON config into `directory`."""
+    from safetensors.torch import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in scorer.state_dict().items()}, directory / "model.safetensors")
+    config = {"image_size": scorer.image_size, "features": scorer.num_features, "attributes": data.ATTRIBUTES}
+    (directory / "config.json").write_text(json.dumps({**config, **extra}, indent=2) + "\n")
+
+
+def load_scorer(directory: str | Path) -> Scorer:
+    """Return the scorer saved in `directory`, in eval mode."""
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    config = json.loads((directory / "config.json").read_text())
+    if {k: tuple(v) for k, v in config["attributes"].items()} != data.ATTRIBUTES:
+        raise ValueError(f"{directory}: scorer was trained on other attributes than this data version")
+    scorer = Scorer(config["image_size"], config["features"])
+    scorer.load_state_dict(load_file(directory / "model.safetensors"))
+    return scorer.eval()

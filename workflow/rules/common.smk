@@ -1,0 +1,92 @@
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# The rule scripts import the same package; put it on the path for parse-time checks too.
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+from ldmscale import config as cfg, generate as gen, metrics as mtr, samplers as smp  # noqa: E402
+from ldmscale.toy.data import DATA_VERSION  # noqa: E402
+
+validate(config, schema="../schemas/config.schema.yaml")
+cfg.check(config)
+
+TOY = f"resources/toy/v{DATA_VERSION}"
+SAMPLE_DIR = "results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}"
+SCORE_DIR = "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}"
+
+
+wildcard_constraints:
+    task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    model=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    sampler="|".join(sorted(smp.SAMPLERS)),
+    metric="|".join(sorted(mtr.METRICS)),
+    steps=r"\d+",
+    guidance=r"\d+(\.\d+)?",
+    shard=r"\d+",
+    batch=r"\d+",
+
+
+def model(wildcards):
+    return cfg.model_entry(config, wildcards.model)
+
+
+def task(wildcards):
+    return config["tasks"][wildcards.task]
+
+
+def model_sources(wildcards):
+    """Inputs of prepare_model: the trained toy parts, or the local directory."""
+    entry = model(wildcards)
+    if "toy" in entry:
+        return {
+            "unet": f"results/models/{wildcards.model}/unet",
+            "vae": f"{TOY}/vae",
+            "text": f"{TOY}/text",
+        }
+    return {"local": entry["local"]["path"]}
+
+
+def shard_dirs(wildcards):
+    """Every shard directory of one configuration."""
+    t = task(wildcards)
+    shards = gen.num_shards(t["num_images"], t["shard_size"])
+    return expand(SAMPLE_DIR + "/shard{shard}", **dict(wildcards), shard=range(shards))
+
+
+def score_inputs(wildcards):
+    inputs = {"shards": shard_dirs(wildcards), "prompts": f"results/tasks/{wildcards.task}/prompts.json"}
+    inputs["scorer"] = f"{TOY}/scorer"
+    if mtr.get(wildcards.metric).needs_reference:
+        inputs["reference"] = f"results/reference/{wildcards.task}/{wildcards.metric}.json"
+    return inputs
+
+
+def aggregate_inputs(wildcards):
+    configs = cfg.configurations(config)
+    return {
+        "flops": expand("results/cost/{model}/flops.json", model=[m["name"] for m in config["models"]]),
+        "latency": expand(
+            "results/cost/{model}/latency_b{batch}.json",
+            model=[m["name"] for m in config["models"]],
+            batch=config["cost"]["latency_batch"],
+        ),
+        "scores": [
+            f"{SCORE_DIR}/{{metric}}.json".format(**c, metric=metric)
+            for c in configs
+            for metric in config["tasks"][c["task"]]["metrics"]
+        ],
+        "first_shards": [f"{SAMPLE_DIR}/shard0".format(**c) for c in configs],
+    }
+
+
+def frontier_plots():
+    metrics = sorted({m for t in config["tasks"].values() for m in t["metrics"]})
+    costs = ["normalised_cost", "gflops_per_image", "latency_ms_per_image"]
+    return expand("results/frontier/{metric}__{cost}.{ext}", metric=metrics, cost=costs, ext=["html", "png"])
+
+
+def device():
+    return config["runtime"]["device"]

@@ -1,0 +1,39 @@
+# Cost of each model: FLOPs counted on the meta device, latency timed on the runtime device.
+
+
+rule count_flops:
+    input:
+        "resources/models/{model}",
+    output:
+        "results/cost/{model}/flops.json",
+    params:
+        resolution=lambda wc: sorted({t["resolution"] or 0 for t in config["tasks"].values()})[-1] or None,
+    log:
+        "logs/count_flops/{model}.log",
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/count_flops.py"
+
+
+rule profile_latency:
+    input:
+        "resources/models/{model}",
+    output:
+        "results/cost/{model}/latency_b{batch}.json",
+    params:
+        resolution=lambda wc: sorted({t["resolution"] or 0 for t in config["tasks"].values()})[-1] or None,
+        device=device(),
+        dtype=config["runtime"]["dtype"],
+        warmup=config["cost"]["warmup"],
+        repeats=config["cost"]["repeats"],
+    resources:
+        gpu=1,
+    log:
+        "logs/profile_latency/{model}_b{batch}.log",
+    benchmark:
+        "benchmarks/profile_latency/{model}_b{batch}.tsv"
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/profile_latency.py"

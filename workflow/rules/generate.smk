@@ -1,0 +1,41 @@
+# Prompts per task, then images per configuration shard.
+
+
+rule prepare_task:
+    output:
+        "results/tasks/{task}/prompts.json",
+    params:
+        prompts=lambda wc: task(wc)["prompts"],
+        num_images=lambda wc: task(wc)["num_images"],
+    log:
+        "logs/prepare_task/{task}.log",
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/prepare_task.py"
+
+
+rule generate:
+    input:
+        model="resources/models/{model}",
+        prompts="results/tasks/{task}/prompts.json",
+    output:
+        directory(SAMPLE_DIR + "/shard{shard}"),
+    params:
+        sampler=lambda wc: vars(smp.get(wc.sampler)),
+        seed=lambda wc: task(wc)["seed"],
+        shard_size=lambda wc: task(wc)["shard_size"],
+        batch_size=lambda wc: task(wc)["batch_size"],
+        resolution=lambda wc: task(wc)["resolution"],
+        device=device(),
+        dtype=config["runtime"]["dtype"],
+    resources:
+        gpu=1,
+    log:
+        "logs/generate/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}.log",
+    benchmark:
+        "benchmarks/generate/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}.tsv"
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/generate.py"

@@ -1,0 +1,18 @@
+"""Rule aggregate: one row per configuration with all its costs and scores."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
+
+from ldmscale import aggregate, io
+
+with io.job_log(snakemake.log[0]) as log:
+    table = aggregate.summary(
+        flops_files=snakemake.input.flops,
+        latency_files=snakemake.input.latency,
+        score_files=snakemake.input.scores,
+        shard_dirs=snakemake.input.first_shards,
+        reference_model=snakemake.params.reference_model,
+    )
+    log.info("%d configurations", table.height)
+    aggregate.write(table, snakemake.output.parquet, snakemake.output.csv)

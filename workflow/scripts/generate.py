@@ -1,0 +1,27 @@
+"""Rule generate: the images of one configuration shard."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
+
+import torch
+
+from ldmscale import cost, generate, io, models
+
+with io.job_log(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
+    p, wc = snakemake.params, snakemake.wildcards
+    prompts = {r["index"]: r["prompt"] for r in io.read_json(snakemake.input.prompts)["items"]}
+    pipe = models.load_pipeline(snakemake.input.model, models.resolve_device(p.device), p.dtype)
+    generate.generate_shard(
+        pipe,
+        snakemake.output[0],
+        prompts,
+        generate.shard_indices(len(prompts), p.shard_size, int(wc.shard)),
+        task_seed=p.seed,
+        sampler=wc.sampler,
+        steps=int(wc.steps),
+        guidance=float(wc.guidance),
+        batch_size=p.batch_size,
+        resolution=cost.geometry(snakemake.input.model, p.resolution)["resolution"],
+    )

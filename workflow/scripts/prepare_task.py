@@ -1,0 +1,10 @@
+"""Rule prepare_task: the task's prompts, one per image index, with what the scorer needs."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
+
+from ldmscale import io, tasks
+
+with io.job_log(snakemake.log[0]):
+    io.write_json(snakemake.output[0], tasks.prompts(snakemake.params.prompts, snakemake.params.num_images))

@@ -1,0 +1,18 @@
+"""Rule toy_scorer: train the attribute classifier behind the toy metrics."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
+
+from pathlib import Path
+
+import torch
+
+from ldmscale import io
+from ldmscale.toy import train
+
+with io.job_log(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
+    p = snakemake.params
+    with io.atomic_path(snakemake.output[0]) as out:
+        train.train_scorer(Path(out), p.seed, p.image_size, **p.recipe)

@@ -1,0 +1,20 @@
+"""Rule train_unet: train one toy family member with the shared recipe."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
+
+from pathlib import Path
+
+import torch
+
+from ldmscale import io
+from ldmscale.toy import train
+
+with io.job_log(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
+    with io.atomic_path(snakemake.output.unet) as out:
+        record = train.train_unet(
+            Path(out), snakemake.params.width, Path(snakemake.input.vae), Path(snakemake.input.text), snakemake.params.recipe
+        )
+    io.write_json(snakemake.output.record, {**record, "threads": snakemake.threads, "versions": io.python_info()})
