@@ -1,7 +1,11 @@
 # ldmscale: size × sampler × steps × guidance sweeps of latent diffusion models, to a cost-quality frontier.
 # The DAG, stage by stage: see workflow/rules/ and ../README.md.
 
-configfile: "config.yaml"
+# `--configfile F` replaces the default experiment instead of deep-merging into it (its tasks
+# would otherwise be added to yours); `--config key=value` still edits whichever is loaded.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"

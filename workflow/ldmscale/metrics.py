@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import linalg
 
 
 @dataclass(frozen=True)
@@ -37,15 +36,16 @@ def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    """Return the Fréchet distance between two Gaussians: |mu1 - mu2|² + tr(S1 + S2 - 2 (S1 S2)^½)."""
-    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
-    if not np.isfinite(covmean).all():
-        # Singular product (fewer samples than dimensions): regularise as pytorch-fid does.
-        offset = np.eye(sigma1.shape[0]) * 1e-6
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    covmean = covmean.real
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+    """Return the Fréchet distance between two Gaussians: |mu1 - mu2|² + tr(S1 + S2 - 2 (S1 S2)^½).
+
+    tr((S1 S2)^½) is the sum of the square roots of the eigenvalues of S1 S2 (real and
+    non-negative: S1 S2 is similar to a PSD matrix), as torchmetrics computes it; this avoids
+    sqrtm's failures on the singular covariances of small samples.
+    """
+    eigenvalues = np.linalg.eigvals(np.asarray(sigma1, dtype=np.float64) @ np.asarray(sigma2, dtype=np.float64))
+    trace_sqrt = np.sqrt(eigenvalues.astype(np.complex128)).real.sum()
+    diff = np.asarray(mu1, dtype=np.float64) - np.asarray(mu2, dtype=np.float64)
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
 
 
 def bootstrap(statistic, n: int, reps: int, seed: int, level: float = 0.95) -> tuple[float, float]:

@@ -24,6 +24,7 @@ rule toy_autoencoder:
         seed=config["toy"]["seed"],
         image_size=config["toy"]["image_size"],
         recipe=config["toy"]["autoencoder"],
+    threads: 2
     log:
         "logs/toy_autoencoder.log",
     benchmark:

@@ -65,10 +65,10 @@ def autoencoder(image_size: int):
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 3,
         up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(32, 64, 64),
+        block_out_channels=(16, 32, 32),
         layers_per_block=1,
         latent_channels=LATENT_CHANNELS,
-        norm_num_groups=16,
+        norm_num_groups=8,
         sample_size=image_size,
         mid_block_add_attention=False,
     )

@@ -1,0 +1,44 @@
+"""Bad configs fail before any job runs, with a message that names the field."""
+
+import pytest
+from helpers import planned_jobs, snakemake, tiny_config
+
+BAD = {
+    "unknown sampler": (dict(samplers=["ddim", "plms"]), r"samplers\[1\]: unknown sampler 'plms'; valid samplers: ddim"),
+    "steps <= 0": (dict(steps=[4, 0]), r"0 is less than the minimum of 1[\s\S]*instance\['steps'\]\[1\]"),
+    "negative guidance": (dict(guidance=[-1.5]), r"-1.5 is less than the minimum of 0[\s\S]*instance\['guidance'\]\[0\]"),
+    "duplicate model": (
+        dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "a", "toy": {"width": 16}}]),
+        r"models\[0\] \('a'\): duplicate model name",
+    ),
+    "no source": (dict(models=[{"name": "a"}]), r"models\[0\] \('a'\): needs exactly one source of toy, local; found none"),
+    "missing local path": (
+        dict(models=[{"name": "a", "local": {"path": "/nonexistent/sd"}}]),
+        r"models\[0\] \('a'\): local.path '/nonexistent/sd' does not exist",
+    ),
+    "unknown metric": (
+        dict(tasks={"t": {"num_images": 4, "metrics": ["fid"]}}),
+        r"tasks.t.metrics\[0\]: unknown metric 'fid'",
+    ),
+    "shard not multiple of batch": (
+        dict(tasks={"t": {"num_images": 8, "shard_size": 6, "batch_size": 4, "metrics": ["attr_acc"]}}),
+        r"tasks.t.shard_size \(6\) must be a multiple of batch_size \(4\)",
+    ),
+    "unknown field": (dict(sampler=["ddim"]), r"Additional properties are not allowed \('sampler' was unexpected\)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_config_fails_before_any_job_naming_the_field(tmp_path, case):
+    changes, message = BAD[case]
+    proc = snakemake(tmp_path, tiny_config(**changes), "--dry-run", check=False)
+    assert proc.returncode != 0
+    assert pytest.importorskip("re").search(message, proc.stdout + proc.stderr), proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
+
+
+def test_tiny_config_plans_every_rule(tmp_path):
+    jobs = planned_jobs(snakemake(tmp_path, tiny_config(), "--dry-run"))
+    assert jobs["generate"] == 2 * 2 * 2  # models × guidance × shards
+    assert jobs["score"] == 2 * 2 * 2  # models × guidance × metrics
+    assert jobs["train_unet"] == 2 and jobs["frontier"] == 1
