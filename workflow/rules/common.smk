@@ -14,8 +14,8 @@ validate(config, schema="../schemas/config.schema.yaml")
 cfg.check(config)
 
 TOY = f"resources/toy/v{DATA_VERSION}"
-SAMPLE_DIR = "results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}"
-SCORE_DIR = "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}"
+SHARD = "results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}"
+SCORE = "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.json"
 
 
 wildcard_constraints:
@@ -53,7 +53,7 @@ def shard_dirs(wildcards):
     """Every shard directory of one configuration."""
     t = task(wildcards)
     shards = gen.num_shards(t["num_images"], t["shard_size"])
-    return expand(SAMPLE_DIR + "/shard{shard}", **dict(wildcards), shard=range(shards))
+    return expand(SHARD, **dict(wildcards), shard=range(shards))
 
 
 def score_inputs(wildcards):
@@ -74,11 +74,11 @@ def aggregate_inputs(wildcards):
             batch=config["cost"]["latency_batch"],
         ),
         "scores": [
-            f"{SCORE_DIR}/{{metric}}.json".format(**c, metric=metric)
+            SCORE.format(**c, metric=metric)
             for c in configs
             for metric in config["tasks"][c["task"]]["metrics"]
         ],
-        "first_shards": [f"{SAMPLE_DIR}/shard0".format(**c) for c in configs],
+        "first_shards": [SHARD.format(**c, shard=0) for c in configs],
     }
 
 

@@ -20,7 +20,7 @@ rule generate:
         model="resources/models/{model}",
         prompts="results/tasks/{task}/prompts.json",
     output:
-        directory(SAMPLE_DIR + "/shard{shard}"),
+        directory("results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}"),
     params:
         sampler=lambda wc: vars(smp.get(wc.sampler)),
         seed=lambda wc: task(wc)["seed"],

@@ -22,7 +22,7 @@ rule score:
     input:
         unpack(score_inputs),
     output:
-        SCORE_DIR + "/{metric}.json",
+        "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.json",
     params:
         bootstrap=lambda wc: task(wc)["bootstrap"],
     log:
