@@ -1,0 +1,32 @@
+import polars as pl
+import pytest
+
+from ldmscale import aggregate, io
+
+
+def test_config_is_parsed_back_from_paths():
+    expected = {"task": "coco", "model": "sd-v1.4", "sampler": "dpmpp_2m", "steps": 25, "guidance": 7.5}
+    assert aggregate._config_from_path("results/scores/coco/sd-v1.4/dpmpp_2m/s25_g7.5/fid.json") == expected
+    assert aggregate._config_from_path("/x/results/samples/coco/sd-v1.4/dpmpp_2m/s25_g7.5/shard3") == expected
+
+
+def test_summary_joins_costs_and_scores_by_hand(tmp_path):
+    def put(rel, data):
+        path = tmp_path / rel
+        io.write_json(path, data)
+        return str(path)
+
+    flops = {"unet": {"params": 10, "flops_b1": 2e9, "flops_b2": 4e9}, "text_encoder": {"flops_b1": 1e9}, "vae_decoder": {"flops_b1": 3e9}}
+    latency = {"batch": 2, "device": "CPU", "median_ms": {"unet": 4.0, "unet_cfg": 8.0, "text_encoder": 1.0, "vae_decoder": 2.0}}
+    shard = tmp_path / "results/samples/t/m/ddim/s5_g3/shard0"
+    put(shard / "manifest.json", {"nfe": {"calls": 5, "batch_multiplier": 2}, "images": []})
+    score = put("results/scores/t/m/ddim/s5_g3/attr_acc.json", {"metric": "attr_acc", "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 8})
+    table = aggregate.summary(
+        [put("results/cost/m/flops.json", flops)], [put("results/cost/m/latency_b2.json", latency)], [score], [str(shard)], None
+    )
+    row = table.row(0, named=True)
+    assert row["gflops_per_image"] == pytest.approx(2 * 1 + 5 * 4 + 3)
+    assert row["normalised_cost"] == pytest.approx(5.0)  # the only model is its own reference
+    assert row["latency_ms_per_image"] == pytest.approx((2 * 1 + 5 * 8 + 2) / 2)
+    assert (row["cfg"], row["nfe"], row["attr_acc"], row["attr_acc_ci_low"]) == (True, 5, 0.5, 0.4)
+    assert isinstance(table, pl.DataFrame) and table.height == 1
