@@ -55,8 +55,8 @@ def test_attribute_accuracy_by_hand():
 def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_n():
     rng = np.random.default_rng(1)
     small, large = rng.random(50) < 0.7, rng.random(5000) < 0.7
-    lo_s, hi_s = metrics.bootstrap(lambda i: small[i].mean(), len(small), 200, 0)
-    lo_l, hi_l = metrics.bootstrap(lambda i: large[i].mean(), len(large), 200, 0)
+    lo_s, hi_s = metrics.percentile_interval(metrics.bootstrap(lambda i: small[i].mean(), len(small), 200, 0))
+    lo_l, hi_l = metrics.percentile_interval(metrics.bootstrap(lambda i: large[i].mean(), len(large), 200, 0))
     assert lo_s <= small.mean() <= hi_s and lo_l <= large.mean() <= hi_l
     assert hi_l - lo_l < (hi_s - lo_s) / 3
 
@@ -64,3 +64,15 @@ def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_n():
 def test_unknown_metric_lists_valid_names():
     with pytest.raises(ValueError, match="unknown metric 'fid'.*attr_acc"):
         metrics.get("fid")
+
+
+def test_fd_interval_contains_the_estimate_and_shrinks_with_n():
+    rng = np.random.default_rng(2)
+    reference = metrics.gaussian_stats(rng.normal(size=(4000, 8)))
+    ref = {"mu": reference[0], "sigma": reference[1]}
+    small = metrics.score_fd(rng.normal(0.3, 1, size=(100, 8)), ref, 100, 0)
+    large = metrics.score_fd(rng.normal(0.3, 1, size=(1600, 8)), ref, 100, 0)
+    for r in (small, large):
+        assert r["ci_low"] < r["value"] < r["ci_high"]
+    assert large["ci_high"] - large["ci_low"] < (small["ci_high"] - small["ci_low"]) / 2
+    assert large["ci_low"] < 8 * 0.3**2 < large["ci_high"] + 0.05  # true FD: |Δmu|² = 0.72, plus small-N bias

@@ -6,9 +6,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import cost, generate, io, models
+from ldmscale import cost, generate, gpu, io, models
 
-with io.job_log(snakemake.log[0]):
+with io.job_log(snakemake.log[0]), gpu.claim():
     torch.set_num_threads(snakemake.threads)
     p, wc = snakemake.params, snakemake.wildcards
     prompts = {r["index"]: r["prompt"] for r in io.read_json(snakemake.input.prompts)["items"]}

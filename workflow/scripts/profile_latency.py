@@ -6,9 +6,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import cost, io, models
+from ldmscale import cost, gpu, io, models
 
-with io.job_log(snakemake.log[0]) as log:
+with io.job_log(snakemake.log[0]) as log, gpu.claim():
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
     pipe = models.load_pipeline(snakemake.input[0], models.resolve_device(p.device), p.dtype)

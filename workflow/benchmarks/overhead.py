@@ -1,0 +1,105 @@
+"""Overhead of ldmscale's generate code against a plain diffusers pipeline loop, timed side by side.
+
+Same pipeline, prompts, sampler, steps, guidance, batch size and dtype; both write PNGs. Runs
+alternate (ldmscale, plain, ldmscale, ...) in one process so that drift hits both alike, and the
+result is the ratio of medians.
+
+    python workflow/benchmarks/overhead.py resources/models/toy-c64 --images 64 --steps 16 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ldmscale import generate, models, samplers  # noqa: E402
+from ldmscale.toy import data  # noqa: E402
+
+
+def plain_loop(pipe, prompts: list[str], steps: int, guidance: float, batch: int, resolution: int, out: Path) -> None:
+    """Generate with nothing but the diffusers pipeline and PIL."""
+    for start in range(0, len(prompts), batch):
+        chunk = prompts[start : start + batch]
+        generators = [torch.Generator().manual_seed(start + k) for k in range(len(chunk))]
+        images = pipe(
+            prompt=chunk, height=resolution, width=resolution, num_inference_steps=steps,
+            guidance_scale=guidance, generator=generators, output_type="pil",
+        ).images  # fmt: skip
+        for k, image in enumerate(images):
+            image.save(out / f"{start + k:06d}.png")
+
+
+def _timed(fn, device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", help="a diffusers pipeline directory")
+    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--guidance", type=float, default=3.0)
+    parser.add_argument("--sampler", default="ddim", choices=sorted(samplers.SAMPLERS))
+    parser.add_argument("--resolution", type=int, default=None)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--output", help="write the result as JSON here too")
+    args = parser.parse_args()
+
+    pipe = models.load_pipeline(args.model, models.resolve_device(args.device), args.dtype)
+    pipe.scheduler = samplers.scheduler(args.sampler, pipe.scheduler.config)
+    device = pipe.unet.device
+    resolution = args.resolution or pipe.unet.config.sample_size * pipe.vae_scale_factor
+    prompts = [data.caption(data.attributes(0, i)) for i in range(args.images)]
+
+    def ours(out):
+        generate.generate_shard(
+            pipe, out / "shard", dict(enumerate(prompts)), range(args.images), 0,
+            args.sampler, args.steps, args.guidance, args.batch, resolution,
+        )  # fmt: skip
+
+    def plain(out):
+        plain_loop(pipe, prompts, args.steps, args.guidance, args.batch, resolution, out)
+
+    times = {"ldmscale": [], "plain": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(args.repeats + 1):  # the first round is warm-up
+            for name, fn in (("ldmscale", ours), ("plain", plain)):
+                out = Path(tmp) / f"{name}{repeat}"
+                out.mkdir()
+                seconds = _timed(lambda: fn(out), device)
+                if repeat:
+                    times[name].append(seconds)
+    median = {k: statistics.median(v) for k, v in times.items()}
+    result = {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
+        "threads": torch.get_num_threads(),
+        "settings": vars(args) | {"resolution": resolution},
+        "seconds": times,
+        "median_s": median,
+        "ratio_ldmscale_over_plain": median["ldmscale"] / median["plain"],
+    }
+    print(json.dumps(result, indent=2))
+    if args.output:
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
