@@ -38,6 +38,19 @@ def _warmup_cosine(opt: torch.optim.Optimizer, steps: int, warmup_fraction: floa
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+def _fit(params, steps: int, lr: float, desc: str, loss_fn) -> float:
+    """Run `steps` AdamW updates of `loss_fn(step)` under warm-up + cosine; return the last loss."""
+    opt = torch.optim.AdamW(params, lr=lr)
+    sched = _warmup_cosine(opt, steps, 0.1)
+    for step in tqdm(range(steps), desc=desc, mininterval=5):
+        loss = loss_fn(step)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return loss.item()
+
+
 def _attribute_loss(logits: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
     return sum(F.cross_entropy(head, labels[:, i]) for i, head in enumerate(logits)) / len(logits)
 
@@ -56,15 +69,14 @@ def train_text_encoder(out: Path, seed: int, steps: int, batch: int, lr: float) 
     tok = nets.tokenizer()
     encoder = nets.text_encoder(tok)
     heads = torch.nn.ModuleList(torch.nn.Linear(nets.TEXT_HIDDEN, len(v)) for v in data.ATTRIBUTES.values())
-    opt = torch.optim.AdamW([*encoder.parameters(), *heads.parameters()], lr=lr)
     stream = _batches(seed, 8, batch)  # only the captions are used: tiny images are cheap
-    for _ in tqdm(range(steps), desc="text encoder", mininterval=5):
+
+    def loss_fn(step):
         _, labels, captions = next(stream)
         ids = tok(captions, padding="max_length", max_length=nets.MAX_TOKENS, return_tensors="pt").input_ids
-        loss = _attribute_loss([h(encoder(ids).pooler_output) for h in heads], labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return _attribute_loss([h(encoder(ids).pooler_output) for h in heads], labels)
+
+    final_loss = _fit([*encoder.parameters(), *heads.parameters()], steps, lr, "text encoder", loss_fn)
     _, labels, captions = data.dataset(seed + 1, 0, 512, 8)
     with torch.no_grad():
         ids = tok(captions, padding="max_length", max_length=nets.MAX_TOKENS, return_tensors="pt").input_ids
@@ -72,25 +84,22 @@ def train_text_encoder(out: Path, seed: int, steps: int, batch: int, lr: float) 
     tok.save_pretrained(out / "tokenizer")
     encoder.save_pretrained(out / "text_encoder")
     log.info("text encoder: held-out attribute accuracy %s", accuracy)
-    return {"final_loss": loss.item(), "heldout_accuracy": accuracy}
+    return {"final_loss": final_loss, "heldout_accuracy": accuracy}
 
 
 def train_autoencoder(out: Path, seed: int, image_size: int, steps: int, batch: int, lr: float, kl_weight: float) -> dict:
     """Train the toy AutoencoderKL and set its latent scaling factor from data; save it to `out`."""
     torch.manual_seed(seed)
     vae = nets.autoencoder(image_size)
-    opt = torch.optim.AdamW(vae.parameters(), lr=lr)
-    sched = _warmup_cosine(opt, steps, 0.1)
     stream = _batches(seed, image_size, batch)
-    for _ in tqdm(range(steps), desc="autoencoder", mininterval=5):
+
+    def loss_fn(step):
         images = next(stream)[0].float() / 127.5 - 1
         posterior = vae.encode(images).latent_dist
         recon = vae.decode(posterior.sample()).sample
-        loss = F.mse_loss(recon, images) + kl_weight * posterior.kl().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        return F.mse_loss(recon, images) + kl_weight * posterior.kl().mean()
+
+    final_loss = _fit(vae.parameters(), steps, lr, "autoencoder", loss_fn)
     vae.eval()
     held_out = torch.from_numpy(data.dataset(seed + 1, 0, 512, image_size)[0]).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
@@ -101,28 +110,25 @@ def train_autoencoder(out: Path, seed: int, image_size: int, steps: int, batch: 
     vae.register_to_config(scaling_factor=scaling_factor)
     vae.save_pretrained(out)
     log.info("autoencoder: held-out PSNR %.2f dB, scaling factor %.4f", psnr, scaling_factor)
-    return {"final_loss": loss.item(), "heldout_psnr_db": psnr, "scaling_factor": scaling_factor}
+    return {"final_loss": final_loss, "heldout_psnr_db": psnr, "scaling_factor": scaling_factor}
 
 
 def train_scorer(out: Path, seed: int, image_size: int, steps: int, batch: int, lr: float) -> dict:
     """Train the attribute classifier used as the toy metric; save it to `out` with its held-out accuracy."""
     torch.manual_seed(seed)
     scorer = nets.Scorer(image_size)
-    opt = torch.optim.AdamW(scorer.parameters(), lr=lr)
-    sched = _warmup_cosine(opt, steps, 0.1)
     stream = _batches(seed, image_size, batch)
-    for _ in tqdm(range(steps), desc="scorer", mininterval=5):
+
+    def loss_fn(step):
         images, labels, _ = next(stream)
-        loss = _attribute_loss(scorer(images), labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        return _attribute_loss(scorer(images), labels)
+
+    final_loss = _fit(scorer.parameters(), steps, lr, "scorer", loss_fn)
     scorer.eval()
     images, labels, _ = data.dataset(seed + 1, 0, 1024, image_size)
     with torch.no_grad():
         accuracy = _accuracy(scorer(torch.from_numpy(images).permute(0, 3, 1, 2)), torch.from_numpy(labels))
-    record = {"final_loss": loss.item(), "heldout_accuracy": accuracy, "data_version": data.DATA_VERSION}
+    record = {"final_loss": final_loss, "heldout_accuracy": accuracy, "data_version": data.DATA_VERSION}
     nets.save_scorer(scorer, out, {"training": record})
     log.info("scorer: held-out accuracy %s", accuracy)
     return record
