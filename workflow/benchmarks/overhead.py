@@ -14,13 +14,12 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ldmscale import generate, models, samplers  # noqa: E402
+from ldmscale import cost, generate, models, samplers  # noqa: E402
 from ldmscale.toy import data  # noqa: E402
 
 
@@ -35,16 +34,6 @@ def plain_loop(pipe, prompts: list[str], steps: int, guidance: float, batch: int
         ).images  # fmt: skip
         for k, image in enumerate(images):
             image.save(out / f"{start + k:06d}.png")
-
-
-def _timed(fn, device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -65,7 +54,7 @@ def main() -> None:
     pipe = models.load_pipeline(args.model, models.resolve_device(args.device), args.dtype)
     pipe.scheduler = samplers.scheduler(args.sampler, pipe.scheduler.config)
     device = pipe.unet.device
-    resolution = args.resolution or pipe.unet.config.sample_size * pipe.vae_scale_factor
+    resolution = cost.geometry(args.model, args.resolution)["resolution"]
     prompts = [data.caption(data.attributes(0, i)) for i in range(args.images)]
 
     def ours(out):
@@ -83,9 +72,9 @@ def main() -> None:
             for name, fn in (("ldmscale", ours), ("plain", plain)):
                 out = Path(tmp) / f"{name}{repeat}"
                 out.mkdir()
-                seconds = _timed(lambda: fn(out), device)
+                [ms] = cost.time_ms(lambda: fn(out), device, warmup=0, repeats=1)
                 if repeat:
-                    times[name].append(seconds)
+                    times[name].append(ms / 1e3)
     median = {k: statistics.median(v) for k, v in times.items()}
     result = {
         "device": str(device),

@@ -101,7 +101,7 @@ def sampling_latency_ms(latency: dict, nfe: int, cfg: bool) -> float:
     return per_batch / latency["batch"]
 
 
-def _time_ms(fn, device: torch.device, warmup: int, repeats: int) -> list[float]:
+def time_ms(fn, device: torch.device, warmup: int, repeats: int) -> list[float]:
     """Return wall times in ms of `repeats` calls after `warmup`, synchronised with CUDA events on a GPU."""
     for _ in range(warmup):
         fn()
@@ -146,7 +146,7 @@ def profile_latency(pipe, batch: int, resolution: int, warmup: int = 3, repeats:
     times = {}
     with torch.inference_mode():
         for name, fn in calls.items():
-            times[name] = _time_ms(fn, device, warmup, repeats)
+            times[name] = time_ms(fn, device, warmup, repeats)
     result = {
         "batch": batch,
         "resolution": resolution,

@@ -16,8 +16,7 @@ COST_AXES = {
 }
 
 
-def _order(metric: str) -> bool:
-    """Return True when lower values of `metric` are better (for sort(descending=...))."""
+def _higher_is_better(metric: str) -> bool:
     return metrics.get(metric).higher_is_better
 
 
@@ -27,7 +26,7 @@ def best_guidance(df: pl.DataFrame, metric: str) -> pl.DataFrame:
     As in the paper, the guidance scale is a free choice per model and step count. Ties go to the
     smaller guidance; rows whose metric is null are never chosen.
     """
-    descending = _order(metric)
+    descending = _higher_is_better(metric)
     return (
         df.filter(pl.col(metric).is_not_null() & pl.col(metric).is_not_nan())
         .sort([metric, "guidance"], descending=[descending, False])
@@ -43,7 +42,7 @@ def pareto(df: pl.DataFrame, cost: str, metric: str) -> pl.DataFrame:
     A row is kept only if it is strictly better than every cheaper-or-equal row; among equal
     costs only the best survives.
     """
-    higher = _order(metric)
+    higher = _higher_is_better(metric)
     sign = 1 if higher else -1
     out = []
     for task in sorted(df["task"].unique()):
@@ -72,7 +71,7 @@ def budget_edges(costs: pl.Series, buckets: int = 8) -> list[float]:
 
 def best_per_budget(df: pl.DataFrame, cost: str, metric: str, edges: list[float]) -> pl.DataFrame:
     """Return, per task and budget, the best configuration whose cost is within the budget."""
-    higher = _order(metric)
+    higher = _higher_is_better(metric)
     rows = []
     for task in sorted(df["task"].unique()):
         candidates = df.filter((pl.col("task") == task) & pl.col(metric).is_not_null() & pl.col(metric).is_not_nan())
@@ -99,14 +98,17 @@ def crossovers(table: pl.DataFrame) -> pl.DataFrame:
 
 def chart(df: pl.DataFrame, cost: str, metric: str):
     """Return an altair chart of `metric` against `cost`: one line per model, a panel per sampler, Pareto ringed."""
+    best = best_guidance(df, metric)
+    return _chart(best, pareto(best, cost, metric), cost, metric)
+
+
+def _chart(best: pl.DataFrame, front: pl.DataFrame, cost: str, metric: str):
     import altair as alt
 
-    best = best_guidance(df, metric)
-    front = pareto(best, cost, metric)
-    direction = "higher is better" if _order(metric) else "lower is better"
+    direction = "higher is better" if _higher_is_better(metric) else "lower is better"
     x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=COST_AXES[cost])
     y = alt.Y(f"{metric}:Q", title=f"{metric} ({direction})", scale=alt.Scale(zero=False))
-    colour = alt.Color("model:N", sort=_models_by_size(df), title="model")
+    colour = alt.Color("model:N", sort=_models_by_size(best), title="model")
     tooltip = ["model", "sampler", "steps", "guidance", alt.Tooltip(f"{metric}:Q", format=".4f"), alt.Tooltip(f"{cost}:Q", format=".4g")]
     data = best.join(
         front.select(["task", "model", "sampler", "steps"]).with_columns(pl.lit(True).alias("on_front")),
@@ -144,20 +146,23 @@ def write_all(summary_path: str, outputs, buckets: int) -> None:
     from . import io
 
     df = pl.read_parquet(summary_path)
-    best_tables, fronts, crosses = [], [], []
+    plots: dict[tuple[str, str], list[Path]] = {}
     for plot in outputs.plots:
-        path = Path(plot)
-        metric, cost = path.stem.split("__")
-        if path.suffix == ".html":
-            best = best_guidance(df, metric)
-            table = best_per_budget(best, cost, metric, budget_edges(best[cost], buckets))
-            best_tables.append(_tidy(table, metric, cost))
-            fronts.append(_tidy(pareto(best, cost, metric).with_columns(pl.lit(metric).alias("metric"), pl.lit(cost).alias("cost_axis")), metric, cost))
-            crosses.append(crossovers(table).with_columns(pl.lit(metric).alias("metric"), pl.lit(cost).alias("cost_axis")))
-        with io.atomic_path(path) as tmp:
-            # vl-convert renders PNG offline; inline=True embeds the Vega libraries so the HTML opens offline too.
-            kwargs = {"inline": True} if path.suffix == ".html" else {"scale_factor": 2}
-            chart(df, cost, metric).save(str(tmp), format=path.suffix[1:], **kwargs)
+        plots.setdefault(tuple(Path(plot).stem.split("__")), []).append(Path(plot))
+    best_tables, fronts, crosses = [], [], []
+    for (metric, cost), paths in plots.items():
+        best = best_guidance(df, metric)
+        front = pareto(best, cost, metric)
+        table = best_per_budget(best, cost, metric, budget_edges(best[cost], buckets))
+        best_tables.append(_tidy(table, metric, cost))
+        fronts.append(_tidy(front, metric, cost))
+        crosses.append(crossovers(table).with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost)))
+        figure = _chart(best, front, cost, metric)
+        for path in paths:
+            with io.atomic_path(path) as tmp:
+                # vl-convert renders PNG offline; inline=True embeds the Vega libraries so the HTML opens offline too.
+                kwargs = {"inline": True} if path.suffix == ".html" else {"scale_factor": 2}
+                figure.save(str(tmp), format=path.suffix[1:], **kwargs)
     for frames, out in ((best_tables, outputs.best), (fronts, outputs.pareto), (crosses, outputs.crossovers)):
         with io.atomic_path(out) as tmp:
             pl.concat(frames, how="diagonal_relaxed").write_csv(tmp)
@@ -166,5 +171,6 @@ def write_all(summary_path: str, outputs, buckets: int) -> None:
 def _tidy(table: pl.DataFrame, metric: str, cost: str) -> pl.DataFrame:
     """Return the columns a reader needs from a best-per-budget or Pareto table, with generic names."""
     names = {cost: "cost", metric: "value", f"{metric}_ci_low": "ci_low", f"{metric}_ci_high": "ci_high"}
-    columns = ["task", "metric", "cost_axis", "budget", *CONFIG_KEYS[1:], *names]
-    return table.select([c for c in columns if c in table.columns]).rename(names)
+    columns = ["task", "metric", "cost_axis", "budget", *CONFIG_KEYS[1:], *names.values()]
+    table = table.rename(names).with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost))
+    return table.select([c for c in columns if c in table.columns])

@@ -42,6 +42,23 @@ def claim(lock_dir: str | os.PathLike | None = None) -> Iterator[str | None]:
         return
     lock_dir = Path(lock_dir or os.environ.get(LOCK_DIR_ENV, DEFAULT_LOCK_DIR))
     lock_dir.mkdir(parents=True, exist_ok=True)
+    slot, handle = _lock_first_free(slots, lock_dir)
+    previous = os.environ.get("CUDA_VISIBLE_DEVICES")
+    os.environ["CUDA_VISIBLE_DEVICES"] = slot
+    log.info("claimed GPU slot %s (lock %s)", slot, handle.name)
+    try:
+        yield slot
+    finally:
+        if previous is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = previous
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _lock_first_free(slots: list[str], lock_dir: Path):
+    """Return (slot, open lock file) for the first slot whose lock is free; raise if none is."""
     for slot in slots:
         handle = open(lock_dir / f"gpu{slot}.lock", "w")
         try:
@@ -49,21 +66,9 @@ def claim(lock_dir: str | os.PathLike | None = None) -> Iterator[str | None]:
         except BlockingIOError:
             handle.close()
             continue
-        previous = os.environ.get("CUDA_VISIBLE_DEVICES")
-        os.environ["CUDA_VISIBLE_DEVICES"] = slot
         handle.write(f"{os.getpid()}\n")
         handle.flush()
-        log.info("claimed GPU slot %s (lock %s)", slot, handle.name)
-        try:
-            yield slot
-        finally:
-            if previous is None:
-                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
-            else:
-                os.environ["CUDA_VISIBLE_DEVICES"] = previous
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
-        return
+        return slot, handle
     raise RuntimeError(
         f"no free GPU slot among {', '.join(slots)} (locks in {lock_dir}): "
         "--resources gpu=N must not exceed the number of GPUs"

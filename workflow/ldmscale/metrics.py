@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import torch
@@ -68,8 +69,6 @@ def normal_interval(estimate: float, replicates: np.ndarray, level: float = 0.95
     spread of the replicates still measures the sampling noise; FD's own bias at a given N is
     shared by every configuration scored at that N, which is why they are compared at equal N.
     """
-    from statistics import NormalDist
-
     z = NormalDist().inv_cdf(0.5 + level / 2)
     se = float(np.std(replicates, ddof=1))
     return estimate - z * se, estimate + z * se
@@ -101,7 +100,8 @@ def score_attr_acc(predictions: np.ndarray, labels: np.ndarray, names: list[str]
     acc = attribute_accuracy(predictions, labels, names)
     per_image = np.asarray(acc["per_image"])
     low, high = percentile_interval(bootstrap(lambda idx: per_image[idx].mean(), len(per_image), reps, seed))
-    return {"value": float(per_image.mean()), "ci_low": low, "ci_high": high, "interval": "bootstrap percentile", "n": len(per_image), **acc}
+    interval = {"ci_low": low, "ci_high": high, "interval": "bootstrap percentile"}
+    return {"value": float(per_image.mean()), **interval, "n": len(per_image), **acc}
 
 
 def score_fd(features: np.ndarray, reference: dict, reps: int, seed: int) -> dict:

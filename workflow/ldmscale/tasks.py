@@ -22,11 +22,12 @@ def prompts(spec: dict, num_images: int) -> dict:
     return {"source": "toy", "seed": seed, "data_version": data.DATA_VERSION, "items": items}
 
 
-def _real_images(prompt_doc: dict, start: int, count: int, image_size: int) -> np.ndarray:
-    """Return real images of items start..start+count of the task's own data stream."""
+def _real_images(prompt_doc: dict, start: int, count: int, image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return real images and their labels for items start..start+count of the task's own data stream."""
     if prompt_doc["data_version"] != data.DATA_VERSION:
         raise ValueError(f"prompts were made with toy data v{prompt_doc['data_version']}, this is v{data.DATA_VERSION}")
-    return data.dataset(prompt_doc["seed"], start, count, image_size)[0]
+    images, labels, _ = data.dataset(prompt_doc["seed"], start, count, image_size)
+    return images, labels
 
 
 def reference_stats(prompt_doc: dict, scorer_dir: str, metric: str, reference_images: int, image_size: int) -> dict:
@@ -38,14 +39,12 @@ def reference_stats(prompt_doc: dict, scorer_dir: str, metric: str, reference_im
     if metric != "fd_toy":
         raise ValueError(f"metric {metric!r} needs no reference statistics")
     scorer = nets.load_scorer(scorer_dir)
-    reference = _real_images(prompt_doc, 0, reference_images, image_size)
+    reference, _ = _real_images(prompt_doc, 0, reference_images, image_size)
     features, _ = metrics.scorer_outputs(scorer, reference)
     mu, sigma = metrics.gaussian_stats(features)
     n = len(prompt_doc["items"])
-    held_out = _real_images(prompt_doc, reference_images, n, image_size)
+    held_out, floor_labels = _real_images(prompt_doc, reference_images, n, image_size)
     floor_features, floor_predictions = metrics.scorer_outputs(scorer, held_out)
-    seed = prompt_doc["seed"]
-    floor_labels = np.asarray([data.labels(data.attributes(seed, i)) for i in range(reference_images, reference_images + n)])
     return {
         "metric": metric,
         "reference_images": reference_images,

@@ -88,5 +88,11 @@ def frontier_plots():
     return expand("results/frontier/{metric}__{cost}.{ext}", metric=metrics, cost=costs, ext=["html", "png"])
 
 
+def cost_resolution():
+    """The largest image side any task asks for (None: each model's own), at which cost is measured."""
+    asked = [t["resolution"] for t in config["tasks"].values() if t["resolution"]]
+    return max(asked, default=None)
+
+
 def device():
     return config["runtime"]["device"]

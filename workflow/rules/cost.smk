@@ -7,7 +7,7 @@ rule count_flops:
     output:
         "results/cost/{model}/flops.json",
     params:
-        resolution=lambda wc: sorted({t["resolution"] or 0 for t in config["tasks"].values()})[-1] or None,
+        resolution=cost_resolution(),
     log:
         "logs/count_flops/{model}.log",
     conda:
@@ -22,7 +22,7 @@ rule profile_latency:
     output:
         "results/cost/{model}/latency_b{batch}.json",
     params:
-        resolution=lambda wc: sorted({t["resolution"] or 0 for t in config["tasks"].values()})[-1] or None,
+        resolution=cost_resolution(),
         device=device(),
         dtype=config["runtime"]["dtype"],
         warmup=config["cost"]["warmup"],

@@ -6,8 +6,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 from pathlib import Path
 
-from ldmscale import models
-from ldmscale import io
+from ldmscale import io, models
 
 with io.job_log(snakemake.log[0]) as log:
     inputs, out = snakemake.input, snakemake.output[0]

@@ -39,11 +39,11 @@ def _warmup_cosine(opt: torch.optim.Optimizer, steps: int, warmup_fraction: floa
 
 
 def _fit(params, steps: int, lr: float, desc: str, loss_fn) -> float:
-    """Run `steps` AdamW updates of `loss_fn(step)` under warm-up + cosine; return the last loss."""
+    """Run `steps` AdamW updates of `loss_fn()` under warm-up + cosine; return the last loss."""
     opt = torch.optim.AdamW(params, lr=lr)
     sched = _warmup_cosine(opt, steps, 0.1)
-    for step in tqdm(range(steps), desc=desc, mininterval=5):
-        loss = loss_fn(step)
+    for _ in tqdm(range(steps), desc=desc, mininterval=5):
+        loss = loss_fn()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -71,7 +71,7 @@ def train_text_encoder(out: Path, seed: int, steps: int, batch: int, lr: float) 
     heads = torch.nn.ModuleList(torch.nn.Linear(nets.TEXT_HIDDEN, len(v)) for v in data.ATTRIBUTES.values())
     stream = _batches(seed, 8, batch)  # only the captions are used: tiny images are cheap
 
-    def loss_fn(step):
+    def loss_fn():
         _, labels, captions = next(stream)
         ids = tok(captions, padding="max_length", max_length=nets.MAX_TOKENS, return_tensors="pt").input_ids
         return _attribute_loss([h(encoder(ids).pooler_output) for h in heads], labels)
@@ -93,7 +93,7 @@ def train_autoencoder(out: Path, seed: int, image_size: int, steps: int, batch: 
     vae = nets.autoencoder(image_size)
     stream = _batches(seed, image_size, batch)
 
-    def loss_fn(step):
+    def loss_fn():
         images = next(stream)[0].float() / 127.5 - 1
         posterior = vae.encode(images).latent_dist
         recon = vae.decode(posterior.sample()).sample
@@ -119,7 +119,7 @@ def train_scorer(out: Path, seed: int, image_size: int, steps: int, batch: int, 
     scorer = nets.Scorer(image_size)
     stream = _batches(seed, image_size, batch)
 
-    def loss_fn(step):
+    def loss_fn():
         images, labels, _ = next(stream)
         return _attribute_loss(scorer(images), labels)
 
