@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
 
-.PHONY: run test dry-run lint report clean
+.PHONY: run test dry-run lint report clean toy-checkpoints
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,5 +27,10 @@ lint: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --report report.html
 
+# Retrain the toy family with config.yaml's recipe and replace the checkpoints shipped in resources/toy/.
+toy-checkpoints: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --config train_toy=True -- ship_toy
+	for d in results/toy/ship/v*; do rm -rf resources/toy/$$(basename $$d) && cp -r $$d resources/toy/; done
+
 clean:
-	rm -rf results logs benchmarks resources/models resources/toy .snakemake
+	rm -rf results logs benchmarks resources/models .snakemake

@@ -21,12 +21,15 @@ def test_summary_joins_costs_and_scores_by_hand(tmp_path):
     shard = tmp_path / "results/samples/t/m/ddim/s5_g3/shard0"
     put(shard / "manifest.json", {"nfe": {"calls": 5, "batch_multiplier": 2}, "images": []})
     score = put("results/scores/t/m/ddim/s5_g3/attr_acc.json", {"metric": "attr_acc", "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 8})
+    training = {"m": put("results/models/m/train.json", {"train_flops": 7e12})}
     table = aggregate.summary(
-        [put("results/cost/m/flops.json", flops)], [put("results/cost/m/latency_b2.json", latency)], [score], [str(shard)], None
-    )
+        [put("results/cost/m/flops.json", flops)], [put("results/cost/m/latency_b2.json", latency)], [score], [str(shard)], None,
+        training,
+    )  # fmt: skip
     row = table.row(0, named=True)
     assert row["gflops_per_image"] == pytest.approx(2 * 1 + 5 * 4 + 3)
     assert row["normalised_cost"] == pytest.approx(5.0)  # the only model is its own reference
     assert row["latency_ms_per_image"] == pytest.approx((2 * 1 + 5 * 8 + 2) / 2)
     assert (row["cfg"], row["nfe"], row["attr_acc"], row["attr_acc_ci_low"]) == (True, 5, 0.5, 0.4)
+    assert row["train_flops"] == 7e12
     assert isinstance(table, pl.DataFrame) and table.height == 1

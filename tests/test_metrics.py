@@ -48,8 +48,9 @@ def test_attribute_accuracy_by_hand():
     labels = np.array([[0, 1], [1, 1], [2, 0], [0, 0]])
     preds = np.array([[0, 1], [1, 0], [2, 0], [1, 1]])
     acc = metrics.attribute_accuracy(preds, labels, ["a", "b"])
-    assert acc["per_image"] == [1.0, 0.0, 1.0, 0.0]
+    assert acc["per_image"] == [1.0, 0.5, 1.0, 0.0]
     assert acc["per_attribute"] == {"a": 0.75, "b": 0.5}
+    assert acc["all_correct"] == 0.5
 
 
 def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_n():

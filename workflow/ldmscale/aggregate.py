@@ -18,8 +18,9 @@ def _config_from_path(path: str) -> dict:
     return {"task": task, "model": model, "sampler": sampler, "steps": int(steps), "guidance": float(guidance)}
 
 
-def summary(flops_files, latency_files, score_files, shard_dirs, reference_model: str | None) -> pl.DataFrame:
-    """Return the summary table of the sweep."""
+def summary(flops_files, latency_files, score_files, shard_dirs, reference_model: str | None, training=None) -> pl.DataFrame:
+    """Return the summary table of the sweep; `training` maps models trained by ldmscale to their train.json."""
+    training = {model: io.read_json(path) for model, path in (training or {}).items()}
     flops = {Path(f).parent.name: io.read_json(f) for f in flops_files}
     latency = {Path(f).parent.name: io.read_json(f) for f in latency_files}
     if reference_model is None:
@@ -44,6 +45,7 @@ def summary(flops_files, latency_files, score_files, shard_dirs, reference_model
             "latency_ms_per_image": cost.sampling_latency_ms(lat, nfe, cfg),
             "latency_device": lat["device"],
             "latency_batch": lat["batch"],
+            "train_flops": training[config["model"]]["train_flops"] if config["model"] in training else None,
         }
     for path in score_files:
         config = _config_from_path(path)

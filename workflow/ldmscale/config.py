@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import product
 from pathlib import Path
@@ -15,6 +16,34 @@ GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 def fmt_guidance(value: float) -> str:
     """Return the guidance scale as it appears in paths: 7.5 → '7.5', 1.0 → '1'."""
     return f"{float(value):g}"
+
+
+def check_shipped(config: dict, root: Path) -> dict:
+    """Return the shipped toy checkpoints' record after checking they can stand in for training.
+
+    Without train_toy, toy models come from `root`: each width must have been shipped, and the
+    configured recipe must be the one they were trained with, or results would be mislabelled.
+    """
+    record_path = Path(root) / "SHIPPED.json"
+    if not record_path.is_file():
+        raise ValueError(f"config: train_toy is false but {record_path} is missing; set train_toy: true to train the family")
+    shipped = json.loads(record_path.read_text())
+    recipe = config["toy"]
+    changed = sorted(k for k in recipe.keys() | shipped["recipe"].keys() if recipe.get(k) != shipped["recipe"].get(k))
+    toy_models = [(i, m) for i, m in enumerate(config["models"]) if "toy" in m]
+    if toy_models and changed:
+        raise ValueError(
+            f"config: toy.{', toy.'.join(changed)} differ from the recipe of the shipped checkpoints in {root}; "
+            "set train_toy: true to train the family with this recipe"
+        )
+    for i, model in toy_models:
+        width = model["toy"]["width"]
+        if str(width) not in shipped["members"]:
+            raise ValueError(
+                f"config: models[{i}] ({model['name']!r}): toy.width {width} has no shipped checkpoint "
+                f"(shipped widths: {', '.join(sorted(shipped['members'], key=int))}); set train_toy: true to train it"
+            )
+    return shipped
 
 
 def check(config: dict) -> None:

@@ -17,7 +17,7 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
-    "attr_acc": Metric(True, False, "toy scorer: fraction of images whose every attribute matches the caption"),
+    "attr_acc": Metric(True, False, "toy scorer: fraction of the caption's attributes an image shows, averaged over images"),
     "fd_toy": Metric(False, True, "Fréchet distance in the toy scorer's feature space to real images"),
 }
 
@@ -87,11 +87,12 @@ def scorer_outputs(scorer, images: np.ndarray, batch: int = 256) -> tuple[np.nda
 
 
 def attribute_accuracy(predictions: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
-    """Return per-image all-attributes-correct flags and the per-attribute accuracy."""
+    """Return the per-image fraction of attributes shown, the per-attribute accuracy and the all-correct rate."""
     correct = predictions == labels
     return {
-        "per_image": correct.all(1).astype(float).tolist(),
+        "per_image": correct.mean(1).tolist(),
         "per_attribute": {name: float(correct[:, i].mean()) for i, name in enumerate(names)},
+        "all_correct": float(correct.all(1).mean()),
     }
 
 

@@ -62,7 +62,7 @@ def verify_checksums(path: str | Path) -> None:
     sums = json.loads((path / CHECKSUMS).read_text())
     bad = [name for name, digest in sums.items() if not (path / name).is_file() or io.sha256(path / name) != digest]
     if bad:
-        raise ValueError(f"{path}: files missing or changed since prepare_model: {', '.join(bad)}")
+        raise ValueError(f"{path}: files missing or changed since their checksums were recorded: {', '.join(bad)}")
 
 
 def copy_local(source: str | Path, out: str | Path) -> None:
@@ -74,17 +74,24 @@ def copy_local(source: str | Path, out: str | Path) -> None:
 
 
 def assemble_toy(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path) -> None:
-    """Save a StableDiffusionPipeline made of the toy parts to `out`, atomically."""
+    """Save a StableDiffusionPipeline made of the toy parts to `out`, atomically, in float32.
+
+    The parts' checksums are verified first: shipped checkpoints must be the ones recorded.
+    """
+    import torch
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel, PreTrainedTokenizerFast
 
     from .toy import nets
 
+    for part in (unet_dir, vae_dir, text_dir):
+        verify_checksums(part)
+    f32 = {"use_safetensors": True, "dtype": torch.float32}
     pipe = StableDiffusionPipeline(
-        vae=AutoencoderKL.from_pretrained(vae_dir),
-        text_encoder=CLIPTextModel.from_pretrained(text_dir / "text_encoder"),
+        vae=AutoencoderKL.from_pretrained(vae_dir, **f32),
+        text_encoder=CLIPTextModel.from_pretrained(text_dir / "text_encoder", **f32),
         tokenizer=PreTrainedTokenizerFast.from_pretrained(text_dir / "tokenizer"),
-        unet=UNet2DConditionModel.from_pretrained(unet_dir),
+        unet=UNet2DConditionModel.from_pretrained(unet_dir, **f32),
         scheduler=DDIMScheduler.from_config(nets.noise_schedule()),
         safety_checker=None,
         feature_extractor=None,

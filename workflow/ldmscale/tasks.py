@@ -53,7 +53,7 @@ def reference_stats(prompt_doc: dict, scorer_dir: str, metric: str, reference_im
         "floor": {
             "n": n,
             "fd_toy": metrics.frechet_distance(*metrics.gaussian_stats(floor_features), mu, sigma),
-            "attr_acc": float((floor_predictions == floor_labels).all(1).mean()),
+            "attr_acc": float(np.mean(metrics.attribute_accuracy(floor_predictions, floor_labels, list(data.ATTRIBUTES))["per_image"])),
         },
     }
 

@@ -13,7 +13,13 @@ from ldmscale.toy.data import DATA_VERSION  # noqa: E402
 validate(config, schema="../schemas/config.schema.yaml")
 cfg.check(config)
 
-TOY = f"resources/toy/v{DATA_VERSION}"
+# The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
+TOY_BUILT = f"results/toy/v{DATA_VERSION}"
+TOY_SHIPPED = str(Path(workflow.basedir) / "resources" / "toy" / f"v{DATA_VERSION}")
+if not config["train_toy"]:
+    cfg.check_shipped(config, TOY_SHIPPED)
+TOY = TOY_BUILT if config["train_toy"] else TOY_SHIPPED
+TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m]
 SHARD = "results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}"
 SCORE = "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.json"
 
@@ -37,15 +43,19 @@ def task(wildcards):
     return config["tasks"][wildcards.task]
 
 
+def toy_member(name):
+    """The UNet directory and training record of toy model `name`: trained here, or shipped."""
+    if config["train_toy"]:
+        return {"unet": f"results/models/{name}/unet", "record": f"results/models/{name}/train.json"}
+    width = cfg.model_entry(config, name)["toy"]["width"]
+    return {"unet": f"{TOY_SHIPPED}/models/c{width}/unet", "record": f"{TOY_SHIPPED}/models/c{width}/train.json"}
+
+
 def model_sources(wildcards):
-    """Inputs of prepare_model: the trained toy parts, or the local directory."""
+    """Inputs of prepare_model: the toy parts, or the local directory."""
     entry = model(wildcards)
     if "toy" in entry:
-        return {
-            "unet": f"results/models/{wildcards.model}/unet",
-            "vae": f"{TOY}/vae",
-            "text": f"{TOY}/text",
-        }
+        return {"unet": toy_member(wildcards.model)["unet"], "vae": f"{TOY}/vae", "text": f"{TOY}/text"}
     return {"local": entry["local"]["path"]}
 
 
@@ -79,6 +89,7 @@ def aggregate_inputs(wildcards):
             for metric in config["tasks"][c["task"]]["metrics"]
         ],
         "first_shards": [SHARD.format(**c, shard=0) for c in configs],
+        "training": [toy_member(m)["record"] for m in TOY_MODELS],
     }
 
 

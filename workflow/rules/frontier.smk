@@ -9,6 +9,7 @@ rule aggregate:
         csv="results/summary.csv",
     params:
         reference_model=config["cost"]["reference_model"],
+        trained_models=TOY_MODELS,
     log:
         "logs/aggregate.log",
     conda:

@@ -1,9 +1,10 @@
-# The toy family's shared parts, its members' training, and every model's pipeline directory.
+# The toy family's shared parts, its members' training, the checkpoints shipped from them,
+# and every model's pipeline directory.
 
 
 rule toy_text_encoder:
     output:
-        directory(f"{TOY}/text"),
+        directory(f"{TOY_BUILT}/text"),
     params:
         seed=config["toy"]["seed"],
         recipe=config["toy"]["text_encoder"],
@@ -19,7 +20,7 @@ rule toy_text_encoder:
 
 rule toy_autoencoder:
     output:
-        directory(f"{TOY}/vae"),
+        directory(f"{TOY_BUILT}/vae"),
     params:
         seed=config["toy"]["seed"],
         image_size=config["toy"]["image_size"],
@@ -37,7 +38,7 @@ rule toy_autoencoder:
 
 rule toy_scorer:
     output:
-        directory(f"{TOY}/scorer"),
+        directory(f"{TOY_BUILT}/scorer"),
     params:
         seed=config["toy"]["seed"],
         image_size=config["toy"]["image_size"],
@@ -54,8 +55,8 @@ rule toy_scorer:
 
 rule train_unet:
     input:
-        vae=f"{TOY}/vae",
-        text=f"{TOY}/text",
+        vae=f"{TOY_BUILT}/vae",
+        text=f"{TOY_BUILT}/text",
     output:
         unet=directory("results/models/{model}/unet"),
         record="results/models/{model}/train.json",
@@ -85,3 +86,22 @@ rule prepare_model:
         "../../envs/ldmscale.yaml"
     script:
         "../scripts/prepare_model.py"
+
+
+rule ship_toy:
+    input:
+        parts=[f"{TOY_BUILT}/{part}" for part in ("text", "vae", "scorer")],
+        unets=expand("results/models/{model}/unet", model=TOY_MODELS),
+        records=expand("results/models/{model}/train.json", model=TOY_MODELS),
+    output:
+        directory(f"results/toy/ship/v{DATA_VERSION}"),
+    params:
+        recipe=config["toy"],
+        widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_MODELS],
+        repository=workflow.basedir,
+    log:
+        "logs/ship_toy.log",
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/ship_toy.py"

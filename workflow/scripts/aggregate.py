@@ -13,6 +13,7 @@ with io.job_log(snakemake.log[0]) as log:
         score_files=snakemake.input.scores,
         shard_dirs=snakemake.input.first_shards,
         reference_model=snakemake.params.reference_model,
+        training=dict(zip(snakemake.params.trained_models, snakemake.input.training)),
     )
     log.info("%d configurations", table.height)
     aggregate.write(table, snakemake.output.parquet, snakemake.output.csv)

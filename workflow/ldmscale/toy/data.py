@@ -1,4 +1,9 @@
-"""Procedural captioned shapes: every image is a pure function of (seed, index)."""
+"""Procedural captioned scenes of two shapes: every image is a pure function of (seed, index).
+
+A caption binds three attributes to each of two objects and relates them ("a small red circle
+left of a large blue square"). Binding attributes to the right object is what small text-to-image
+models get wrong first, so the task does not saturate as model size grows.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,20 @@ from PIL import Image, ImageDraw
 from ..seeds import index_seed
 
 # Bump when drawing or captioning changes: it is part of the path of everything built from the data.
-DATA_VERSION = 1
+DATA_VERSION = 2
 
-ATTRIBUTES: dict[str, tuple[str, ...]] = {
+OBJECT: dict[str, tuple[str, ...]] = {
     "size": ("small", "large"),
     "colour": ("red", "green", "blue", "yellow", "magenta", "cyan"),
     "shape": ("circle", "square", "triangle"),
-    "position": ("left", "right", "top", "bottom"),
+}
+# The first-named object is always the left (or upper) one, so an image has exactly one correct caption.
+RELATIONS = ("left of", "above")
+
+# Every label the scorer reads, in order: the relation, then each object's attributes.
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "relation": RELATIONS,
+    **{f"{name}_{k}": values for k in (1, 2) for name, values in OBJECT.items()},
 }
 
 RGB = {
@@ -26,29 +38,49 @@ RGB = {
     "cyan": (40, 210, 220),
 }
 
-# Centre of the object as a fraction of the image side, per position word.
-CENTRES = {"left": (0.28, 0.5), "right": (0.72, 0.5), "top": (0.5, 0.28), "bottom": (0.5, 0.72)}
-RADII = {"small": 0.13, "large": 0.22}
+# Object centres as fractions of the image side, per relation; radii per size word.
+CENTRES = {"left of": ((0.27, 0.5), (0.73, 0.5)), "above": ((0.5, 0.27), (0.5, 0.73))}
+RADII = {"small": 0.11, "large": 0.17}
+JITTER = 0.03  # keeps the two objects apart: centres stay ≥ 0.40 apart, radii sum ≤ 0.38
 
 
 def attributes(seed: int, index: int) -> dict[str, str]:
-    """Return the attribute values of item `index`."""
+    """Return the attribute values of item `index`, keyed as in ATTRIBUTES."""
     rng = np.random.default_rng(index_seed(seed, index))
     return {name: values[rng.integers(len(values))] for name, values in ATTRIBUTES.items()}
 
 
 def caption(attrs: dict[str, str]) -> str:
-    """Return the caption that states every attribute, e.g. 'a small red circle on the left'."""
-    where = {"left": "on the left", "right": "on the right", "top": "at the top", "bottom": "at the bottom"}
-    return f"a {attrs['size']} {attrs['colour']} {attrs['shape']} {where[attrs['position']]}"
+    """Return the caption that states every attribute, e.g. 'a small red circle left of a large blue square'."""
+
+    def thing(k):
+        return f"a {attrs[f'size_{k}']} {attrs[f'colour_{k}']} {attrs[f'shape_{k}']}"
+
+    return f"{thing(1)} {attrs['relation']} {thing(2)}"
 
 
 def vocabulary() -> list[str]:
     """Return every word a caption can contain, sorted."""
-    words = {"a", "on", "the", "at"}
+    words = {"a"}
     for values in ATTRIBUTES.values():
-        words.update(values)
+        for value in values:
+            words.update(value.split())
     return sorted(words)
+
+
+def max_words() -> int:
+    """Return the number of words of the longest caption."""
+    return 2 * (1 + len(OBJECT)) + max(len(r.split()) for r in RELATIONS)
+
+
+def _draw(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: float, colour: tuple) -> None:
+    if shape == "circle":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour)
+    elif shape == "square":
+        h = r * 0.9
+        draw.rectangle([cx - h, cy - h, cx + h, cy + h], fill=colour)
+    else:
+        draw.polygon([(cx, cy - r), (cx - r, cy + 0.8 * r), (cx + r, cy + 0.8 * r)], fill=colour)
 
 
 def render(attrs: dict[str, str], size: int, seed: int, index: int) -> np.ndarray:
@@ -56,21 +88,15 @@ def render(attrs: dict[str, str], size: int, seed: int, index: int) -> np.ndarra
     rng = np.random.default_rng(index_seed(seed, index) ^ 0x5EED)
     scale = 4  # draw large, then downsample: anti-aliased edges
     side = size * scale
-    cx, cy = CENTRES[attrs["position"]]
-    cx = (cx + rng.uniform(-0.04, 0.04)) * side
-    cy = (cy + rng.uniform(-0.04, 0.04)) * side
-    r = RADII[attrs["size"]] * (1 + rng.uniform(-0.1, 0.1)) * side
     background = tuple(int(v) for v in rng.integers(0, 40, size=3))
     image = Image.new("RGB", (side, side), background)
     draw = ImageDraw.Draw(image)
-    colour = tuple(int(np.clip(c + rng.integers(-15, 16), 0, 255)) for c in RGB[attrs["colour"]])
-    if attrs["shape"] == "circle":
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour)
-    elif attrs["shape"] == "square":
-        h = r * 0.9
-        draw.rectangle([cx - h, cy - h, cx + h, cy + h], fill=colour)
-    else:
-        draw.polygon([(cx, cy - r), (cx - r, cy + 0.8 * r), (cx + r, cy + 0.8 * r)], fill=colour)
+    for k, (cx, cy) in enumerate(CENTRES[attrs["relation"]], start=1):
+        cx = (cx + rng.uniform(-JITTER, JITTER)) * side
+        cy = (cy + rng.uniform(-JITTER, JITTER)) * side
+        r = RADII[attrs[f"size_{k}"]] * (1 + rng.uniform(-0.1, 0.1)) * side
+        colour = tuple(int(np.clip(c + rng.integers(-15, 16), 0, 255)) for c in RGB[attrs[f"colour_{k}"]])
+        _draw(draw, attrs[f"shape_{k}"], cx, cy, r, colour)
     return np.asarray(image.resize((size, size), Image.Resampling.BOX), dtype=np.uint8)
 
 

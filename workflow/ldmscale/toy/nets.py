@@ -10,7 +10,7 @@ from torch import nn
 
 from . import data
 
-MAX_TOKENS = 12  # [BOS] + the longest caption (8 words) + [EOS], padded
+MAX_TOKENS = data.max_words() + 2  # [BOS] + the longest caption + [EOS]
 TEXT_HIDDEN = 64
 LATENT_CHANNELS = 4
 
@@ -77,19 +77,20 @@ def autoencoder(image_size: int):
 def unet_config(width: int, latent_size: int) -> dict:
     """Return the UNet2DConditionModel config of the toy family member of base width `width`.
 
-    Members differ only in width, as in the paper (stage widths [c, 2c, 2c] here: the
-    toy latents are 8×8, so there is room for three stages, not four).
+    Members differ only in width, as in the paper: stage widths [c, 2c, 4c] (the paper's
+    [c, 2c, 4c, 4c] has one more stage, for which 8×8 toy latents have no room), cross-attention
+    in every stage but the deepest, as in SD1.5, and a fixed number of heads (SD1.5 keeps 8).
     """
     return {
         "sample_size": latent_size,
         "in_channels": LATENT_CHANNELS,
         "out_channels": LATENT_CHANNELS,
-        "block_out_channels": [width, 2 * width, 2 * width],
+        "block_out_channels": [width, 2 * width, 4 * width],
         "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
         "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
         "layers_per_block": 1,
         "cross_attention_dim": TEXT_HIDDEN,
-        "attention_head_dim": 8,
+        "attention_head_dim": 4,  # diffusers reads this as the number of heads (SD1.5's config says 8)
         "norm_num_groups": 8,
     }
 
@@ -149,10 +150,13 @@ def save_scorer(scorer: Scorer, directory: Path, extra: dict) -> None:
 
 
 def load_scorer(directory: str | Path) -> Scorer:
-    """Return the scorer saved in `directory`, in eval mode."""
+    """Return the scorer saved in `directory` (its checksums verified), in float32 eval mode."""
     from safetensors.torch import load_file
 
+    from .. import models
+
     directory = Path(directory)
+    models.verify_checksums(directory)
     config = json.loads((directory / "config.json").read_text())
     if {k: tuple(v) for k, v in config["attributes"].items()} != data.ATTRIBUTES:
         raise ValueError(f"{directory}: scorer was trained on other attributes than this data version")

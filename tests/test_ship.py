@@ -1,0 +1,63 @@
+"""Shipped toy checkpoints: fp16 copies with checksums and recipe, verified at use, refused when they do not fit."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ldmscale import config as cfg
+from ldmscale import io, models
+from ldmscale.toy import ship
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = {"seed": 0, "unet": {"steps": 10}}
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory, tiny_parts):
+    out = tmp_path_factory.mktemp("ship") / "v9"
+    record = tmp_path_factory.mktemp("record") / "train.json"
+    io.write_json(record, {"width": 8, "train_flops": 123})
+    parts = {name: tiny_parts[name] for name in ("text", "vae", "scorer")}
+    ship.ship(out, parts, {8: (tiny_parts["unet"], record)}, RECIPE, ROOT)
+    return out
+
+
+def test_shipped_weights_are_float16_with_checksums_and_provenance(shipped):
+    record = json.loads((shipped / "SHIPPED.json").read_text())
+    assert record["recipe"] == RECIPE and record["members"]["8"]["train_flops"] == 123
+    assert "models/c8/unet/diffusion_pytorch_model.safetensors" in record["sha256"]
+    assert record["commit"]  # this repository is a git checkout
+    weights = load_file(shipped / "models/c8/unet/diffusion_pytorch_model.safetensors")
+    assert {t.dtype for t in weights.values()} == {torch.float16}
+    for part in ("text", "vae", "scorer", "models/c8/unet"):
+        models.verify_checksums(shipped / part)
+
+
+def test_shipped_parts_assemble_to_the_rounded_float32_weights(shipped, tiny_parts, tmp_path):
+    models.assemble_toy(tmp_path / "pipe", shipped / "models/c8/unet", shipped / "vae", shipped / "text")
+    loaded = load_file(tmp_path / "pipe/unet/diffusion_pytorch_model.safetensors")
+    original = load_file(tiny_parts["unet"] / "diffusion_pytorch_model.safetensors")
+    assert {t.dtype for t in loaded.values()} == {torch.float32}
+    assert all(torch.equal(loaded[k], original[k].half().float()) for k in original)
+
+
+def test_a_changed_shipped_file_is_refused_by_name(shipped, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(shipped, copy)
+    weights = copy / "models/c8/unet/diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(ValueError, match="diffusion_pytorch_model.safetensors"):
+        models.assemble_toy(tmp_path / "pipe", copy / "models/c8/unet", copy / "vae", copy / "text")
+
+
+def test_check_shipped_refuses_another_recipe_or_an_unshipped_width(shipped):
+    config = {"toy": RECIPE, "models": [{"name": "a", "toy": {"width": 8}}]}
+    assert cfg.check_shipped(config, shipped)["members"]["8"]
+    with pytest.raises(ValueError, match=r"toy.unet differ from the recipe .* set train_toy: true"):
+        cfg.check_shipped({**config, "toy": {"seed": 0, "unet": {"steps": 11}}}, shipped)
+    with pytest.raises(ValueError, match=r"models\[0\] \('b'\): toy.width 16 has no shipped checkpoint \(shipped widths: 8\)"):
+        cfg.check_shipped({**config, "models": [{"name": "b", "toy": {"width": 16}}]}, shipped)

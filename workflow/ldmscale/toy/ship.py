@@ -1,0 +1,60 @@
+"""Ship the trained toy family as small fp16 checkpoints, with checksums and the recipe that made them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+from .. import io, models
+from . import data
+
+
+def _half_copy(source: Path, out: Path) -> None:
+    """Copy a component directory, storing floating-point safetensors weights as float16."""
+    shutil.copytree(source, out, ignore=shutil.ignore_patterns(models.CHECKSUMS))
+    for weights in sorted(out.rglob("*.safetensors")):
+        tensors = load_file(weights)
+        save_file({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, weights, {"format": "pt"})
+    models.record_checksums(out)
+
+
+def _commit(repository: str | Path) -> str | None:
+    """Return the repository's HEAD commit, with '+dirty' when it has uncommitted changes (None outside git)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repository, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repository,
+                               capture_output=True, text=True, check=True)  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def ship(out: str | Path, parts: dict[str, Path], members: dict[int, tuple[Path, Path]], recipe: dict, repository) -> dict:
+    """Write the shipped checkpoints to `out` and return their record (also written as SHIPPED.json).
+
+    `parts` maps text/vae/scorer to their trained directories; `members` maps each UNet width to
+    its trained directory and training record.
+    """
+    with io.atomic_path(out) as tmp:
+        for name, source in sorted(parts.items()):
+            _half_copy(Path(source), tmp / name)
+        records = {}
+        for width, (unet, record) in sorted(members.items()):
+            _half_copy(Path(unet), tmp / "models" / f"c{width}" / "unet")
+            shutil.copy(record, tmp / "models" / f"c{width}" / "train.json")
+            records[str(width)] = io.read_json(record)
+        shipped = {
+            "data_version": data.DATA_VERSION,
+            "recipe": recipe,
+            "members": records,
+            "command": "make toy-checkpoints  (snakemake --config train_toy=True results/toy/ship/v{N}, then copied to resources/toy/)",
+            "commit": _commit(repository),
+            "weights": "float16 copies of the float32 training outputs; loaded back as float32",
+            "sha256": {str(p.relative_to(tmp)): io.sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
+        }
+        io.write_json(tmp / "SHIPPED.json", shipped)
+    return shipped
+
