@@ -1,5 +1,7 @@
 import math
 
+import numpy as np
+
 import polars as pl
 import pytest
 
@@ -90,3 +92,99 @@ def test_chart_renders_offline(tmp_path):
     html = (tmp_path / "c.html").read_text()
     assert "<script src=" not in html and "cdn.jsdelivr" not in html
     assert "vega" in html.lower()
+
+
+# --- crossovers on synthetic curves with per-image values --------------------------------------------------------------
+
+N_IMAGES = 200
+
+
+def curves(means):
+    """Return (summary, per-image table) for {(model, steps): accuracy}; model cost per step: small 0.25, big 1."""
+    rng = np.random.default_rng(0)
+    rows, per_image = [], []
+    for (model, steps), mean in means.items():
+        values = rng.permutation(np.arange(N_IMAGES) < round(mean * N_IMAGES)).astype(float)
+        config = {"task": "t", "model": model, "sampler": "ddim", "steps": steps, "guidance": 1.0}
+        rows.append({**config, "normalised_cost": steps * {"small": 0.25, "big": 1.0}[model], "attr_acc": values.mean(),
+                     "attr_acc_ci_low": values.mean() - 0.07, "attr_acc_ci_high": values.mean() + 0.07,
+                     "unet_params": {"small": 1, "big": 10}[model]})  # fmt: skip
+        per_image.append(pl.DataFrame({**config, "metric": "attr_acc", "index": range(N_IMAGES), "value": values}))
+    return pl.DataFrame(rows), pl.concat(per_image)
+
+
+SMALL = {("small", 1): 0.3, ("small", 2): 0.5, ("small", 4): 0.6, ("small", 8): 0.62}
+
+
+def crossings(means, with_per_image=True):
+    df, per_image = curves(means)
+    values = frontier.per_image_values(per_image, "attr_acc") if with_per_image else {}
+    best = frontier.best_guidance(df, "attr_acc")
+    counts = {"t": frontier.resample_counts(N_IMAGES, 400)} if with_per_image else {}
+    return frontier.crossover_table(df, best, "normalised_cost", "attr_acc", values, counts).to_dicts()
+
+
+def test_known_crossover_is_found_and_resolved():
+    (cross,) = crossings({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8, ("big", 4): 0.9})
+    assert (cross["budget"], cross["from_model"], cross["to_model"], cross["status"]) == (2.0, "small", "big", "resolved")
+    assert cross["margin_after"] == pytest.approx(0.8 - 0.62)
+    assert 0 < cross["margin_after_ci_low"] < 0.18 < cross["margin_after_ci_high"]
+    assert cross["margin_before"] == pytest.approx(0.6 - 0.4) and cross["margin_before_ci_low"] > 0
+    assert cross["budget_ci_low"] == cross["budget_ci_high"] == 2.0  # margins of 0.2: every resample agrees
+    assert cross["to_config"] == "big, ddim, 2 steps, guidance 1"
+
+
+def test_crossover_within_the_noise_is_not_resolved():
+    (cross,) = crossings({**SMALL, ("big", 1): 0.4, ("big", 2): 0.63, ("big", 4): 0.64})
+    assert (cross["budget"], cross["to_model"], cross["status"]) == (2.0, "big", "not resolved")
+    assert cross["margin_after_ci_low"] < 0 < cross["margin_after_ci_high"]
+    assert cross["budget_ci_high"] > 2.0  # in many resamples big overtakes small only later, or never
+
+
+def test_crossover_without_per_image_values_needs_disjoint_intervals():
+    strong, weak = ({**SMALL, ("big", 1): 0.4, ("big", 2): b, ("big", 4): 0.9} for b in (0.8, 0.65))
+    assert [c["status"] for c in crossings(strong, with_per_image=False)] == ["resolved"]
+    (cross,) = crossings(weak, with_per_image=False)
+    assert cross["status"] == "not resolved" and cross["budget_ci_low"] is None  # intervals ±0.07 overlap
+
+
+def test_single_model_has_no_crossover():
+    assert crossings(SMALL) == []
+
+
+def test_resamples_are_paired_and_reproducible():
+    counts = frontier.resample_counts(50, 30, seed=3)
+    assert counts.shape == (30, 50) and (counts.sum(1) == 50).all()
+    assert np.array_equal(counts, frontier.resample_counts(50, 30, seed=3))
+
+
+def test_ties_go_to_the_cheaper_then_the_smaller_model():
+    rows = [("big", 1, 1.0, 1.0, 0.5), ("small", 2, 1.0, 1.0, 0.5), ("small", 4, 1.0, 2.0, 0.5), ("big", 2, 1.0, 0.5, 0.2)]
+    best = frontier.best_guidance(table(rows), "attr_acc")
+    front = frontier.pareto(best, "normalised_cost", "attr_acc")
+    assert list(zip(front["model"], front["steps"])) == [("big", 2), ("small", 2)]
+    result = frontier.best_per_budget(best, "normalised_cost", "attr_acc", [0.5, 1.0, 2.0])
+    assert list(zip(result["model"], result["steps"])) == [("big", 2), ("small", 2), ("small", 2)]
+
+
+def test_nan_scores_and_costs_are_never_chosen():
+    rows = [("small", 1, 1.0, 0.1, float("nan")), ("small", 2, 1.0, float("nan"), 0.9), ("small", 4, 1.0, 0.4, 0.5),
+            ("big", 1, 1.0, 1.0, None)]  # fmt: skip
+    df = table(rows)
+    assert frontier.pareto(df, "normalised_cost", "attr_acc")["steps"].to_list() == [4]
+    result = frontier.best_per_budget(df, "normalised_cost", "attr_acc", [0.1, 0.4, 10.0])
+    assert list(zip(result["budget"], result["steps"])) == [(0.4, 4), (10.0, 4)]
+    assert frontier.budget_edges(pl.Series([float("nan"), 0.0, 0.4, 4.0]), 2) == [0.4, 4.0]
+
+
+def test_margins_name_the_best_other_model_and_none_when_alone():
+    df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8})
+    values, counts = frontier.per_image_values(per_image, "attr_acc"), frontier.resample_counts(N_IMAGES, 300)
+    best = frontier.best_guidance(df, "attr_acc")
+    result = frontier.with_margins(frontier.best_per_budget(best, "normalised_cost", "attr_acc", [0.5, 1.0, 2.0]),
+                                   best, "normalised_cost", "attr_acc", values, counts)  # fmt: skip
+    alone, ahead, behind = result.to_dicts()
+    assert alone["runner_up_model"] is None and alone["margin"] is None
+    assert (ahead["model"], ahead["runner_up_model"], ahead["separable"]) == ("small", "big", True)
+    assert ahead["margin"] == pytest.approx(0.2) and ahead["margin_ci_low"] > 0
+    assert (behind["model"], behind["runner_up"]) == ("big", "small, ddim, 8 steps, guidance 1")

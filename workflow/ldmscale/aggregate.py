@@ -57,6 +57,25 @@ def summary(flops_files, latency_files, score_files, shard_dirs, reference_model
     return pl.DataFrame(list(rows.values())).sort(["task", "unet_params", "model", "sampler", "steps", "guidance"])
 
 
+def per_image(score_files) -> pl.DataFrame:
+    """Return the per-image values behind every score that has them: one row per (configuration, metric, image index).
+
+    Image i of a task has the same prompt and initial latent in every configuration, so these
+    values pair across configurations by `index` (the frontier's bootstrap resamples indices).
+    Set-level metrics such as Fréchet distances have no per-image values and no rows here.
+    """
+    frames = []
+    for path in score_files:
+        result = io.read_json(path)
+        if "per_image" in result:
+            values = result["per_image"]
+            config = {k: [v] * len(values) for k, v in _config_from_path(path).items()}
+            frames.append(pl.DataFrame({**config, "metric": [result["metric"]] * len(values), "index": range(len(values)), "value": values}))
+    schema = {"task": pl.String, "model": pl.String, "sampler": pl.String, "steps": pl.Int64, "guidance": pl.Float64,
+              "metric": pl.String, "index": pl.Int64, "value": pl.Float64}  # fmt: skip
+    return pl.concat([f.cast(schema) for f in frames]) if frames else pl.DataFrame(schema=schema)
+
+
 def write(table: pl.DataFrame, parquet_path: str, csv_path: str) -> None:
     """Write the summary as parquet (for code) and CSV (for people), atomically."""
     with io.atomic_path(parquet_path) as tmp:
