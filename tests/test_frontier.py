@@ -179,7 +179,7 @@ def test_nan_scores_and_costs_are_never_chosen():
 
 def test_margins_name_the_best_other_model_and_none_when_alone():
     df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8})
-    values, counts = frontier.per_image_values(per_image, "attr_acc"), frontier.resample_counts(N_IMAGES, 300)
+    values, counts = frontier.per_image_values(per_image, "attr_acc"), {"t": frontier.resample_counts(N_IMAGES, 300)}
     best = frontier.best_guidance(df, "attr_acc")
     result = frontier.with_margins(frontier.best_per_budget(best, "normalised_cost", "attr_acc", [0.5, 1.0, 2.0]),
                                    best, "normalised_cost", "attr_acc", values, counts)  # fmt: skip

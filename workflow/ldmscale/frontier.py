@@ -162,7 +162,7 @@ NO_RUNNER_UP = {"runner_up_model": None, "runner_up": None, "margin": None, "mar
                 "separable": None, "interval": None}  # fmt: skip
 
 
-def with_margins(table: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str, values, counts) -> pl.DataFrame:
+def with_margins(table: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str, values, counts_by_task: dict) -> pl.DataFrame:
     """Return a best_per_budget table with, per budget, the best other model within it and the winner's margin over it."""
     rows = []
     for row in table.iter_rows(named=True):
@@ -170,7 +170,8 @@ def with_margins(table: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str
         extra = dict(NO_RUNNER_UP)
         if not others.is_empty():
             other = others.row(0, named=True)
-            extra = {"runner_up_model": other["model"], "runner_up": describe(other), **compare(row, other, metric, values, counts)}
+            margin = compare(row, other, metric, values, counts_by_task.get(row["task"]))
+            extra = {"runner_up_model": other["model"], "runner_up": describe(other), **margin}
         rows.append({**row, **extra})
     return pl.DataFrame(rows, infer_schema_length=None) if rows else table
 
@@ -268,81 +269,310 @@ def _crossover_evidence(best, cross: dict, previous: float | None, cost, metric,
     }  # fmt: skip
 
 
-def chart(df: pl.DataFrame, cost: str, metric: str):
-    """Return an altair chart of `metric` against `cost`: one line per model, a panel per sampler, Pareto ringed."""
+# --- tables ----------------------------------------------------------------------------------------------------------
+
+TABLES = ("best_guidance", "pareto", "best_per_budget", "best_per_cost", "crossovers")
+MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "margin_ci_high", "separable", "interval"]
+KEEP = ["task", "metric", "cost_axis", "budget", "model", "sampler", "steps", "guidance", "guidance_tried", "cost", "value",
+        "ci_low", "ci_high", *MARGIN_COLUMNS, "unet_params", *COST_AXES, "latency_device", "train_flops", "num_images"]  # fmt: skip
+
+
+def tidy(table: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFrame:
+    """Return `table` with generic column names (value, ci_low, ci_high, cost), the metric and cost axis in columns."""
+    names = {metric: "value", f"{metric}_ci_low": "ci_low", f"{metric}_ci_high": "ci_high"}
+    table = table.drop("metric", "cost_axis", strict=False).rename({k: v for k, v in names.items() if k in table.columns})
+    table = table.with_columns(metric=pl.lit(metric))
+    if cost is not None:
+        table = table.with_columns(pl.col(cost).alias("cost"), cost_axis=pl.lit(cost))
+    return table.select([c for c in KEEP if c in table.columns])
+
+
+def analyse(df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int) -> dict[str, pl.DataFrame]:
+    """Return the frontier tables of one metric over every cost axis, tidy (see `tidy`), keyed by TABLES.
+
+    `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets.
+    """
     best = best_guidance(df, metric)
-    return _chart(best, pareto(best, cost, metric), cost, metric)
+    values = per_image_values(per_image, metric)
+    counts = {}
+    for task in best["task"].unique().to_list():
+        lengths = {len(v) for key, v in values.items() if key[0] == task}
+        if len(lengths) == 1:  # every configuration scored on the same images: paired resamples
+            counts[task] = resample_counts(lengths.pop(), reps)
+    out = {name: [] for name in TABLES}
+    out["best_guidance"].append(tidy(best, metric))
+    for cost in (c for c in COST_AXES if c in best.columns):
+        out["pareto"].append(tidy(pareto(best, cost, metric), metric, cost))
+        exact = sorted(set(best.filter(_finite(cost))[cost].to_list()))
+        for name, grid in (("best_per_budget", edges.get(cost) or budget_edges(best[cost], buckets)), ("best_per_cost", exact)):
+            table = best_per_budget(best, cost, metric, grid)
+            if not table.is_empty():
+                out[name].append(tidy(with_margins(table, best, cost, metric, values, counts), metric, cost))
+        crosses = crossover_table(df, best, cost, metric, values, counts)
+        out["crossovers"].append(crosses.with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost)))
+    return {name: pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame() for name, frames in out.items()}
 
 
-def _chart(best: pl.DataFrame, front: pl.DataFrame, cost: str, metric: str):
+# --- charts ----------------------------------------------------------------------------------------------------------
+
+PANEL = {"width": 320, "height": 240}
+
+
+def _metric_title(metric: str) -> str:
+    direction = "higher is better" if _higher_is_better(metric) else "lower is better"
+    return f"{metric} ({direction}; bars: 95% interval)"
+
+
+def _cost_title(cost: str, table: pl.DataFrame) -> str:
+    title = f"{COST_AXES[cost]}, log scale"
+    if cost == "latency_ms_per_image" and "latency_device" in table.columns:
+        title += f", on {', '.join(sorted(table['latency_device'].drop_nulls().unique()))}"
+    return title
+
+
+def _models_by_size(table: pl.DataFrame) -> list[str]:
+    return table.group_by("model").agg(pl.col("unet_params").first()).sort(["unet_params", "model"])["model"].to_list()
+
+
+def _tooltip(cost: str | None = None) -> list:
     import altair as alt
 
-    direction = "higher is better" if _higher_is_better(metric) else "lower is better"
-    x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=COST_AXES[cost])
-    y = alt.Y(f"{metric}:Q", title=f"{metric} ({direction})", scale=alt.Scale(zero=False))
-    colour = alt.Color("model:N", sort=_models_by_size(best), title="model")
-    tooltip = ["model", "sampler", "steps", "guidance", alt.Tooltip(f"{metric}:Q", format=".4f"), alt.Tooltip(f"{cost}:Q", format=".4g")]
-    data = best.join(
-        front.select(["task", "model", "sampler", "steps"]).with_columns(pl.lit(True).alias("on_front")),
+    extra = [alt.Tooltip(f"{cost}:Q", format=".4g")] if cost else []
+    return ["model", "sampler", "steps", "guidance", alt.Tooltip("value:Q", format=".4f"),
+            alt.Tooltip("ci_low:Q", format=".4f"), alt.Tooltip("ci_high:Q", format=".4f"), *extra]  # fmt: skip
+
+
+def _per_model(table: pl.DataFrame, x, metric: str, cost: str | None):
+    """Return layers (interval bars, one line per model) of `value` against `x`."""
+    import altair as alt
+
+    y = alt.Y("value:Q", title=_metric_title(metric), scale=alt.Scale(zero=False))
+    colour = alt.Color("model:N", sort=_models_by_size(table), title="model (by size)")
+    base = alt.Chart(table)
+    bars = base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour)
+    lines = base.mark_line(point=True).encode(x=x, y=y, color=colour, detail="model:N", tooltip=_tooltip(cost))
+    return bars, lines, y
+
+
+def _facet(layers, table: pl.DataFrame, title: str):
+    import altair as alt
+
+    facet = {"column": alt.Column("sampler:N", title="sampler")}
+    if table["task"].n_unique() > 1:
+        facet["row"] = alt.Row("task:N", title="task")
+    return alt.layer(*layers, data=table).properties(**PANEL).facet(**facet).properties(title=title)
+
+
+def chart(df: pl.DataFrame, cost: str, metric: str):
+    """Return an altair chart of `metric` against `cost` from a summary table (see `cost_chart`)."""
+    best = best_guidance(df, metric)
+    return cost_chart(tidy(best, metric), tidy(pareto(best, cost, metric), metric, cost), cost, metric)
+
+
+def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: str):
+    """Return quality against sampling cost: one line per model, a panel per sampler, the Pareto front ringed."""
+    import altair as alt
+
+    data = guidance.filter(pl.col("metric") == metric).join(
+        front.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+        .select(["task", "model", "sampler", "steps"])
+        .with_columns(on_front=pl.lit(True)),
         on=["task", "model", "sampler", "steps"],
         how="left",
-    )
-    data = data.with_columns(pl.col("on_front").fill_null(False))
-    base = alt.Chart(data)
-    lines = base.mark_line(point=True).encode(x=x, y=y, color=colour, detail="model:N", tooltip=tooltip)
-    bars = base.mark_errorbar().encode(x=x, y=alt.Y(f"{metric}_ci_low:Q", title=""), y2=f"{metric}_ci_high:Q", color=colour)
+    ).with_columns(pl.col("on_front").fill_null(False))
+    x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=_cost_title(cost, data))
+    bars, lines, y = _per_model(data, x, metric, cost)
     ring = (
-        base.transform_filter("datum.on_front")
+        alt.Chart()
+        .transform_filter("datum.on_front")
         .mark_point(size=160, shape="circle", filled=False, color="black", strokeWidth=1.5)
-        .encode(x=x, y=y, tooltip=tooltip)
+        .encode(x=x, y=y, tooltip=_tooltip(cost))
     )
-    facet = {"column": alt.Column("sampler:N", title="sampler")}
-    if data["task"].n_unique() > 1:
-        facet["row"] = alt.Row("task:N", title="task")
-    return (
-        alt.layer(bars, lines, ring)
-        .properties(width=320, height=260)
-        .facet(**facet)
-        .properties(title=f"{metric} vs {cost} (best guidance per model and steps; ringed: Pareto front over all samplers)")
+    title = f"{metric} vs sampling cost (best guidance per model and steps; ringed: Pareto front over all samplers)"
+    return _facet([bars, lines, ring], data, title)
+
+
+def steps_chart(guidance: pl.DataFrame, metric: str):
+    """Return quality against the number of sampling steps: one line per model, a panel per sampler."""
+    import altair as alt
+
+    data = guidance.filter(pl.col("metric") == metric)
+    x = alt.X("steps:Q", scale=alt.Scale(type="log", base=2), title="sampling steps, log scale")
+    bars, lines, _ = _per_model(data, x, metric, None)
+    return _facet([bars, lines], data, f"{metric} vs sampling steps (best guidance per model and steps)")
+
+
+def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metric: str):
+    """Return the frontier: the best score within each budget, coloured by the winning model, crossovers marked."""
+    import altair as alt
+
+    data = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    if not crosses.is_empty():
+        crosses = crosses.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget: {_cost_title(cost, data)}")
+    y = alt.Y("value:Q", title=f"best {_metric_title(metric)}", scale=alt.Scale(zero=False))
+    colour = alt.Color("model:N", sort=_models_by_size(data), title="winning model")
+    charts = []
+    for task in sorted(data["task"].unique()):
+        rows = data.filter(pl.col("task") == task)
+        base = alt.Chart(rows)
+        layers = [
+            base.mark_line(interpolate="step-after", color="lightgray").encode(x=x, y=y),
+            base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
+            base.mark_point(filled=True, size=70).encode(x=x, y=y, color=colour, tooltip=[*_tooltip(), "runner_up", alt.Tooltip("margin:Q", format=".4f")]),
+        ]
+        task_crosses = crosses.filter(pl.col("task") == task) if not crosses.is_empty() else crosses
+        if not task_crosses.is_empty():
+            marks = task_crosses.with_columns(label=pl.col("from_model") + " → " + pl.col("to_model") + " (" + pl.col("status") + ")")
+            dash = alt.StrokeDash("status:N", title="crossover", scale=alt.Scale(domain=[RESOLVED, NOT_RESOLVED], range=[[1, 0], [5, 4]]))
+            rule = alt.Chart(marks).mark_rule(color="black").encode(x="budget:Q", strokeDash=dash, tooltip=["label", "budget", "budget_ci_low", "budget_ci_high"])
+            text = alt.Chart(marks).mark_text(align="left", dx=4, baseline="top", fontSize=11).encode(x="budget:Q", y=alt.value(6), text="label")
+            layers += [rule, text]
+        charts.append(alt.layer(*layers).properties(width=560, height=300, title=f"task {task}"))
+    title = f"Best {metric} within each {cost} budget (winning model coloured; dashed: crossover not resolved)"
+    return alt.vconcat(*charts).properties(title=title)
+
+
+def train_chart(guidance: pl.DataFrame, metric: str):
+    """Return quality against training compute: one point per model, its best configuration at the largest steps."""
+    import altair as alt
+
+    data = guidance.filter((pl.col("metric") == metric) & pl.col("train_flops").is_not_null())
+    if data.is_empty():
+        raise ValueError("no model has train_flops in the summary; the training-compute chart needs it")
+    largest = data.group_by("task").agg(pl.col("steps").max().alias("largest"))
+    data = _ranked(data.join(largest, on="task").filter(pl.col("steps") == pl.col("largest")).rename({"value": metric}), metric)
+    data = data.group_by(["task", "model"], maintain_order=True).first().rename({metric: "value"})
+    x = alt.X("train_flops:Q", scale=alt.Scale(type="log"), title="training compute (FLOPs, counted), log scale")
+    y = alt.Y("value:Q", title=_metric_title(metric), scale=alt.Scale(zero=False))
+    colour = alt.Color("model:N", sort=_models_by_size(data), title="model (by size)")
+    base = alt.Chart(data)
+    layers = alt.layer(
+        base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
+        base.mark_point(filled=True, size=80).encode(x=x, y=y, color=colour, tooltip=[*_tooltip(), alt.Tooltip("train_flops:Q", format=".3g")]),
+        base.mark_text(dx=8, align="left").encode(x=x, y=y, text="model:N"),
+    )
+    steps = ", ".join(str(s) for s in sorted(data["steps"].unique()))
+    return layers.properties(**PANEL).facet(column=alt.Column("task:N", title="task")).properties(
+        title=f"{metric} vs training compute (each model's best sampler and guidance at {steps} steps)"
     )
 
 
-def _models_by_size(df: pl.DataFrame) -> list[str]:
-    return df.group_by("model").agg(pl.col("unet_params").first()).sort("unet_params")["model"].to_list()
-
-
-def write_all(summary_path: str, outputs, buckets: int) -> None:
-    """Write every chart named in `outputs.plots` and the best-per-budget, Pareto and crossover tables."""
+def save(figure, paths) -> None:
+    """Write `figure` to each path by its extension: HTML with the Vega libraries inlined, PNG and SVG through vl-convert."""
     from pathlib import Path
 
     from . import io
 
-    df = pl.read_parquet(summary_path)
-    plots: dict[tuple[str, str], list[Path]] = {}
-    for plot in outputs.plots:
-        plots.setdefault(tuple(Path(plot).stem.split("__")), []).append(Path(plot))
-    best_tables, fronts, crosses = [], [], []
-    for (metric, cost), paths in plots.items():
-        best = best_guidance(df, metric)
-        front = pareto(best, cost, metric)
-        table = best_per_budget(best, cost, metric, budget_edges(best[cost], buckets))
-        best_tables.append(_tidy(table, metric, cost))
-        fronts.append(_tidy(front, metric, cost))
-        crosses.append(crossovers(table).with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost)))
-        figure = _chart(best, front, cost, metric)
-        for path in paths:
-            with io.atomic_path(path) as tmp:
-                # vl-convert renders PNG offline; inline=True embeds the Vega libraries so the HTML opens offline too.
-                kwargs = {"inline": True} if path.suffix == ".html" else {"scale_factor": 2}
-                figure.save(str(tmp), format=path.suffix[1:], **kwargs)
-    for frames, out in ((best_tables, outputs.best), (fronts, outputs.pareto), (crosses, outputs.crossovers)):
-        with io.atomic_path(out) as tmp:
-            pl.concat(frames, how="diagonal_relaxed").write_csv(tmp)
+    for path in map(Path, paths):
+        with io.atomic_path(path) as tmp:
+            options = {".html": {"inline": True}, ".png": {"scale_factor": 2}}.get(path.suffix, {})
+            figure.save(str(tmp), format=path.suffix[1:], **options)
 
 
-def _tidy(table: pl.DataFrame, metric: str, cost: str) -> pl.DataFrame:
-    """Return the columns a reader needs from a best-per-budget or Pareto table, with generic names."""
-    names = {cost: "cost", metric: "value", f"{metric}_ci_low": "ci_low", f"{metric}_ci_high": "ci_high"}
-    columns = ["task", "metric", "cost_axis", "budget", *CONFIG_KEYS[1:], *names.values()]
-    table = table.rename(names).with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost))
-    return table.select([c for c in columns if c in table.columns])
+# --- the plain-words summary -----------------------------------------------------------------------------------------
+
+
+def _number(x: float | None) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+
+
+def _interval(low, high) -> str:
+    return "" if low is None else f" [{_number(low)}, {_number(high)}]"
+
+
+def summary_markdown(tables: dict[str, pl.DataFrame], reps: int) -> str:
+    """Return results/frontier/README.md: per metric and cost axis, who wins at each budget, by how much, how sure."""
+    lines = [
+        "# What the frontier says",
+        "",
+        "Written by the `frontier` rule from `results/summary.parquet`. Each budget is a cap on the sampling cost of one",
+        "image; the winner is the best configuration (model, sampler, steps, guidance) that fits, with guidance chosen per",
+        "model and steps as in the paper. 'ahead of' compares it with the best configuration of any *other* model that fits.",
+        f"Intervals are 95%: a paired bootstrap over images ({reps} resamples; image i has the same prompt and seed in",
+        "every configuration) where the metric has per-image values, otherwise the scores' own intervals. A margin whose",
+        "interval includes zero is **not separable**, and a change of winner that rests on one is **not resolved**: it is",
+        "reported, never claimed.",
+    ]
+    budgets, crosses = tables["best_per_budget"], tables["crossovers"]
+    if budgets.is_empty():
+        return "\n".join(lines + ["", "No configuration has a finite score: nothing to report.", ""])
+    for (task, metric, cost), rows in budgets.group_by(["task", "metric", "cost_axis"], maintain_order=True):
+        direction = "higher is better" if _higher_is_better(metric) else "lower is better"
+        lines += ["", f"## {metric} ({direction}) by {cost}, task {task}", "", f"Cost: {COST_AXES[cost]}.", ""]
+        for run in _runs(rows.sort("budget").to_dicts()):
+            lines.append(_budget_sentence(run, metric))
+        lines += ["", *_crossover_sentences(crosses, task, metric, cost)]
+    return "\n".join(lines) + "\n"
+
+
+def _runs(rows: list[dict]) -> list[dict]:
+    """Return consecutive budgets with the same winner and runner-up merged into one row with `budget_from`."""
+    runs: list[dict] = []
+    for r in rows:
+        if runs and (describe(runs[-1]), runs[-1].get("runner_up")) == (describe(r), r.get("runner_up")):
+            runs[-1] = {**r, "budget_from": runs[-1]["budget_from"]}
+        else:
+            runs.append({**r, "budget_from": r["budget"]})
+    return runs
+
+
+def _budget_sentence(r: dict, metric: str) -> str:
+    budgets = f"≤ {_number(r['budget'])}" if r["budget_from"] == r["budget"] else f"{_number(r['budget_from'])} to {_number(r['budget'])}"
+    head = f"- Budgets {budgets}: **{describe(r)}** (cost {_number(r['cost'])}), {metric} {_number(r['value'])}{_interval(r['ci_low'], r['ci_high'])}"
+    if r.get("runner_up_model") is None:
+        return head + "; the only model that fits."
+    verdict = "separable" if r["separable"] else "**not separable**"
+    return head + f"; ahead of {r['runner_up']} by {_number(r['margin'])}{_interval(r['margin_ci_low'], r['margin_ci_high'])}: {verdict}."
+
+
+def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: str) -> list[str]:
+    if crosses.is_empty():
+        return ["The best model never changes with the budget."]
+    rows = crosses.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    if rows.is_empty():
+        return ["The best model never changes with the budget."]
+    out = ["Where the best model changes (budgets at every configuration's own cost):"]
+    for c in rows.iter_rows(named=True):
+        where = f"at {_number(c['budget'])}{_interval(c['budget_ci_low'], c['budget_ci_high'])}"
+        change = f"{c['from_model']} → {c['to_model']} ({c['to_config']} beats {c['from_config']} by {_number(c['margin_after'])}{_interval(c['margin_after_ci_low'], c['margin_after_ci_high'])})"
+        if c["status"] == RESOLVED:
+            out.append(f"- {where}: {change}. Resolved.")
+        else:
+            out.append(f"- {where}: {change}. **Not resolved**: the two models' scores are not separable here; not a finding.")
+    return out
+
+
+def write_all(summary_path: str, per_image_path: str, outputs, metric_names: list[str], edges: dict, buckets: int, reps: int) -> None:
+    """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary."""
+    from pathlib import Path
+
+    from . import io
+
+    df, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
+    results = [analyse(df, per_image, metric, edges, buckets, reps) for metric in metric_names if metric in df.columns]
+    tables = {name: pl.concat([r[name] for r in results if not r[name].is_empty()] or [pl.DataFrame()], how="diagonal_relaxed") for name in TABLES}
+    for path in map(Path, [*outputs.tables, *outputs.parquet]):
+        with io.atomic_path(path) as tmp:
+            if path.suffix == ".parquet":
+                tables[path.stem].write_parquet(tmp)
+            else:
+                tables[path.stem].write_csv(tmp)
+    with io.atomic_path(outputs.readme) as tmp:
+        Path(tmp).write_text(summary_markdown(tables, reps))
+
+
+CHARTS = {
+    "cost": lambda t, metric, cost: cost_chart(t["best_guidance"], t["pareto"], cost, metric),
+    "winners": lambda t, metric, cost: winners_chart(t["best_per_cost"], t["crossovers"], cost, metric),
+    "steps": lambda t, metric, cost: steps_chart(t["best_guidance"], metric),
+    "train": lambda t, metric, cost: train_chart(t["best_guidance"], metric),
+}
+
+
+def write_chart(kind: str, table_paths: dict[str, str], metric: str, cost: str | None, paths) -> None:
+    """Draw chart `kind` (see CHARTS) of `metric` (and `cost`) from the frontier tables and write it to `paths`."""
+    if kind not in CHARTS:
+        raise ValueError(f"unknown chart {kind!r}; valid charts: {', '.join(CHARTS)}")
+    tables = {name: pl.read_parquet(path) for name, path in table_paths.items()}
+    save(CHARTS[kind](tables, metric, cost), paths)
