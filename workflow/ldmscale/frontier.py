@@ -178,7 +178,8 @@ def with_margins(table: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str
 
 def describe(row: dict) -> str:
     """Return a configuration in words: 'toy-c16, ddim, 8 steps, guidance 3'."""
-    return f"{row['model']}, {row['sampler']}, {row['steps']} steps, guidance {row['guidance']:g}"
+    steps = f"{row['steps']} step" + ("s" if row["steps"] != 1 else "")
+    return f"{row['model']}, {row['sampler']}, {steps}, guidance {row['guidance']:g}"
 
 
 def _replicate_best(df: pl.DataFrame, cost: str, metric: str, values, counts) -> tuple[list[float], dict] | None:
@@ -474,7 +475,9 @@ def save(figure, paths) -> None:
 
 
 def _number(x: float | None) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return "∞" if x == math.inf else f"{x:.3g}"
 
 
 def _interval(low, high) -> str:
@@ -518,8 +521,8 @@ def _runs(rows: list[dict]) -> list[dict]:
 
 
 def _budget_sentence(r: dict, metric: str) -> str:
-    budgets = f"≤ {_number(r['budget'])}" if r["budget_from"] == r["budget"] else f"{_number(r['budget_from'])} to {_number(r['budget'])}"
-    head = f"- Budgets {budgets}: **{describe(r)}** (cost {_number(r['cost'])}), {metric} {_number(r['value'])}{_interval(r['ci_low'], r['ci_high'])}"
+    budgets = f"Budget ≤ {_number(r['budget'])}" if r['budget_from'] == r['budget'] else f"Budgets {_number(r['budget_from'])} to {_number(r['budget'])}"
+    head = f"- {budgets}: **{describe(r)}** (cost {_number(r['cost'])}), {metric} {_number(r['value'])}{_interval(r['ci_low'], r['ci_high'])}"
     if r.get("runner_up_model") is None:
         return head + "; the only model that fits."
     verdict = "separable" if r["separable"] else "**not separable**"

@@ -20,8 +20,10 @@ def grid(cells: dict[tuple[str, int], np.ndarray], models: list[str], steps: lis
     font = ImageFont.load_default(size=LABEL_PX)
     label_w = max(int(font.getlength(m)) for m in models) + 2 * MARGIN
     cell_w = k * cell_px + MARGIN
-    header, footer = LABEL_PX + 2 * MARGIN, LABEL_PX * (note.count("\n") + 1) + 2 * MARGIN
-    canvas = Image.new("RGB", (label_w + len(steps) * cell_w, header + len(models) * (cell_px + MARGIN) + footer), "white")
+    _, _, note_w, note_h = ImageDraw.Draw(Image.new("RGB", (1, 1))).multiline_textbbox((0, 0), note, font=font)
+    header, footer = LABEL_PX + 2 * MARGIN, note_h + 2 * MARGIN
+    width = max(label_w + len(steps) * cell_w, note_w + 2 * MARGIN)
+    canvas = Image.new("RGB", (width, header + len(models) * (cell_px + MARGIN) + footer), "white")
     draw = ImageDraw.Draw(canvas)
     for j, s in enumerate(steps):
         draw.text((label_w + j * cell_w, MARGIN), f"{s} steps", fill="black", font=font)
@@ -45,6 +47,6 @@ def write(shard_dirs: list[str], prompt_doc: dict, models: list[str], steps: lis
         by_config.setdefault((config["model"], config["steps"]), []).append(shard)
     cells = {key: generate.load_images(sorted(shards))[0][:images] for key, shards in by_config.items()}
     prompts = {item["index"]: item["prompt"] for item in prompt_doc["items"]}
-    note = "\n".join(f"image {i + 1} (left to right): {prompts[i]}" for i in range(images))
+    note = "Prompts of the images in every cell, left to right:\n" + "\n".join(f"{i + 1}. {prompts[i]}" for i in range(images))
     with io.atomic_path(out) as tmp:
         grid(cells, models, steps, cell_px, note).save(tmp, format="PNG")
