@@ -317,11 +317,17 @@ def analyse(df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict,
 # --- charts ----------------------------------------------------------------------------------------------------------
 
 PANEL = {"width": 320, "height": 240}
+WINNERS_HEIGHT = 320
 
 
-def _metric_title(metric: str) -> str:
-    direction = "higher is better" if _higher_is_better(metric) else "lower is better"
-    return f"{metric} ({direction}; bars: 95% interval)"
+def _y(metric: str, prefix: str = ""):
+    """Return the quality axis, reversed for lower-is-better metrics so that up is always better."""
+    import altair as alt
+
+    higher = _higher_is_better(metric)
+    direction = "higher is better" if higher else "lower is better, drawn upwards"
+    title = f"{prefix}{metric} ({direction}; bars: 95% interval)"
+    return alt.Y("value:Q", title=title, scale=alt.Scale(zero=False, reverse=not higher))
 
 
 def _cost_title(cost: str, table: pl.DataFrame) -> str:
@@ -347,7 +353,7 @@ def _per_model(table: pl.DataFrame, x, metric: str, cost: str | None):
     """Return layers (interval bars, one line per model) of `value` against `x`."""
     import altair as alt
 
-    y = alt.Y("value:Q", title=_metric_title(metric), scale=alt.Scale(zero=False))
+    y = _y(metric)
     colour = alt.Color("model:N", sort=_models_by_size(table), title="model (by size)")
     base = alt.Chart(table)
     bars = base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour)
@@ -411,7 +417,7 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
     if not crosses.is_empty():
         crosses = crosses.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
     x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget: {_cost_title(cost, data)}")
-    y = alt.Y("value:Q", title=f"best {_metric_title(metric)}", scale=alt.Scale(zero=False))
+    y = _y(metric, "best ")
     colour = alt.Color("model:N", sort=_models_by_size(data), title="winning model")
     charts = []
     for task in sorted(data["task"].unique()):
@@ -424,12 +430,15 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
         ]
         task_crosses = crosses.filter(pl.col("task") == task) if not crosses.is_empty() else crosses
         if not task_crosses.is_empty():
-            marks = task_crosses.with_columns(label=pl.col("from_model") + " → " + pl.col("to_model") + " (" + pl.col("status") + ")")
+            marks = task_crosses.sort("budget").with_columns(
+                label=pl.col("from_model") + " → " + pl.col("to_model") + " (" + pl.col("status") + ")",
+                label_y=WINNERS_HEIGHT - 12 - 14 * pl.int_range(pl.len()),  # pixels: one line each, bottom right (up is better)
+            )
             dash = alt.StrokeDash("status:N", title="crossover", scale=alt.Scale(domain=[RESOLVED, NOT_RESOLVED], range=[[1, 0], [5, 4]]))
             rule = alt.Chart(marks).mark_rule(color="black").encode(x="budget:Q", strokeDash=dash, tooltip=["label", "budget", "budget_ci_low", "budget_ci_high"])
-            text = alt.Chart(marks).mark_text(align="left", dx=4, baseline="top", fontSize=11).encode(x="budget:Q", y=alt.value(6), text="label")
+            text = alt.Chart(marks).mark_text(align="left", dx=4, baseline="top", fontSize=11).encode(x="budget:Q", y=alt.Y("label_y:Q", scale=None), text="label")
             layers += [rule, text]
-        charts.append(alt.layer(*layers).properties(width=560, height=300, title=f"task {task}"))
+        charts.append(alt.layer(*layers).properties(width=560, height=WINNERS_HEIGHT, title=f"task {task}"))
     title = f"Best {metric} within each {cost} budget (winning model coloured; dashed: crossover not resolved)"
     return alt.vconcat(*charts).properties(title=title)
 
@@ -445,7 +454,7 @@ def train_chart(guidance: pl.DataFrame, metric: str):
     data = _ranked(data.join(largest, on="task").filter(pl.col("steps") == pl.col("largest")).rename({"value": metric}), metric)
     data = data.group_by(["task", "model"], maintain_order=True).first().rename({metric: "value"})
     x = alt.X("train_flops:Q", scale=alt.Scale(type="log"), title="training compute (FLOPs, counted), log scale")
-    y = alt.Y("value:Q", title=_metric_title(metric), scale=alt.Scale(zero=False))
+    y = _y(metric)
     colour = alt.Color("model:N", sort=_models_by_size(data), title="model (by size)")
     base = alt.Chart(data)
     layers = alt.layer(
