@@ -330,11 +330,19 @@ def _y(metric: str, prefix: str = ""):
     return alt.Y("value:Q", title=title, scale=alt.Scale(zero=False, reverse=not higher))
 
 
-def _cost_title(cost: str, table: pl.DataFrame) -> str:
-    title = f"{COST_AXES[cost]}, log scale"
-    if cost == "latency_ms_per_image" and "latency_device" in table.columns:
-        title += f", on {', '.join(sorted(table['latency_device'].drop_nulls().unique()))}"
-    return title
+AXIS_TITLES = {"normalised_cost": "normalised cost (UNet FLOPs ÷ reference's, × steps)", "gflops_per_image": "GFLOPs per image",
+               "latency_ms_per_image": "ms per image"}  # fmt: skip
+
+
+def _cost_title(cost: str) -> str:
+    return f"{AXIS_TITLES[cost]}, log scale"
+
+
+def _device(cost: str, table: pl.DataFrame) -> str:
+    """Return ', latency on <device>' for the latency axis (for a chart's title), else ''."""
+    if cost != "latency_ms_per_image" or "latency_device" not in table.columns:
+        return ""
+    return f"; latency on {', '.join(sorted(table['latency_device'].drop_nulls().unique()))}"
 
 
 def _models_by_size(table: pl.DataFrame) -> list[str]:
@@ -387,7 +395,7 @@ def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: s
         on=["task", "model", "sampler", "steps"],
         how="left",
     ).with_columns(pl.col("on_front").fill_null(False))
-    x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=_cost_title(cost, data))
+    x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=_cost_title(cost))
     bars, lines, y = _per_model(data, x, metric, cost)
     ring = (
         alt.Chart()
@@ -395,7 +403,7 @@ def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: s
         .mark_point(size=160, shape="circle", filled=False, color="black", strokeWidth=1.5)
         .encode(x=x, y=y, tooltip=_tooltip(cost))
     )
-    title = f"{metric} vs sampling cost (best guidance per model and steps; ringed: Pareto front over all samplers)"
+    title = f"{metric} vs sampling cost (best guidance per model and steps; ringed: Pareto front over all samplers{_device(cost, data)})"
     return _facet([bars, lines, ring], data, title)
 
 
@@ -416,7 +424,7 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
     data = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
     if not crosses.is_empty():
         crosses = crosses.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
-    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget: {_cost_title(cost, data)}")
+    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget: {_cost_title(cost)}")
     y = _y(metric, "best ")
     colour = alt.Color("model:N", sort=_models_by_size(data), title="winning model")
     charts = []
@@ -439,7 +447,7 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
             text = alt.Chart(marks).mark_text(align="left", dx=4, baseline="top", fontSize=11).encode(x="budget:Q", y=alt.Y("label_y:Q", scale=None), text="label")
             layers += [rule, text]
         charts.append(alt.layer(*layers).properties(width=560, height=WINNERS_HEIGHT, title=f"task {task}"))
-    title = f"Best {metric} within each {cost} budget (winning model coloured; dashed: crossover not resolved)"
+    title = f"Best {metric} within each {cost} budget (winning model coloured; dashed: crossover not resolved{_device(cost, data)})"
     return alt.vconcat(*charts).properties(title=title)
 
 
@@ -453,7 +461,7 @@ def train_chart(guidance: pl.DataFrame, metric: str):
     largest = data.group_by("task").agg(pl.col("steps").max().alias("largest"))
     data = _ranked(data.join(largest, on="task").filter(pl.col("steps") == pl.col("largest")).rename({"value": metric}), metric)
     data = data.group_by(["task", "model"], maintain_order=True).first().rename({metric: "value"})
-    x = alt.X("train_flops:Q", scale=alt.Scale(type="log"), title="training compute (FLOPs, counted), log scale")
+    x = alt.X("train_flops:Q", scale=alt.Scale(type="log"), axis=alt.Axis(format="~s"), title="training compute (FLOPs, counted; T = 10¹²), log scale")
     y = _y(metric)
     colour = alt.Color("model:N", sort=_models_by_size(data), title="model (by size)")
     base = alt.Chart(data)
