@@ -1,4 +1,5 @@
-"""The answer: best guidance per (model, sampler, steps), Pareto sets, best configuration per budget, charts."""
+"""The answer: best guidance per (model, sampler, steps), Pareto sets, best configuration per budget, crossovers with
+paired-bootstrap intervals, the plain-words summary and the charts."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def _finite(*columns: str) -> pl.Expr:
 def _ranked(df: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFrame:
     """Return the rows with a finite `metric` (and `cost`), best first.
 
-    Ties go to the cheaper configuration, then the smaller model, then the fewer steps and the
-    smaller guidance, so that every choice is deterministic.
+    Ties go to the cheaper configuration, then the smaller model (UNet parameters, then name),
+    then sampler name, fewer steps and smaller guidance, so that every choice is deterministic.
     """
     first = [metric] if cost is None else [metric, cost]
     ties = [c for c in ("unet_params", "model", "sampler", "steps", "guidance") if c in df.columns]
