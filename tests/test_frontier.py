@@ -91,7 +91,7 @@ def test_chart_renders_offline(tmp_path):
     paths = [tmp_path / "c.png", tmp_path / "c.svg", tmp_path / "c.html"]
     frontier.save(frontier.chart(df, "normalised_cost", "attr_acc"), paths)
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert paths[1].read_text().lstrip().startswith("<svg") and "normalised sampling cost" in paths[1].read_text()
+    assert paths[1].read_text().lstrip().startswith("<svg") and "normalised cost" in paths[1].read_text()
     assert_offline_html(paths[2].read_text())
 
 
