@@ -24,6 +24,11 @@ BAD = {
         dict(tasks={"t": {"num_images": 8, "shard_size": 6, "batch_size": 4, "metrics": ["attr_acc"]}}),
         r"tasks.t.shard_size \(6\) must be a multiple of batch_size \(4\)",
     ),
+    "budgets not increasing": (
+        dict(frontier={"budgets": {"normalised_cost": [1, 4, 2]}}),
+        r"frontier.budgets.normalised_cost: \[1, 4, 2\] must be strictly increasing",
+    ),
+    "grid guidance not swept": (dict(frontier={"grid_guidance": 5.0}), r"frontier.grid_guidance: 5.0 is not one of guidance"),
     "unknown field": (dict(sampler=["ddim"]), r"Additional properties are not allowed \('sampler' was unexpected\)"),
 }
 
@@ -41,4 +46,5 @@ def test_tiny_config_plans_every_rule(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, tiny_config(), "--dry-run"))
     assert jobs["generate"] == 2 * 2 * 2  # models × guidance × shards
     assert jobs["score"] == 2 * 2 * 2  # models × guidance × metrics
-    assert jobs["train_unet"] == 2 and jobs["frontier"] == 1
+    assert jobs["train_unet"] == 2 and jobs["frontier"] == 1 and jobs["sample_grid"] == 1
+    assert jobs["chart_cost"] == jobs["chart_winners"] == 2 * 3 and jobs["chart_steps"] == jobs["chart_train"] == 2

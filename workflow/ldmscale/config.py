@@ -86,6 +86,22 @@ def check(config: dict) -> None:
         raise ValueError(f"config: cost.reference_model: {reference!r} is not a model name; models: {', '.join(names)}")
     if config["cost"]["latency_batch"] not in config["cost"]["batch_sizes"]:
         raise ValueError(f"config: cost.latency_batch ({config['cost']['latency_batch']}) must be one of cost.batch_sizes")
+    _check_frontier(config)
+
+
+def _check_frontier(config: dict) -> None:
+    frontier = config["frontier"]
+    for axis, edges in frontier["budgets"].items():
+        if any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError(f"config: frontier.budgets.{axis}: {edges} must be strictly increasing")
+    guidance = frontier["grid_guidance"]
+    if guidance is not None and guidance not in config["guidance"]:
+        raise ValueError(f"config: frontier.grid_guidance: {guidance} is not one of guidance {config['guidance']}")
+    for task_name, task in config["tasks"].items():
+        if frontier["grid_images"] > task["num_images"]:
+            raise ValueError(
+                f"config: frontier.grid_images ({frontier['grid_images']}) exceeds tasks.{task_name}.num_images ({task['num_images']})"
+            )
 
 
 def configurations(config: dict) -> list[dict]:

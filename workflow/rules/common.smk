@@ -7,7 +7,7 @@ min_version("9.0")
 
 # The rule scripts import the same package; put it on the path for parse-time checks too.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-from ldmscale import config as cfg, generate as gen, metrics as mtr, samplers as smp  # noqa: E402
+from ldmscale import config as cfg, frontier as ftr, generate as gen, metrics as mtr, samplers as smp  # noqa: E402
 from ldmscale.toy.data import DATA_VERSION  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -33,6 +33,7 @@ wildcard_constraints:
     guidance=r"\d+(\.\d+)?",
     shard=r"\d+",
     batch=r"\d+",
+    cost="|".join(ftr.COST_AXES),
 
 
 def model(wildcards):
@@ -93,10 +94,23 @@ def aggregate_inputs(wildcards):
     }
 
 
+METRICS_USED = sorted({m for t in config["tasks"].values() for m in t["metrics"]})
+GRID_GUIDANCE = cfg.fmt_guidance(config["frontier"]["grid_guidance"] or max(config["guidance"]))
+
+
 def frontier_plots():
-    metrics = sorted({m for t in config["tasks"].values() for m in t["metrics"]})
-    costs = ["normalised_cost", "gflops_per_image", "latency_ms_per_image"]
-    return expand("results/frontier/{metric}__{cost}.{ext}", metric=metrics, cost=costs, ext=["html", "png"])
+    """Every chart (HTML, PNG, SVG; training compute only when ldmscale trained models) and sample grid."""
+    views = [*ftr.COST_AXES, *(f"{c}__winners" for c in ftr.COST_AXES), "steps", *(["train_flops"] if TOY_MODELS else [])]
+    charts = expand("results/frontier/{metric}__{view}.{ext}", metric=METRICS_USED, view=views, ext=["html", "png", "svg"])
+    grids = expand("results/frontier/grids/{task}/{sampler}_g{guidance}.png", task=config["tasks"], sampler=config["samplers"], guidance=GRID_GUIDANCE)
+    return charts + grids
+
+
+def grid_shards(wildcards):
+    """Every shard of every model and step count at one task, sampler and guidance: the cells of a sample grid."""
+    shards = range(gen.num_shards(task(wildcards)["num_images"], task(wildcards)["shard_size"]))
+    models = [m["name"] for m in config["models"]]
+    return expand(SHARD, **dict(wildcards), model=models, steps=config["steps"], shard=shards)
 
 
 def cost_resolution():
