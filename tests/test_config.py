@@ -25,6 +25,11 @@ BAD = {
         r"tasks.t.shard_size \(6\) must be a multiple of batch_size \(4\)",
     ),
     "unknown field": (dict(sampler=["ddim"]), r"Additional properties are not allowed \('sampler' was unexpected\)"),
+    "unknown end-to-end sampler": (
+        dict(cost={"end_to_end": [{"sampler": "plms", "steps": 2, "guidance": 1.0}]}),
+        r"cost.end_to_end\[0\].sampler: unknown sampler 'plms'",
+    ),
+    "compile without warm-up": (dict(cost={"compile": True, "warmup": 0}), r"cost.warmup must be at least 1 with cost.compile"),
 }
 
 
