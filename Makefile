@@ -31,6 +31,7 @@ report: $(STAMP)
 toy-checkpoints: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --config train_toy=True -- ship_toy
 	for d in results/toy/ship/v*; do rm -rf resources/toy/$$(basename $$d) && cp -r $$d resources/toy/; done
+	find resources/toy -name .snakemake_timestamp -delete
 
 clean:
 	rm -rf results logs benchmarks resources/models .snakemake

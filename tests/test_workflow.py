@@ -4,7 +4,8 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import planned_jobs, snakemake, tiny_config
+import yaml
+from helpers import ROOT, planned_jobs, snakemake, tiny_config
 
 from ldmscale import generate
 
@@ -79,3 +80,11 @@ def test_images_identical_in_one_shard_or_several_and_close_at_any_batch_size(fi
     snakemake(work, one, target)
     other_batch = _images(work, 1).astype(int)
     assert np.abs(other_batch - two_shards).max() <= 2 and (other_batch != two_shards).mean() < 0.01
+
+
+def test_default_experiment_uses_the_shipped_family_and_trains_nothing(tmp_path):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
+    configs = len(config["models"]) * len(config["samplers"]) * len(config["steps"]) * len(config["guidance"])
+    assert not {"train_unet", "toy_text_encoder", "toy_autoencoder", "toy_scorer"} & jobs.keys(), jobs
+    assert jobs["prepare_model"] == len(config["models"]) and jobs["generate"] == configs
