@@ -30,6 +30,11 @@ BAD = {
     ),
     "grid guidance not swept": (dict(frontier={"grid_guidance": 5.0}), r"frontier.grid_guidance: 5.0 is not one of guidance"),
     "unknown field": (dict(sampler=["ddim"]), r"Additional properties are not allowed \('sampler' was unexpected\)"),
+    "unknown end-to-end sampler": (
+        dict(cost={"end_to_end": [{"sampler": "plms", "steps": 2, "guidance": 1.0}]}),
+        r"cost.end_to_end\[0\].sampler: unknown sampler 'plms'",
+    ),
+    "compile without warm-up": (dict(cost={"compile": True, "warmup": 0}), r"cost.warmup must be at least 1 with cost.compile"),
 }
 
 

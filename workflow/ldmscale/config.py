@@ -86,6 +86,13 @@ def check(config: dict) -> None:
         raise ValueError(f"config: cost.reference_model: {reference!r} is not a model name; models: {', '.join(names)}")
     if config["cost"]["latency_batch"] not in config["cost"]["batch_sizes"]:
         raise ValueError(f"config: cost.latency_batch ({config['cost']['latency_batch']}) must be one of cost.batch_sizes")
+    if config["cost"]["compile"] and config["cost"]["warmup"] < 1:
+        raise ValueError("config: cost.warmup must be at least 1 with cost.compile: the first call compiles")
+    for i, check_config in enumerate(config["cost"]["end_to_end"]):
+        try:
+            samplers.get(check_config["sampler"])
+        except ValueError as err:
+            raise ValueError(f"config: cost.end_to_end[{i}].sampler: {err}") from None
     _check_frontier(config)
 
 

@@ -121,3 +121,8 @@ def cost_resolution():
 
 def device():
     return config["runtime"]["device"]
+
+
+def latency_dtype():
+    """The dtype latency is profiled in: cost.dtype, else the runtime's."""
+    return config["cost"]["dtype"] or config["runtime"]["dtype"]

@@ -24,9 +24,13 @@ rule profile_latency:
     params:
         resolution=cost_resolution(),
         device=device(),
-        dtype=config["runtime"]["dtype"],
+        dtype=latency_dtype(),
         warmup=config["cost"]["warmup"],
         repeats=config["cost"]["repeats"],
+        channels_last=config["cost"]["channels_last"],
+        compile=config["cost"]["compile"],
+        end_to_end=config["cost"]["end_to_end"],
+        end_to_end_repeats=config["cost"]["end_to_end_repeats"],
     resources:
         gpu=1,
     log:
