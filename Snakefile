@@ -18,6 +18,4 @@ include: "workflow/rules/frontier.smk"
 
 rule all:
     input:
-        "results/summary.parquet",
-        "results/frontier/best_per_budget.csv",
-        frontier_plots(),
+        all_targets(),

@@ -12,6 +12,7 @@ from ldmscale.toy.data import DATA_VERSION  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 cfg.check(config)
+cfg.check_hub_cache(config, "resources/models")  # offline and not cached: say what to download, run nothing
 
 # The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
 TOY_BUILT = f"results/toy/v{DATA_VERSION}"
@@ -20,6 +21,7 @@ if not config["train_toy"]:
     cfg.check_shipped(config, TOY_SHIPPED)
 TOY = TOY_BUILT if config["train_toy"] else TOY_SHIPPED
 TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m]
+GENERATING = cfg.generating_models(config)
 SHARD = "results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}"
 SCORE = "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.json"
 
@@ -52,11 +54,13 @@ def toy_member(name):
 
 
 def model_sources(wildcards):
-    """Inputs of prepare_model: the toy parts, or the local directory."""
+    """Inputs of prepare_model: the toy parts, the local directory, or none (hub, architecture)."""
     entry = model(wildcards)
     if "toy" in entry:
         return {"unet": toy_member(wildcards.model)["unet"], "vae": f"{TOY}/vae", "text": f"{TOY}/text"}
-    return {"local": entry["local"]["path"]}
+    if "local" in entry:
+        return {"local": entry["local"]["path"]}
+    return {}
 
 
 def shard_dirs(wildcards):
@@ -77,12 +81,8 @@ def score_inputs(wildcards):
 def aggregate_inputs(wildcards):
     configs = cfg.configurations(config)
     return {
-        "flops": expand("results/cost/{model}/flops.json", model=[m["name"] for m in config["models"]]),
-        "latency": expand(
-            "results/cost/{model}/latency_b{batch}.json",
-            model=[m["name"] for m in config["models"]],
-            batch=config["cost"]["latency_batch"],
-        ),
+        "flops": expand("results/cost/{model}/flops.json", model=GENERATING),
+        "latency": expand("results/cost/{model}/latency_b{batch}.json", model=GENERATING, batch=config["cost"]["latency_batch"]),
         "scores": [
             SCORE.format(**c, metric=metric)
             for c in configs
@@ -91,6 +91,28 @@ def aggregate_inputs(wildcards):
         "first_shards": [SHARD.format(**c, shard=0) for c in configs],
         "training": [toy_member(m)["record"] for m in TOY_MODELS],
     }
+
+
+def cost_table_inputs(wildcards):
+    """Every model's FLOPs, and its latency unless cost.latency is off."""
+    names = [m["name"] for m in config["models"]]
+    inputs = {"flops": expand("results/cost/{model}/flops.json", model=names)}
+    if config["cost"]["latency"]:
+        inputs["latency"] = expand("results/cost/{model}/latency_b{batch}.json", model=names, batch=config["cost"]["latency_batch"])
+    return inputs
+
+
+def model_descriptions():
+    """Model name → its source in words, for the cost table."""
+    return {m["name"]: cfg.describe_source(m) for m in config["models"]}
+
+
+def all_targets():
+    """The cost table when the sweep has architecture-only models; the summary and frontier when any model generates."""
+    targets = ["results/cost/table.csv"] if len(GENERATING) < len(config["models"]) else []
+    if GENERATING:
+        targets += ["results/summary.parquet", "results/frontier/best_per_budget.csv", *frontier_plots()]
+    return targets
 
 
 def frontier_plots():
