@@ -105,7 +105,7 @@ def check_hub_cache(config: dict, models_dir: str | Path) -> None:
     """Raise ValueError saying what to download when the hub is offline and a hub model is neither prepared nor cached."""
     from huggingface_hub import constants
 
-    if not constants.HF_HUB_OFFLINE:
+    if not constants.is_offline_mode():
         return
     hints = []
     for model in config["models"]:
