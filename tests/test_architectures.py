@@ -81,3 +81,18 @@ def test_architecture_only_sweep_makes_the_cost_table(tmp_path):
     assert table["model"].to_list() == ["c64", "sd15"] and table["unet_params"].to_list() == [37_522_628, 859_520_964]
     assert table["unet_relative_cost"][1] == 1.0  # normalised by the largest UNet by default
     assert "| c64 | architecture sd15 c=64 | 512 | 37.5 M |" in (tmp_path / "results" / "cost" / "table.md").read_text()
+
+
+def test_sd15_unet_macs_without_attention_products_match_bk_sdm_paper():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ldmscale import cost
+
+    with torch.device("meta"):
+        unet = UNet2DConditionModel.from_config(architectures.unet_config("sd15"))
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            unet(*cost.unet_inputs(unet.config, 1, 64, 77))
+    flops = counter.get_flop_counts()["Global"]
+    attention_products = sum(v for op, v in flops.items() if "bmm" in str(op))
+    # BK-SDM (Kim et al. 2023), Table 1: SD1.4's UNet, 339.0 G MACs per call at 512×512, attention's bmm not counted
+    assert (counter.get_total_flops() - attention_products) / 2 == pytest.approx(339.0e9, rel=0.005)

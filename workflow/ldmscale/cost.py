@@ -214,10 +214,16 @@ def cost_table(flops: dict[str, dict], latency: dict[str, dict], sources: dict[s
 
 def markdown(table) -> str:
     """Return the cost table as a Markdown table for people: params in millions, FLOPs in GFLOPs."""
-    formats = {"unet_params": lambda v: f"{v / 1e6:,.1f} M", "unet_relative_cost": "{:.3f}".format}
+
+    def cell(column: str, value) -> str:
+        if column == "unet_params":
+            return f"{value / 1e6:,.1f} M"
+        if column == "unet_relative_cost":
+            return f"{value:.3f}"
+        return f"{value:,.1f}" if isinstance(value, float) else str(value)
+
     header = [c for c in table.columns if c != "reference_model"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in table.iter_rows(named=True):
-        cells = [formats.get(c, lambda v: f"{v:,.1f}" if isinstance(v, float) else str(v))(row[c]) for c in header]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\nUNet cost relative to {table['reference_model'][0]} (batch 1, per call); FLOPs = 2 × MACs.\n"
+    lines += ["| " + " | ".join(cell(c, row[c]) for c in header) + " |" for row in table.iter_rows(named=True)]
+    reference = table["reference_model"][0]
+    return "\n".join(lines) + f"\n\nUNet cost relative to {reference} (batch 1, per call); FLOPs = 2 × MACs.\n"
