@@ -19,6 +19,7 @@ BAD = {
         dict(models=[{"name": "a", "hub": {"repo_id": "nota-ai/bk-sdm-tiny", "revision": "main"}}]),
         r"models\[0\] \('a'\): hub.revision 'main' is not a commit hash",
     ),
+    "no task for generating models": (dict(tasks={}), r"tasks: at least one task is needed when a model generates"),
     "latency off with generating models": (
         dict(cost={"latency": False}),
         r"cost.latency: false is only for architecture-only sweeps",

@@ -109,8 +109,8 @@ def check_hub_cache(config: dict, models_dir: str | Path) -> None:
         return
     hints = []
     for model in config["models"]:
-        if "hub" not in model or (Path(models_dir) / model["name"]).exists():
-            continue
+        if "hub" not in model or (Path(models_dir) / model["name"] / models.CHECKSUMS).is_file():
+            continue  # not a hub model, or already prepared
         try:
             models.hub_snapshot(model["hub"]["repo_id"], model["hub"]["revision"], local_files_only=True)
         except RuntimeError:
