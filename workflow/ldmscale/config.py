@@ -151,10 +151,8 @@ def describe_source(model: dict) -> str:
     """Return a model entry's source in words: 'hub nota-ai/bk-sdm-tiny@0364108', 'architecture sd15 c=64'."""
     kind = source(model)
     spec = model[kind]
-    detail = {
-        "toy": lambda: f"c={spec['width']}",
-        "local": lambda: spec["path"],
-        "hub": lambda: f"{spec['repo_id']}@{spec['revision'][:7]}",
-        "architecture": lambda: spec["preset"] + (f" c={spec['base_channels']}" if spec["base_channels"] else ""),
-    }[kind]()
-    return f"{kind} {detail}"
+    if kind == "hub":
+        return f"hub {spec['repo_id']}@{spec['revision'][:7]}"
+    if kind == "architecture":
+        return f"architecture {spec['preset']}" + (f" c={spec['base_channels']}" if spec["base_channels"] else "")
+    return f"toy c={spec['width']}" if kind == "toy" else f"local {spec['path']}"

@@ -81,7 +81,7 @@ def score_inputs(wildcards):
 def aggregate_inputs(wildcards):
     configs = cfg.configurations(config)
     return {
-        "flops": expand("results/cost/{model}/flops.json", model=GENERATING),
+        "flops": expand("results/cost/{model}/flops.json", model=summary_cost_models()),
         "latency": expand("results/cost/{model}/latency_b{batch}.json", model=GENERATING, batch=config["cost"]["latency_batch"]),
         "scores": [
             SCORE.format(**c, metric=metric)
@@ -91,6 +91,12 @@ def aggregate_inputs(wildcards):
         "first_shards": [SHARD.format(**c, shard=0) for c in configs],
         "training": [toy_member(m)["record"] for m in TOY_MODELS],
     }
+
+
+def summary_cost_models():
+    """Models whose FLOPs the summary needs: the generating ones, and the cost reference (which may be an architecture)."""
+    reference = config["cost"]["reference_model"]
+    return GENERATING + ([reference] if reference and reference not in GENERATING else [])
 
 
 def cost_table_inputs(wildcards):
