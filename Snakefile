@@ -21,6 +21,4 @@ include: "workflow/rules/frontier.smk"
 
 rule all:
     input:
-        "results/summary.parquet",
-        "results/frontier/best_per_budget.csv",
-        frontier_plots(),
+        all_targets(),

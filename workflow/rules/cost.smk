@@ -41,3 +41,20 @@ rule profile_latency:
         "../../envs/ldmscale.yaml"
     script:
         "../scripts/profile_latency.py"
+
+
+rule cost_table:
+    input:
+        unpack(cost_table_inputs),
+    output:
+        csv="results/cost/table.csv",
+        md="results/cost/table.md",
+    params:
+        sources=model_descriptions(),
+        reference_model=config["cost"]["reference_model"],
+    log:
+        "logs/cost_table.log",
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/cost_table.py"

@@ -146,7 +146,7 @@ rule sample_grid:
             labels={"task": "{task}", "sampler": "{sampler}", "guidance": "{guidance}"},
         ),
     params:
-        models=[m["name"] for m in config["models"]],
+        models=GENERATING,
         steps=sorted(config["steps"]),
         images=config["frontier"]["grid_images"],
         cell_px=config["frontier"]["grid_cell_px"],
