@@ -33,8 +33,8 @@ SD15_BASE_CHANNELS = 320
 # Mei et al. 2024's family: SD1.5's UNet with base channels c, stage widths [c, 2c, 4c, 4c]; c = 320 is SD1.5.
 FAMILY_WIDTHS = (64, 96, 128, 160, 192, 224, 256, 288, 320, 512, 768)
 
-# Presets: overrides of SD1.5's UNet config. BK-SDM (Kim et al. 2023), as in nota-ai's
-# unet_config/bk_{base,small,tiny}/config.json: base drops one ResNet+attention pair per stage, small also
+# Presets: overrides of SD1.5's UNet config. BK-SDM (Kim et al. 2023), as in Nota-NetsPresso/BK-SDM's
+# src/unet_config/bk_{base,small,tiny}/config.json (checked field by field): base drops one ResNet+attention pair per stage, small also
 # drops the mid block, tiny also the innermost stage.
 PRESETS = {
     "sd1.5": {},
