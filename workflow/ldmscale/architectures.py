@@ -34,8 +34,8 @@ SD15_BASE_CHANNELS = 320
 FAMILY_WIDTHS = (64, 96, 128, 160, 192, 224, 256, 288, 320, 512, 768)
 
 # Presets: overrides of SD1.5's UNet config. BK-SDM (Kim et al. 2023), as in Nota-NetsPresso/BK-SDM's
-# src/unet_config/bk_{base,small,tiny}/config.json (checked field by field): base drops one ResNet+attention pair per stage, small also
-# drops the mid block, tiny also the innermost stage.
+# src/unet_config/bk_{base,small,tiny}/config.json (checked field by field): base drops one ResNet+attention pair
+# per stage, small also drops the mid block, tiny also the innermost stage.
 PRESETS = {
     "sd1.5": {},
     **{f"sd-c{c}": {"block_out_channels": [c, 2 * c, 4 * c, 4 * c]} for c in FAMILY_WIDTHS},
