@@ -24,6 +24,14 @@ BAD = {
         dict(cost={"latency": False}),
         r"cost.latency: false is only for architecture-only sweeps",
     ),
+    "unknown architecture preset": (
+        dict(models=[{"name": "a", "architecture": {"preset": "sd2"}}]),
+        r"models\[0\] \('a'\): architecture.preset 'sd2' is unknown; valid presets: sd1.5, sd-c64",
+    ),
+    "unknown UNet field": (
+        dict(models=[{"name": "a", "architecture": {"unet": {"layers_per_block": 1, "depth": 3}}}]),
+        r"models\[0\] \('a'\): architecture.unet: depth not UNet2DConditionModel config fields",
+    ),
     "missing local path": (
         dict(models=[{"name": "a", "local": {"path": "/nonexistent/sd"}}]),
         r"models\[0\] \('a'\): local.path '/nonexistent/sd' does not exist",

@@ -30,10 +30,15 @@ SD15_UNET = {
 }
 SD15_BASE_CHANNELS = 320
 
-# BK-SDM (Kim et al. 2023), as in nota-ai's unet_config/bk_{base,small,tiny}/config.json: base drops one
-# ResNet+attention pair per stage, small also drops the mid block, tiny also the innermost stage.
+# Mei et al. 2024's family: SD1.5's UNet with base channels c, stage widths [c, 2c, 4c, 4c]; c = 320 is SD1.5.
+FAMILY_WIDTHS = (64, 96, 128, 160, 192, 224, 256, 288, 320, 512, 768)
+
+# Presets: overrides of SD1.5's UNet config. BK-SDM (Kim et al. 2023), as in Nota-NetsPresso/BK-SDM's
+# src/unet_config/bk_{base,small,tiny}/config.json (checked field by field): base drops one ResNet+attention pair
+# per stage, small also drops the mid block, tiny also the innermost stage.
 PRESETS = {
-    "sd15": {},
+    "sd1.5": {},
+    **{f"sd-c{c}": {"block_out_channels": [c, 2 * c, 4 * c, 4 * c]} for c in FAMILY_WIDTHS},
     "bk-sdm-base": {"layers_per_block": 1},
     "bk-sdm-small": {"layers_per_block": 1, "mid_block_type": None},
     "bk-sdm-tiny": {
@@ -83,26 +88,40 @@ SD15_SCHEDULER = {
 }  # fmt: skip
 
 
-def unet_config(preset: str = "sd15", base_channels: int | None = None) -> dict:
-    """Return the UNet2DConditionModel config of `preset`, its stage widths scaled to `base_channels`."""
+def unet_config(preset: str = "sd1.5", base_channels: int | None = None, unet: dict | None = None) -> dict:
+    """Return the UNet2DConditionModel config of `preset`, its stage widths scaled to `base_channels`, then `unet`'s
+    fields (any UNet2DConditionModel argument) over it."""
     if preset not in PRESETS:
         raise ValueError(f"unknown architecture preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     config = {**SD15_UNET, **PRESETS[preset]}
     if base_channels is not None:
         config["block_out_channels"] = [ch * base_channels // SD15_BASE_CHANNELS for ch in config["block_out_channels"]]
-    return config
+    return config | (unet or {})
 
 
-def write(out: str | Path, preset: str, base_channels: int | None) -> None:
+def unknown_unet_fields(unet: dict) -> list[str]:
+    """Return the fields of `unet` that are not UNet2DConditionModel arguments."""
+    import inspect
+
+    from diffusers import UNet2DConditionModel
+
+    known = inspect.signature(UNet2DConditionModel.__init__).parameters
+    return sorted(k for k in unet if k not in known)
+
+
+def write(out: str | Path, preset: str, base_channels: int | None, unet: dict | None = None) -> None:
     """Write the components' configs (no weights) of an architecture-only model to `out`, atomically."""
     from transformers import CLIPTextConfig
 
     with io.atomic_path(out) as tmp:
-        for name, config in (("unet", unet_config(preset, base_channels)), ("vae", SD15_VAE)):
+        for name, config in (("unet", unet_config(preset, base_channels, unet)), ("vae", SD15_VAE)):
             (tmp / name).mkdir(parents=True)
             (tmp / name / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         CLIPTextConfig(**SD15_TEXT).save_pretrained(tmp / "text_encoder")
-        marker = {"preset": preset, "base_channels": base_channels, "weights": "random, built when used; cost only"}
+        marker = {
+            "preset": preset, "base_channels": base_channels, "unet": unet or {},
+            "weights": "random, built when used; cost only",
+        }  # fmt: skip
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
 
 

@@ -7,7 +7,7 @@ import re
 from itertools import product
 from pathlib import Path
 
-from . import metrics, models, samplers
+from . import architectures, metrics, models, samplers
 
 SOURCES = ("toy", "local", "hub", "architecture")
 GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
@@ -65,6 +65,8 @@ def check(config: dict) -> None:
                 models.validate_pipeline_dir(path)
             except ValueError as err:
                 raise ValueError(f"config: {where}: local.path: {err}") from None
+        if "architecture" in model:
+            check_architecture(model["architecture"], where)
         if "hub" in model and not COMMIT_RE.match(model["hub"]["revision"]):
             raise ValueError(
                 f"config: {where}: hub.revision {model['hub']['revision']!r} is not a commit hash; pin the full "
@@ -165,17 +167,29 @@ def model_entry(config: dict, name: str) -> dict:
     raise ValueError(f"unknown model {name!r}")
 
 
+def check_architecture(spec: dict, where: str) -> None:
+    """Raise ValueError naming the field when an architecture entry names an unknown preset or UNet field."""
+    if spec["preset"] not in architectures.PRESETS:
+        raise ValueError(
+            f"config: {where}: architecture.preset {spec['preset']!r} is unknown; valid presets: {', '.join(architectures.PRESETS)}"
+        )
+    unknown = architectures.unknown_unet_fields(spec["unet"]) if spec["unet"] else []
+    if unknown:
+        raise ValueError(f"config: {where}: architecture.unet: {', '.join(unknown)} not UNet2DConditionModel config fields")
+
+
 def source(model: dict) -> str:
     """Return which source kind a model entry uses."""
     return next(s for s in SOURCES if s in model)
 
 
 def describe_source(model: dict) -> str:
-    """Return a model entry's source in words: 'hub nota-ai/bk-sdm-tiny@0364108', 'architecture sd15 c=64'."""
+    """Return a model entry's source in words: 'hub nota-ai/bk-sdm-tiny@0364108', 'architecture sd-c64'."""
     kind = source(model)
     spec = model[kind]
     if kind == "hub":
         return f"hub {spec['repo_id']}@{spec['revision'][:7]}"
     if kind == "architecture":
-        return f"architecture {spec['preset']}" + (f" c={spec['base_channels']}" if spec["base_channels"] else "")
+        extra = [f"c={spec['base_channels']}"] * bool(spec["base_channels"]) + [f"{k}={v}" for k, v in spec["unet"].items()]
+        return " ".join([f"architecture {spec['preset']}", *extra])
     return f"toy c={spec['width']}" if kind == "toy" else f"local {spec['path']}"

@@ -19,7 +19,7 @@ with io.job_log(snakemake.log[0]) as log:
     elif source == "hub":
         models.fetch_hub(spec["repo_id"], spec["revision"], out)
     else:
-        architectures.write(out, spec["preset"], spec["base_channels"])
-        log.info("architecture %s, base channels %s: configs only, random weights when used", spec["preset"], spec["base_channels"])
+        architectures.write(out, spec["preset"], spec["base_channels"], spec["unet"])
+        log.info("architecture %s: configs only, random weights when used", spec)
     if source != "architecture":
         log.info("components: %s", models.validate_pipeline_dir(out))
