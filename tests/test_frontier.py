@@ -105,13 +105,13 @@ def assert_offline_html(html):
 N_IMAGES = 200
 
 
-def curves(means):
+def curves(means, sampler="ddim"):
     """Return (summary, per-image table) for {(model, steps): accuracy}; model cost per step: small 0.25, big 1."""
     rng = np.random.default_rng(0)
     rows, per_image = [], []
     for (model, steps), mean in means.items():
         values = rng.permutation(np.arange(N_IMAGES) < round(mean * N_IMAGES)).astype(float)
-        config = {"task": "t", "model": model, "sampler": "ddim", "steps": steps, "guidance": 1.0}
+        config = {"task": "t", "model": model, "sampler": sampler, "steps": steps, "guidance": 1.0}
         rows.append({**config, "normalised_cost": steps * {"small": 0.25, "big": 1.0}[model], "attr_acc": values.mean(),
                      "attr_acc_ci_low": values.mean() - 0.07, "attr_acc_ci_high": values.mean() + 0.07,
                      "unet_params": {"small": 1, "big": 10}[model]})  # fmt: skip
@@ -226,6 +226,18 @@ def test_summary_says_who_wins_by_how_much_and_flags_not_resolved(analysed):
     df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.63, ("big", 4): 0.64})
     weak = frontier.analyse(df, per_image, "attr_acc", {}, 4, 300)
     assert "**Not resolved**: the two models' scores are not separable here; not a finding." in frontier.summary_markdown(weak, 300)
+
+
+def test_crossovers_are_also_found_within_each_sampler():
+    ddim, ddim_images = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8, ("big", 4): 0.9})
+    weak = {key: v - 0.25 for key, v in SMALL.items()}  # under euler, big wins as soon as it fits
+    euler, euler_images = curves({**weak, ("big", 1): 0.5, ("big", 2): 0.8}, sampler="euler")
+    tables = frontier.analyse(pl.concat([ddim, euler]), pl.concat([ddim_images, euler_images]), "attr_acc", {}, 4, 300)
+    cross = tables["crossovers"].filter(pl.col("cost_axis") == "normalised_cost")
+    found = {(c["samplers"], c["budget"], c["status"]) for c in cross.to_dicts()}
+    assert found == {("all", 2.0, "resolved"), ("ddim", 2.0, "resolved"), ("euler", 1.0, "resolved")}  # pooled: ddim decides
+    text = frontier.summary_markdown(tables, 300)
+    assert "Within sampler ddim alone:\n- at 2 [2, 2]: small → big" in text and "Within sampler euler alone:\n- at 1 " in text
 
 
 @pytest.mark.parametrize("kind", sorted(frontier.CHARTS))

@@ -289,6 +289,20 @@ def tidy(table: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFr
     return table.select([c for c in KEEP if c in table.columns])
 
 
+ALL_SAMPLERS = "all"
+
+
+def _sampler_scopes(best: pl.DataFrame) -> list[str]:
+    """Return where crossovers are looked for: over all samplers, then within each one (when there are several)."""
+    samplers = sorted(best["sampler"].unique().to_list())
+    return [ALL_SAMPLERS, *samplers] if len(samplers) > 1 else [ALL_SAMPLERS]
+
+
+def _pooled(crosses: pl.DataFrame) -> pl.DataFrame:
+    """Return the crossovers found over all samplers (the frontier's own)."""
+    return crosses.filter(pl.col("samplers") == ALL_SAMPLERS) if "samplers" in crosses.columns else crosses
+
+
 def analyse(df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int) -> dict[str, pl.DataFrame]:
     """Return the frontier tables of one metric over every cost axis, tidy (see `tidy`), keyed by TABLES.
 
@@ -310,8 +324,10 @@ def analyse(df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict,
             table = best_per_budget(best, cost, metric, grid)
             if not table.is_empty():
                 out[name].append(tidy(with_margins(table, best, cost, metric, values, counts), metric, cost))
-        crosses = crossover_table(df, best, cost, metric, values, counts)
-        out["crossovers"].append(crosses.with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost)))
+        for sampler in _sampler_scopes(best):
+            pick = pl.lit(True) if sampler == ALL_SAMPLERS else pl.col("sampler") == sampler
+            crosses = crossover_table(df.filter(pick), best.filter(pick), cost, metric, values, counts)
+            out["crossovers"].append(crosses.with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost), samplers=pl.lit(sampler)))
     return {name: pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame() for name, frames in out.items()}
 
 
@@ -424,7 +440,7 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
 
     data = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
     if not crosses.is_empty():
-        crosses = crosses.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+        crosses = _pooled(crosses).filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
     x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget: {_cost_title(cost)}")
     y = _y(metric, "best ")
     colour = alt.Color("model:N", sort=_models_by_size(data), title="winning model")
@@ -551,17 +567,20 @@ def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: st
     if crosses.is_empty():
         return ["The best model never changes with the budget."]
     rows = crosses.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
-    if rows.is_empty():
-        return ["The best model never changes with the budget."]
-    out = ["Where the best model changes (budgets at every configuration's own cost):"]
-    for c in rows.iter_rows(named=True):
-        where = f"at {_number(c['budget'])}{_interval(c['budget_ci_low'], c['budget_ci_high'])}"
-        change = f"{c['from_model']} → {c['to_model']} ({c['to_config']} beats {c['from_config']} by {_number(c['margin_after'])}{_interval(c['margin_after_ci_low'], c['margin_after_ci_high'])})"
-        if c["status"] == RESOLVED:
-            out.append(f"- {where}: {change}. Resolved.")
-        else:
-            out.append(f"- {where}: {change}. **Not resolved**: the two models' scores are not separable here; not a finding.")
+    pooled = [_crossover_sentence(c) for c in _pooled(rows).iter_rows(named=True)]
+    out = ["Where the best model changes (budgets at every configuration's own cost):", *pooled] if pooled else ["The best model never changes with the budget."]
+    for sampler in sorted(set(rows["samplers"].to_list()) - {ALL_SAMPLERS}) if "samplers" in rows.columns else []:
+        out += ["", f"Within sampler {sampler} alone:", *map(_crossover_sentence, rows.filter(pl.col("samplers") == sampler).iter_rows(named=True))]
     return out
+
+
+def _crossover_sentence(c: dict) -> str:
+    """Return one crossover in words, with its intervals and whether it is resolved."""
+    where = f"at {_number(c['budget'])}{_interval(c['budget_ci_low'], c['budget_ci_high'])}"
+    change = f"{c['from_model']} → {c['to_model']} ({c['to_config']} beats {c['from_config']} by {_number(c['margin_after'])}{_interval(c['margin_after_ci_low'], c['margin_after_ci_high'])})"
+    if c["status"] == RESOLVED:
+        return f"- {where}: {change}. Resolved."
+    return f"- {where}: {change}. **Not resolved**: the two models' scores are not separable here; not a finding."
 
 
 def write_all(summary_path: str, per_image_path: str, outputs, metric_names: list[str], edges: dict, buckets: int, reps: int) -> None:
