@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
 
-.PHONY: run test dry-run lint report clean toy-checkpoints
+.PHONY: run test dry-run lint report screenshot clean toy-checkpoints
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,16 @@ lint: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --report report.html
 
+# The default frontier chart as headless Chromium shows it with no network (needs chromium; after `make run`).
+SHOT ?= results/frontier/attr_acc__normalised_cost__winners
+screenshot: $(STAMP)
+	$(BIN)/python tests/browser.py $(SHOT).html $(SHOT).screenshot.png
+
 # Retrain the toy family with config.yaml's recipe and replace the checkpoints shipped in resources/toy/.
 toy-checkpoints: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --config train_toy=True -- ship_toy
 	for d in results/toy/ship/v*; do rm -rf resources/toy/$$(basename $$d) && cp -r $$d resources/toy/; done
+	find resources/toy -name .snakemake_timestamp -delete
 
 clean:
 	rm -rf results logs benchmarks resources/models .snakemake

@@ -8,6 +8,9 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/cost.smk"
@@ -18,6 +21,4 @@ include: "workflow/rules/frontier.smk"
 
 rule all:
     input:
-        "results/summary.parquet",
-        "results/frontier/best_per_budget.csv",
-        frontier_plots(),
+        all_targets(),

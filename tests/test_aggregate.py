@@ -6,8 +6,8 @@ from ldmscale import aggregate, io
 
 def test_config_is_parsed_back_from_paths():
     expected = {"task": "coco", "model": "sd-v1.4", "sampler": "dpmpp_2m", "steps": 25, "guidance": 7.5}
-    assert aggregate._config_from_path("results/scores/coco/sd-v1.4/dpmpp_2m/s25_g7.5/fid.json") == expected
-    assert aggregate._config_from_path("/x/results/samples/coco/sd-v1.4/dpmpp_2m/s25_g7.5/shard3") == expected
+    assert aggregate.config_from_path("results/scores/coco/sd-v1.4/dpmpp_2m/s25_g7.5/fid.json") == expected
+    assert aggregate.config_from_path("/x/results/samples/coco/sd-v1.4/dpmpp_2m/s25_g7.5/shard3") == expected
 
 
 def test_summary_joins_costs_and_scores_by_hand(tmp_path):
@@ -33,3 +33,14 @@ def test_summary_joins_costs_and_scores_by_hand(tmp_path):
     assert (row["cfg"], row["nfe"], row["attr_acc"], row["attr_acc_ci_low"]) == (True, 5, 0.5, 0.4)
     assert row["train_flops"] == 7e12
     assert isinstance(table, pl.DataFrame) and table.height == 1
+
+
+def test_per_image_values_pair_by_index_and_skip_set_level_metrics(tmp_path):
+    acc, fd = tmp_path / "results/scores/t/m/ddim/s5_g3/attr_acc.json", tmp_path / "results/scores/t/m/ddim/s5_g3/fd_toy.json"
+    io.write_json(acc, {"metric": "attr_acc", "value": 0.5, "per_image": [0.0, 1.0, 0.5]})
+    io.write_json(fd, {"metric": "fd_toy", "value": 3.0})
+    table = aggregate.per_image([str(acc), str(fd)])
+    assert table["index"].to_list() == [0, 1, 2] and table["value"].to_list() == [0.0, 1.0, 0.5]
+    assert table.row(0, named=True) == {"task": "t", "model": "m", "sampler": "ddim", "steps": 5, "guidance": 3.0,
+                                        "metric": "attr_acc", "index": 0, "value": 0.0}  # fmt: skip
+    assert aggregate.per_image([str(fd)]).is_empty()

@@ -1,5 +1,8 @@
 """Bad configs fail before any job runs, with a message that names the field."""
 
+import re
+import shutil
+
 import pytest
 from helpers import planned_jobs, snakemake, tiny_config
 
@@ -11,7 +14,24 @@ BAD = {
         dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "a", "toy": {"width": 16}}]),
         r"models\[0\] \('a'\): duplicate model name",
     ),
-    "no source": (dict(models=[{"name": "a"}]), r"models\[0\] \('a'\): needs exactly one source of toy, local; found none"),
+    "no source": (dict(models=[{"name": "a"}]), r"models\[0\] \('a'\): needs exactly one source of toy, local, hub, architecture; found none"),
+    "hub revision not a commit": (
+        dict(models=[{"name": "a", "hub": {"repo_id": "nota-ai/bk-sdm-tiny", "revision": "main"}}]),
+        r"models\[0\] \('a'\): hub.revision 'main' is not a commit hash",
+    ),
+    "no task for generating models": (dict(tasks={}), r"tasks: at least one task is needed when a model generates"),
+    "latency off with generating models": (
+        dict(cost={"latency": False}),
+        r"cost.latency: false is only for architecture-only sweeps",
+    ),
+    "unknown architecture preset": (
+        dict(models=[{"name": "a", "architecture": {"preset": "sd2"}}]),
+        r"models\[0\] \('a'\): architecture.preset 'sd2' is unknown; valid presets: sd1.5, sd-c64",
+    ),
+    "unknown UNet field": (
+        dict(models=[{"name": "a", "architecture": {"unet": {"layers_per_block": 1, "depth": 3}}}]),
+        r"models\[0\] \('a'\): architecture.unet: depth not UNet2DConditionModel config fields",
+    ),
     "missing local path": (
         dict(models=[{"name": "a", "local": {"path": "/nonexistent/sd"}}]),
         r"models\[0\] \('a'\): local.path '/nonexistent/sd' does not exist",
@@ -24,7 +44,17 @@ BAD = {
         dict(tasks={"t": {"num_images": 8, "shard_size": 6, "batch_size": 4, "metrics": ["attr_acc"]}}),
         r"tasks.t.shard_size \(6\) must be a multiple of batch_size \(4\)",
     ),
+    "budgets not increasing": (
+        dict(frontier={"budgets": {"normalised_cost": [1, 4, 2]}}),
+        r"frontier.budgets.normalised_cost: \[1, 4, 2\] must be strictly increasing",
+    ),
+    "grid guidance not swept": (dict(frontier={"grid_guidance": 5.0}), r"frontier.grid_guidance: 5.0 is not one of guidance"),
     "unknown field": (dict(sampler=["ddim"]), r"Additional properties are not allowed \('sampler' was unexpected\)"),
+    "unknown end-to-end sampler": (
+        dict(cost={"end_to_end": [{"sampler": "plms", "steps": 2, "guidance": 1.0}]}),
+        r"cost.end_to_end\[0\].sampler: unknown sampler 'plms'",
+    ),
+    "compile without warm-up": (dict(cost={"compile": True, "warmup": 0}), r"cost.warmup must be at least 1 with cost.compile"),
 }
 
 
@@ -41,4 +71,24 @@ def test_tiny_config_plans_every_rule(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, tiny_config(), "--dry-run"))
     assert jobs["generate"] == 2 * 2 * 2  # models × guidance × shards
     assert jobs["score"] == 2 * 2 * 2  # models × guidance × metrics
-    assert jobs["train_unet"] == 2 and jobs["frontier"] == 1
+    assert jobs["train_unet"] == 2 and jobs["frontier"] == 1 and jobs["sample_grid"] == 1
+    assert jobs["chart_cost"] == jobs["chart_winners"] == 2 * 3 and jobs["chart_steps"] == jobs["chart_train"] == 2
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: shutil.rmtree(d / "vae"), r"\S+/local: component 'vae' is listed in model_index.json but \S+/vae is missing"),
+        (lambda d: (d / "text_encoder" / "model.safetensors").unlink(), r"\S+/text_encoder: no .safetensors weights"),
+        (lambda d: (d / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"\x08" + b"\0" * 7 + b"{"),
+         r"\S+/unet/diffusion_pytorch_model.safetensors: corrupt or truncated safetensors file"),
+    ],
+    ids=["missing component", "no weights", "corrupt weights"],
+)  # fmt: skip
+def test_broken_local_model_fails_before_any_job_naming_the_file(tmp_path, tiny_pipeline_dir, damage, message):
+    local = tmp_path / "local"
+    shutil.copytree(tiny_pipeline_dir, local)
+    damage(local)
+    proc = snakemake(tmp_path / "work", tiny_config(models=[{"name": "mine", "local": {"path": str(local)}}]), "--dry-run", check=False)
+    assert proc.returncode != 0
+    assert re.search(r"config: models\[0\] \('mine'\): local.path: " + message, proc.stdout + proc.stderr), proc.stdout + proc.stderr

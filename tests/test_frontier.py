@@ -1,7 +1,12 @@
 import math
+import re
 
+import numpy as np
+
+import browser
 import polars as pl
 import pytest
+from PIL import Image
 
 from ldmscale import frontier
 
@@ -83,10 +88,180 @@ def test_chart_renders_offline(tmp_path):
     df = table(ROWS).with_columns(
         pl.col("attr_acc").alias("attr_acc_ci_low") - 0.05, (pl.col("attr_acc") + 0.05).alias("attr_acc_ci_high")
     )
-    chart = frontier.chart(df, "normalised_cost", "attr_acc")
-    chart.save(str(tmp_path / "c.png"), scale_factor=1)
-    chart.save(str(tmp_path / "c.html"), inline=True)
-    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    html = (tmp_path / "c.html").read_text()
-    assert "<script src=" not in html and "cdn.jsdelivr" not in html
-    assert "vega" in html.lower()
+    paths = [tmp_path / "c.png", tmp_path / "c.svg", tmp_path / "c.html"]
+    frontier.save(frontier.chart(df, "normalised_cost", "attr_acc"), paths)
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert paths[1].read_text().lstrip().startswith("<svg") and "normalised cost" in paths[1].read_text()
+    assert_offline_html(paths[2].read_text())
+
+
+def assert_offline_html(html):
+    assert not re.search(r"<script[^>]*\ssrc=", html), "a script is loaded from elsewhere"
+    assert "cdn.jsdelivr" not in html and "vega-embed" in html.lower()
+
+
+# --- crossovers on synthetic curves with per-image values --------------------------------------------------------------
+
+N_IMAGES = 200
+
+
+def curves(means, sampler="ddim"):
+    """Return (summary, per-image table) for {(model, steps): accuracy}; model cost per step: small 0.25, big 1."""
+    rng = np.random.default_rng(0)
+    rows, per_image = [], []
+    for (model, steps), mean in means.items():
+        values = rng.permutation(np.arange(N_IMAGES) < round(mean * N_IMAGES)).astype(float)
+        config = {"task": "t", "model": model, "sampler": sampler, "steps": steps, "guidance": 1.0}
+        rows.append({**config, "normalised_cost": steps * {"small": 0.25, "big": 1.0}[model], "attr_acc": values.mean(),
+                     "attr_acc_ci_low": values.mean() - 0.07, "attr_acc_ci_high": values.mean() + 0.07,
+                     "unet_params": {"small": 1, "big": 10}[model]})  # fmt: skip
+        per_image.append(pl.DataFrame({**config, "metric": "attr_acc", "index": range(N_IMAGES), "value": values}))
+    return pl.DataFrame(rows), pl.concat(per_image)
+
+
+SMALL = {("small", 1): 0.3, ("small", 2): 0.5, ("small", 4): 0.6, ("small", 8): 0.62}
+
+
+def crossings(means, with_per_image=True):
+    df, per_image = curves(means)
+    values = frontier.per_image_values(per_image, "attr_acc") if with_per_image else {}
+    best = frontier.best_guidance(df, "attr_acc")
+    counts = {"t": frontier.resample_counts(N_IMAGES, 400)} if with_per_image else {}
+    return frontier.crossover_table(df, best, "normalised_cost", "attr_acc", values, counts).to_dicts()
+
+
+def test_known_crossover_is_found_and_resolved():
+    (cross,) = crossings({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8, ("big", 4): 0.9})
+    assert (cross["budget"], cross["from_model"], cross["to_model"], cross["status"]) == (2.0, "small", "big", "resolved")
+    assert cross["margin_after"] == pytest.approx(0.8 - 0.62)
+    assert 0 < cross["margin_after_ci_low"] < 0.18 < cross["margin_after_ci_high"]
+    assert cross["margin_before"] == pytest.approx(0.6 - 0.4) and cross["margin_before_ci_low"] > 0
+    assert cross["budget_ci_low"] == cross["budget_ci_high"] == 2.0  # margins of 0.2: every resample agrees
+    assert cross["to_config"] == "big, ddim, 2 steps, guidance 1" and cross["from_config"] == "small, ddim, 8 steps, guidance 1"
+
+
+def test_crossover_within_the_noise_is_not_resolved():
+    (cross,) = crossings({**SMALL, ("big", 1): 0.4, ("big", 2): 0.63, ("big", 4): 0.64})
+    assert (cross["budget"], cross["to_model"], cross["status"]) == (2.0, "big", "not resolved")
+    assert cross["margin_after_ci_low"] < 0 < cross["margin_after_ci_high"]
+    assert cross["budget_ci_high"] > 2.0  # in many resamples big overtakes small only later, or never
+
+
+def test_crossover_without_per_image_values_needs_disjoint_intervals():
+    strong, weak = ({**SMALL, ("big", 1): 0.4, ("big", 2): b, ("big", 4): 0.9} for b in (0.8, 0.65))
+    assert [c["status"] for c in crossings(strong, with_per_image=False)] == ["resolved"]
+    (cross,) = crossings(weak, with_per_image=False)
+    assert cross["status"] == "not resolved" and cross["budget_ci_low"] is None  # intervals ±0.07 overlap
+
+
+def test_single_model_has_no_crossover():
+    assert crossings(SMALL) == []
+
+
+def test_resamples_are_paired_and_reproducible():
+    counts = frontier.resample_counts(50, 30, seed=3)
+    assert counts.shape == (30, 50) and (counts.sum(1) == 50).all()
+    assert np.array_equal(counts, frontier.resample_counts(50, 30, seed=3))
+
+
+def test_ties_go_to_the_cheaper_then_the_smaller_model():
+    rows = [("big", 1, 1.0, 1.0, 0.5), ("small", 2, 1.0, 1.0, 0.5), ("small", 4, 1.0, 2.0, 0.5), ("big", 2, 1.0, 0.5, 0.2)]
+    best = frontier.best_guidance(table(rows), "attr_acc")
+    front = frontier.pareto(best, "normalised_cost", "attr_acc")
+    assert list(zip(front["model"], front["steps"])) == [("big", 2), ("small", 2)]
+    result = frontier.best_per_budget(best, "normalised_cost", "attr_acc", [0.5, 1.0, 2.0])
+    assert list(zip(result["model"], result["steps"])) == [("big", 2), ("small", 2), ("small", 2)]
+
+
+def test_nan_scores_and_costs_are_never_chosen():
+    rows = [("small", 1, 1.0, 0.1, float("nan")), ("small", 2, 1.0, float("nan"), 0.9), ("small", 4, 1.0, 0.4, 0.5),
+            ("big", 1, 1.0, 1.0, None)]  # fmt: skip
+    df = table(rows)
+    assert frontier.pareto(df, "normalised_cost", "attr_acc")["steps"].to_list() == [4]
+    result = frontier.best_per_budget(df, "normalised_cost", "attr_acc", [0.1, 0.4, 10.0])
+    assert list(zip(result["budget"], result["steps"])) == [(0.4, 4), (10.0, 4)]
+    assert frontier.budget_edges(pl.Series([float("nan"), 0.0, 0.4, 4.0]), 2) == [0.4, 4.0]
+
+
+def test_margins_name_the_best_other_model_and_none_when_alone():
+    df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8})
+    values, counts = frontier.per_image_values(per_image, "attr_acc"), {"t": frontier.resample_counts(N_IMAGES, 300)}
+    best = frontier.best_guidance(df, "attr_acc")
+    result = frontier.with_margins(frontier.best_per_budget(best, "normalised_cost", "attr_acc", [0.5, 1.0, 2.0]),
+                                   best, "normalised_cost", "attr_acc", values, counts)  # fmt: skip
+    alone, ahead, behind = result.to_dicts()
+    assert alone["runner_up_model"] is None and alone["margin"] is None
+    assert (ahead["model"], ahead["runner_up_model"], ahead["separable"]) == ("small", "big", True)
+    assert ahead["margin"] == pytest.approx(0.2) and ahead["margin_ci_low"] > 0
+    assert (behind["model"], behind["runner_up"]) == ("big", "small, ddim, 8 steps, guidance 1")
+
+
+# --- tables, summary and charts from the analysis ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    """The frontier tables of a known, resolved crossover (small → big at normalised cost 2), with intervals."""
+    df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8, ("big", 4): 0.9})
+    df = df.with_columns(gflops_per_image=pl.col("normalised_cost") * 3, train_flops=pl.col("unet_params") * 1e12)
+    return frontier.analyse(df, per_image, "attr_acc", {"normalised_cost": [0.25, 0.4, 1.0, 2.0, 4.0]}, 4, 300)
+
+
+def test_analyse_uses_the_users_budgets_and_log_spaced_ones_elsewhere(analysed):
+    budgets = analysed["best_per_budget"]
+    assert budgets.filter(pl.col("cost_axis") == "normalised_cost")["budget"].to_list() == [0.25, 0.4, 1.0, 2.0, 4.0]
+    ratio = 16 ** (1 / 3)  # gflops costs run from 0.75 to 12: 4 log-spaced budgets
+    assert budgets.filter(pl.col("cost_axis") == "gflops_per_image")["budget"].to_list() == pytest.approx([0.75 * ratio**k for k in range(4)])
+    cross = analysed["crossovers"].filter(pl.col("cost_axis") == "normalised_cost").to_dicts()
+    assert [(c["budget"], c["status"]) for c in cross] == [(2.0, "resolved")]
+    assert set(analysed["best_guidance"].columns) >= {"guidance_tried", "value", "ci_low", "normalised_cost", "train_flops"}
+
+
+def test_summary_says_who_wins_by_how_much_and_flags_not_resolved(analysed):
+    text = frontier.summary_markdown(analysed, 300)
+    assert "- Budgets 0.25 to 0.4: **small, ddim, 1 step, guidance 1** (cost 0.25), attr_acc 0.3 [" in text
+    assert "- Budget ≤ 1: **small, ddim, 4 steps, guidance 1** (cost 1), attr_acc 0.6 [0.53, 0.67]; ahead of big, ddim, 1 step, guidance 1 by 0.2 [" in text
+    assert "- at 2 [2, 2]: small → big (big, ddim, 2 steps, guidance 1 beats small, ddim, 8 steps, guidance 1 by 0.18 [" in text
+    assert "Resolved." in text and "Not resolved" not in text
+    df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.63, ("big", 4): 0.64})
+    weak = frontier.analyse(df, per_image, "attr_acc", {}, 4, 300)
+    assert "**Not resolved**: the two models' scores are not separable here; not a finding." in frontier.summary_markdown(weak, 300)
+
+
+def test_crossovers_are_also_found_within_each_sampler():
+    ddim, ddim_images = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8, ("big", 4): 0.9})
+    weak = {key: v - 0.25 for key, v in SMALL.items()}  # under euler, big wins as soon as it fits
+    euler, euler_images = curves({**weak, ("big", 1): 0.5, ("big", 2): 0.8}, sampler="euler")
+    tables = frontier.analyse(pl.concat([ddim, euler]), pl.concat([ddim_images, euler_images]), "attr_acc", {}, 4, 300)
+    cross = tables["crossovers"].filter(pl.col("cost_axis") == "normalised_cost")
+    found = {(c["samplers"], c["budget"], c["status"]) for c in cross.to_dicts()}
+    assert found == {("all", 2.0, "resolved"), ("ddim", 2.0, "resolved"), ("euler", 1.0, "resolved")}  # pooled: ddim decides
+    text = frontier.summary_markdown(tables, 300)
+    assert "Within sampler ddim alone:\n- at 2 [2, 2]: small → big" in text and "Within sampler euler alone:\n- at 1 " in text
+
+
+@pytest.mark.parametrize("kind", sorted(frontier.CHARTS))
+def test_every_chart_renders_to_png_and_offline_html(analysed, tmp_path, kind):
+    paths = {name: tmp_path / f"{name}.parquet" for name in frontier.TABLES}
+    for name, path in paths.items():
+        analysed[name].write_parquet(path)
+    out = [tmp_path / "c.png", tmp_path / "c.html"]
+    frontier.write_chart(kind, {k: str(v) for k, v in paths.items()}, "attr_acc", "normalised_cost", out)
+    assert out[0].read_bytes()[:4] == b"\x89PNG"
+    assert_offline_html(out[1].read_text())
+
+
+def test_training_compute_chart_needs_the_column(analysed):
+    with pytest.raises(ValueError, match="train_flops"):
+        frontier.train_chart(analysed["best_guidance"].with_columns(train_flops=pl.lit(None)), "attr_acc")
+
+
+@pytest.mark.skipif(browser.chromium() is None, reason="no chromium (apt-get install -y chromium)")
+def test_html_draws_in_headless_chromium_without_network(analysed, tmp_path):
+    html, shot = tmp_path / "frontier.html", tmp_path / "shot.png"
+    frontier.save(frontier.winners_chart(analysed["best_per_cost"], analysed["crossovers"], "normalised_cost", "attr_acc"), [html])
+    browser.screenshot(html, shot, size=(900, 500))
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    small_blue, big_orange = (76, 120, 168), (245, 133, 24)  # the first two colours of Vega's palette: the two models
+    for colour in (small_blue, big_orange):
+        assert (np.abs(pixels - colour).sum(-1) < 30).sum() > 20, f"no point of colour {colour}: the chart did not draw"

@@ -40,9 +40,11 @@ def test_noise_and_wrong_colours_score_clearly_worse(judged):
     rng = np.random.default_rng(0)
     noisy = np.clip(images + rng.normal(0, 60, images.shape), 0, 255).astype(np.uint8)
     swapped = images[..., ::-1].copy()  # RGB → BGR: red becomes blue, the shapes stay
-    for corrupted in (noisy, swapped):
-        accuracy, fd = judge(corrupted)
-        assert np.mean(accuracy["per_image"]) < np.mean(clean["per_image"]) - 0.1
-        assert fd > 5 * fd_clean
+    noisy_accuracy, fd_noisy = judge(noisy)
+    assert np.mean(noisy_accuracy["per_image"]) < np.mean(clean["per_image"]) - 0.1
+    assert fd_noisy > 5 * fd_clean
+    # Swapping channels maps the palette onto itself, so the *set* of colours (all FD sees) barely moves;
+    # matching each image to its caption is the attribute accuracy's job, and it drops.
+    assert np.mean(judge(swapped)[0]["per_image"]) < np.mean(clean["per_image"]) - 0.1
     colour = judge(swapped)[0]["per_attribute"]
     assert colour["colour_1"] < 0.5 and colour["shape_1"] > 0.9  # the colour is wrong, the shape is still read

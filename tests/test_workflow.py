@@ -1,15 +1,21 @@
 """Snakemake end to end on the tiny config: incremental reruns and image invariance."""
 
+import re
 import shutil
 
 import numpy as np
 import pytest
-from helpers import planned_jobs, snakemake, tiny_config
+import yaml
+from helpers import ROOT, planned_jobs, snakemake, tiny_config
 
 from ldmscale import generate
 
 pytestmark = pytest.mark.workflow
 CONFIG_DIR = "results/samples/shapes/tiny-a/ddim/s2_g2"
+# After any new score: the summary, the frontier tables, every chart (2 metrics × 3 cost axes, × 2 kinds; steps and
+# training compute per metric) and the sample grid whose cells changed.
+DOWNSTREAM = {"aggregate": 1, "frontier": 1, "chart_cost": 6, "chart_winners": 6, "chart_steps": 2, "chart_train": 2,
+              "sample_grid": 1, "all": 1}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +34,18 @@ def test_outputs_exist_and_are_complete(finished):
     images, records = generate.load_images([finished / CONFIG_DIR / "shard0", finished / CONFIG_DIR / "shard1"])
     assert images.shape == (8, 32, 32, 3) and [r["index"] for r in records] == list(range(8))
     assert not list(finished.rglob(".*.tmp-*"))
+    assert (finished / "results/frontier/README.md").read_text().startswith("# What the frontier says")
+    html = (finished / "results/frontier/attr_acc__normalised_cost__winners.html").read_text()
+    assert not re.search(r"<script[^>]*\ssrc=", html) and "https://cdn" not in html
+
+
+def test_report_holds_every_plot_grid_and_the_summary(finished):
+    snakemake(finished, tiny_config(), "--report", "report.html")
+    report = (finished / "report.html").read_text()
+    shown = sorted(finished.glob("results/frontier/**/*.png")) + [finished / "results/frontier/README.md"]
+    assert len(shown) == 16 + 1 + 1  # charts, the grid, the summary
+    missing = [p.name for p in shown if p.name not in report]
+    assert not missing, f"not in the report: {missing}"
 
 
 def test_second_run_has_nothing_to_do(finished):
@@ -36,12 +54,12 @@ def test_second_run_has_nothing_to_do(finished):
 
 def test_adding_a_sampler_schedules_only_its_jobs(finished):
     jobs = planned_jobs(snakemake(finished, tiny_config(samplers=["ddim", "euler"]), "--dry-run"))
-    assert jobs == {"generate": 2 * 2 * 2, "score": 2 * 2 * 2, "aggregate": 1, "frontier": 1, "all": 1}
+    assert jobs == {"generate": 2 * 2 * 2, "score": 2 * 2 * 2, **DOWNSTREAM}
 
 
 def test_adding_a_step_count_schedules_only_its_jobs(finished):
     jobs = planned_jobs(snakemake(finished, tiny_config(steps=[2, 3]), "--dry-run"))
-    assert jobs == {"generate": 8, "score": 8, "aggregate": 1, "frontier": 1, "all": 1}
+    assert jobs == {"generate": 8, "score": 8, **DOWNSTREAM}
 
 
 def test_changing_one_width_reruns_only_that_models_chain(finished):
@@ -50,7 +68,7 @@ def test_changing_one_width_reruns_only_that_models_chain(finished):
     jobs = planned_jobs(proc)
     assert jobs == {
         "train_unet": 1, "prepare_model": 1, "count_flops": 1, "profile_latency": 1,
-        "generate": 4, "score": 4, "aggregate": 1, "frontier": 1, "all": 1,
+        "generate": 4, "score": 4, **DOWNSTREAM,
     }  # fmt: skip
     assert "model=tiny-b" in proc.stdout and "model=tiny-a" not in proc.stdout
 
@@ -79,3 +97,11 @@ def test_images_identical_in_one_shard_or_several_and_close_at_any_batch_size(fi
     snakemake(work, one, target)
     other_batch = _images(work, 1).astype(int)
     assert np.abs(other_batch - two_shards).max() <= 2 and (other_batch != two_shards).mean() < 0.01
+
+
+def test_default_experiment_uses_the_shipped_family_and_trains_nothing(tmp_path):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
+    configs = len(config["models"]) * len(config["samplers"]) * len(config["steps"]) * len(config["guidance"])
+    assert not {"train_unet", "toy_text_encoder", "toy_autoencoder", "toy_scorer"} & jobs.keys(), jobs
+    assert jobs["prepare_model"] == len(config["models"]) and jobs["generate"] == configs

@@ -78,12 +78,14 @@ def main() -> None:
     median = {k: statistics.median(v) for k, v in times.items()}
     result = {
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
+        "device_name": cost.device_name(device),
+        "dtype": str(pipe.unet.dtype).removeprefix("torch."),
         "threads": torch.get_num_threads(),
         "settings": vars(args) | {"resolution": resolution},
         "seconds": times,
         "median_s": median,
         "ratio_ldmscale_over_plain": median["ldmscale"] / median["plain"],
+        "ratio_per_round": [a / b for a, b in zip(times["ldmscale"], times["plain"])],
     }
     print(json.dumps(result, indent=2))
     if args.output:

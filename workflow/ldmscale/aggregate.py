@@ -9,7 +9,7 @@ import polars as pl
 from . import cost, generate, io
 
 
-def _config_from_path(path: str) -> dict:
+def config_from_path(path: str) -> dict:
     """Return (task, model, sampler, steps, guidance) parsed from a samples or scores path."""
     parts = Path(path).parts
     root = parts.index("scores") if "scores" in parts else parts.index("samples")
@@ -29,7 +29,7 @@ def summary(flops_files, latency_files, score_files, shard_dirs, reference_model
 
     rows: dict[tuple, dict] = {}
     for shard in shard_dirs:
-        config = _config_from_path(shard)
+        config = config_from_path(shard)
         manifest = generate.read_manifest(shard, verify=False)
         nfe, cfg = manifest["nfe"]["calls"], manifest["nfe"]["batch_multiplier"] == 2
         f, lat = flops[config["model"]], latency[config["model"]]
@@ -48,13 +48,32 @@ def summary(flops_files, latency_files, score_files, shard_dirs, reference_model
             "train_flops": training[config["model"]]["train_flops"] if config["model"] in training else None,
         }
     for path in score_files:
-        config = _config_from_path(path)
+        config = config_from_path(path)
         result = io.read_json(path)
         row = rows[tuple(config.values())]
         metric = result["metric"]
         row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = result["value"], result["ci_low"], result["ci_high"]
         row["num_images"] = result["n"]
     return pl.DataFrame(list(rows.values())).sort(["task", "unet_params", "model", "sampler", "steps", "guidance"])
+
+
+def per_image(score_files) -> pl.DataFrame:
+    """Return the per-image values behind every score that has them: one row per (configuration, metric, image index).
+
+    Image i of a task has the same prompt and initial latent in every configuration, so these
+    values pair across configurations by `index` (the frontier's bootstrap resamples indices).
+    Set-level metrics such as Fréchet distances have no per-image values and no rows here.
+    """
+    frames = []
+    for path in score_files:
+        result = io.read_json(path)
+        if "per_image" in result:
+            values = result["per_image"]
+            config = {k: [v] * len(values) for k, v in config_from_path(path).items()}
+            frames.append(pl.DataFrame({**config, "metric": [result["metric"]] * len(values), "index": range(len(values)), "value": values}))
+    schema = {"task": pl.String, "model": pl.String, "sampler": pl.String, "steps": pl.Int64, "guidance": pl.Float64,
+              "metric": pl.String, "index": pl.Int64, "value": pl.Float64}  # fmt: skip
+    return pl.concat([f.cast(schema) for f in frames]) if frames else pl.DataFrame(schema=schema)
 
 
 def write(table: pl.DataFrame, parquet_path: str, csv_path: str) -> None:

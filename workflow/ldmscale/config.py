@@ -7,10 +7,11 @@ import re
 from itertools import product
 from pathlib import Path
 
-from . import metrics, samplers
+from . import architectures, metrics, models, samplers
 
-SOURCES = ("toy", "local")
+SOURCES = ("toy", "local", "hub", "architecture")
 GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
 def fmt_guidance(value: float) -> str:
@@ -58,9 +59,23 @@ def check(config: dict) -> None:
             raise ValueError(f"config: {where}: duplicate model name; model names must be unique")
         if "local" in model:
             path = Path(model["local"]["path"])
-            if not (path / "model_index.json").is_file():
-                state = "does not exist" if not path.exists() else "has no model_index.json"
-                raise ValueError(f"config: {where}: local.path {str(path)!r} {state}; expected a diffusers pipeline directory")
+            if not path.is_dir():
+                raise ValueError(f"config: {where}: local.path {str(path)!r} does not exist; expected a diffusers pipeline directory")
+            try:
+                models.validate_pipeline_dir(path)
+            except ValueError as err:
+                raise ValueError(f"config: {where}: local.path: {err}") from None
+        if "architecture" in model:
+            check_architecture(model["architecture"], where)
+        if "hub" in model and not COMMIT_RE.match(model["hub"]["revision"]):
+            raise ValueError(
+                f"config: {where}: hub.revision {model['hub']['revision']!r} is not a commit hash; pin the full "
+                "40-character commit (a branch or tag can move under you)"
+            )
+    if generating_models(config) and not config["tasks"]:
+        raise ValueError("config: tasks: at least one task is needed when a model generates (only architecture models do not)")
+    if not config["cost"]["latency"] and generating_models(config):
+        raise ValueError("config: cost.latency: false is only for architecture-only sweeps; the frontier's latency axis needs it")
     for i, name in enumerate(config["samplers"]):
         try:
             samplers.get(name)
@@ -88,6 +103,52 @@ def check(config: dict) -> None:
         raise ValueError(f"config: cost.reference_model: {reference!r} is not a model name; models: {', '.join(names)}")
     if config["cost"]["latency_batch"] not in config["cost"]["batch_sizes"]:
         raise ValueError(f"config: cost.latency_batch ({config['cost']['latency_batch']}) must be one of cost.batch_sizes")
+    if config["cost"]["compile"] and config["cost"]["warmup"] < 1:
+        raise ValueError("config: cost.warmup must be at least 1 with cost.compile: the first call compiles")
+    for i, check_config in enumerate(config["cost"]["end_to_end"]):
+        try:
+            samplers.get(check_config["sampler"])
+        except ValueError as err:
+            raise ValueError(f"config: cost.end_to_end[{i}].sampler: {err}") from None
+    _check_frontier(config)
+
+
+def _check_frontier(config: dict) -> None:
+    frontier = config["frontier"]
+    for axis, edges in frontier["budgets"].items():
+        if any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError(f"config: frontier.budgets.{axis}: {edges} must be strictly increasing")
+    guidance = frontier["grid_guidance"]
+    if guidance is not None and guidance not in config["guidance"]:
+        raise ValueError(f"config: frontier.grid_guidance: {guidance} is not one of guidance {config['guidance']}")
+    for task_name, task in config["tasks"].items():
+        if frontier["grid_images"] > task["num_images"]:
+            raise ValueError(
+                f"config: frontier.grid_images ({frontier['grid_images']}) exceeds tasks.{task_name}.num_images ({task['num_images']})"
+            )
+
+
+def check_hub_cache(config: dict, models_dir: str | Path) -> None:
+    """Raise ValueError saying what to download when the hub is offline and a hub model is neither prepared nor cached."""
+    from huggingface_hub import constants
+
+    if not constants.is_offline_mode():
+        return
+    hints = []
+    for model in config["models"]:
+        if "hub" not in model or (Path(models_dir) / model["name"] / models.CHECKSUMS).is_file():
+            continue  # not a hub model, or already prepared
+        try:
+            models.hub_snapshot(model["hub"]["repo_id"], model["hub"]["revision"], local_files_only=True)
+        except RuntimeError:
+            hints.append(f"models[{config['models'].index(model)}] ({model['name']!r}): " + models.hub_download_hint(**model["hub"]))
+    if hints:
+        raise ValueError("config: HF_HUB_OFFLINE is set and hub models are not cached; nothing was run.\n" + "\n".join(hints))
+
+
+def generating_models(config: dict) -> list[str]:
+    """Return the names of the models that generate images (all but the architecture-only ones)."""
+    return [m["name"] for m in config["models"] if "architecture" not in m]
 
 
 def _require_file(field: str, path: str | None, suffixes: tuple[str, ...], why: str) -> None:
@@ -145,11 +206,11 @@ def check_extractors(config: dict) -> None:
 
 
 def configurations(config: dict) -> list[dict]:
-    """Return every (task, model, sampler, steps, guidance) of the sweep, in a stable order."""
+    """Return every (task, model, sampler, steps, guidance) of the sweep, in a stable order; architecture models have none."""
     return [
-        {"task": t, "model": m["name"], "sampler": s, "steps": n, "guidance": fmt_guidance(g)}
+        {"task": t, "model": m, "sampler": s, "steps": n, "guidance": fmt_guidance(g)}
         for t, m, s, n, g in product(
-            sorted(config["tasks"]), config["models"], config["samplers"], sorted(config["steps"]), sorted(config["guidance"])
+            sorted(config["tasks"]), generating_models(config), config["samplers"], sorted(config["steps"]), sorted(config["guidance"])
         )
     ]
 
@@ -162,6 +223,29 @@ def model_entry(config: dict, name: str) -> dict:
     raise ValueError(f"unknown model {name!r}")
 
 
+def check_architecture(spec: dict, where: str) -> None:
+    """Raise ValueError naming the field when an architecture entry names an unknown preset or UNet field."""
+    if spec["preset"] not in architectures.PRESETS:
+        raise ValueError(
+            f"config: {where}: architecture.preset {spec['preset']!r} is unknown; valid presets: {', '.join(architectures.PRESETS)}"
+        )
+    unknown = architectures.unknown_unet_fields(spec["unet"]) if spec["unet"] else []
+    if unknown:
+        raise ValueError(f"config: {where}: architecture.unet: {', '.join(unknown)} not UNet2DConditionModel config fields")
+
+
 def source(model: dict) -> str:
     """Return which source kind a model entry uses."""
     return next(s for s in SOURCES if s in model)
+
+
+def describe_source(model: dict) -> str:
+    """Return a model entry's source in words: 'hub nota-ai/bk-sdm-tiny@0364108', 'architecture sd-c64'."""
+    kind = source(model)
+    spec = model[kind]
+    if kind == "hub":
+        return f"hub {spec['repo_id']}@{spec['revision'][:7]}"
+    if kind == "architecture":
+        extra = [f"c={spec['base_channels']}"] * bool(spec["base_channels"]) + [f"{k}={v}" for k, v in spec["unet"].items()]
+        return " ".join([f"architecture {spec['preset']}", *extra])
+    return f"toy c={spec['width']}" if kind == "toy" else f"local {spec['path']}"

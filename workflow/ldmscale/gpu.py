@@ -23,11 +23,22 @@ DEFAULT_LOCK_DIR = ".snakemake/ldmscale-gpu-locks"
 
 
 def visible_slots() -> list[str]:
-    """Return the device ids a job may claim: $LDMSCALE_GPU_SLOTS, else the GPUs the NVIDIA driver lists."""
+    """Return the device ids a job may claim: $LDMSCALE_GPU_SLOTS, else $CUDA_VISIBLE_DEVICES, else the driver's GPUs.
+
+    A CUDA_VISIBLE_DEVICES set around `snakemake` restricts the workflow to those GPUs (set
+    but empty: none); each job narrows it to the one it claims.
+    """
     if os.environ.get(SLOTS_ENV):
-        return [s.strip() for s in os.environ[SLOTS_ENV].split(",") if s.strip()]
+        return _ids(os.environ[SLOTS_ENV])
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        return _ids(os.environ["CUDA_VISIBLE_DEVICES"])
     gpus = Path("/proc/driver/nvidia/gpus")  # read without starting CUDA, which must not start before the claim
     return [str(i) for i in range(len(list(gpus.iterdir())))] if gpus.is_dir() else []
+
+
+def _ids(text: str) -> list[str]:
+    """Return the device ids of a comma-separated list; CUDA reads -1 as no device."""
+    return [s.strip() for s in text.split(",") if s.strip() and s.strip() != "-1"]
 
 
 @contextlib.contextmanager
@@ -60,12 +71,13 @@ def claim(lock_dir: str | os.PathLike | None = None) -> Iterator[str | None]:
 def _lock_first_free(slots: list[str], lock_dir: Path):
     """Return (slot, open lock file) for the first slot whose lock is free; raise if none is."""
     for slot in slots:
-        handle = open(lock_dir / f"gpu{slot}.lock", "w")
+        handle = open(lock_dir / f"gpu{slot}.lock", "a+")  # not "w": that would wipe the holder's pid before the lock
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
             continue
+        handle.truncate(0)
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         return slot, handle

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
-from . import io
+from . import architectures, io
 
 CHECKSUMS = "ldmscale_checksums.json"
 UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# ldmscale loads pipelines without their safety checker, so a hub model's is never downloaded (1.2 GB for SD1.x).
+OPTIONAL_COMPONENTS = ("safety_checker",)
+# What ldmscale takes from a hub repository: configs, tokenizer files and the default-precision safetensors
+# weights (sharded or not). fp16/EMA variants, root-level single-file checkpoints and pickles never match.
+HUB_PATTERNS = [
+    "model_index.json", "*/*.json", "*/*.txt",
+    "*/diffusion_pytorch_model.safetensors", "*/diffusion_pytorch_model-*.safetensors",
+    "*/model.safetensors", "*/model-*.safetensors",
+]  # fmt: skip
+HUB_IGNORE = [f"{name}/*" for name in OPTIONAL_COMPONENTS]
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def validate_pipeline_dir(path: str | Path) -> list[str]:
@@ -26,6 +39,7 @@ def validate_pipeline_dir(path: str | Path) -> list[str]:
         raise ValueError(f"{path}: not a diffusers pipeline directory (no model_index.json)")
     spec = json.loads(index.read_text())
     components = sorted(k for k, v in spec.items() if not k.startswith("_") and isinstance(v, list) and v[0])
+    components = [name for name in components if name not in OPTIONAL_COMPONENTS or (path / name).is_dir()]
     for name in components:
         if not (path / name).is_dir():
             raise ValueError(f"{path}: component {name!r} is listed in model_index.json but {path / name} is missing")
@@ -38,20 +52,21 @@ def validate_pipeline_dir(path: str | Path) -> list[str]:
                 f.keys()
         except Exception as err:  # safetensors raises its own error types for truncated or corrupt headers
             raise ValueError(f"{weights}: corrupt or truncated safetensors file ({err})") from err
-    for name in ("unet", "vae"):
-        if name in components and not any((path / name).glob("*.safetensors")):
-            raise ValueError(f"{path / name}: no .safetensors weights")
+    for name in components:  # a component with a model config.json has weights (schedulers, tokenizers do not)
+        if (path / name / "config.json").is_file() and not any((path / name).glob("*.safetensors")):
+            raise ValueError(f"{path / name}: no .safetensors weights (only safetensors are loaded)")
     return components
 
 
-def record_checksums(path: str | Path) -> dict[str, str]:
-    """Write and return the SHA-256 of every file in the pipeline directory."""
+def record_checksums(path: str | Path, sums: dict[str, str] | None = None) -> dict[str, str]:
+    """Write and return the SHA-256 of every file in the pipeline directory (`sums` when already computed)."""
     path = Path(path)
-    sums = {
-        str(p.relative_to(path)): io.sha256(p)
-        for p in sorted(path.rglob("*"))
-        if p.is_file() and p.name != CHECKSUMS
-    }
+    if sums is None:
+        sums = {
+            str(p.relative_to(path)): io.sha256(p)
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and p.name != CHECKSUMS
+        }
     (path / CHECKSUMS).write_text(json.dumps(sums, indent=2, sort_keys=True) + "\n")
     return sums
 
@@ -71,6 +86,78 @@ def copy_local(source: str | Path, out: str | Path) -> None:
     with io.atomic_path(out) as tmp:
         shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(CHECKSUMS))
         record_checksums(tmp)
+
+
+def hub_snapshot(repo_id: str, revision: str, local_files_only: bool = False) -> Path:
+    """Return the Hugging Face cache's snapshot folder of `repo_id` at `revision`, downloading what ldmscale uses.
+
+    HF_HUB_OFFLINE (or `local_files_only`) serves it from the cache only; when it is not there, the
+    RuntimeError says what to download and where.
+    """
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        folder = snapshot_download(
+            repo_id, revision=revision, allow_patterns=HUB_PATTERNS, ignore_patterns=HUB_IGNORE,
+            local_files_only=local_files_only,
+        )  # fmt: skip
+    except LocalEntryNotFoundError as err:
+        raise RuntimeError(f"{hub_download_hint(repo_id, revision)}\n(huggingface_hub: {err})") from None
+    return Path(folder)
+
+
+def hub_download_hint(repo_id: str, revision: str) -> str:
+    """Return what to run, on a machine with network access, to put `repo_id`@`revision` in the cache."""
+    from huggingface_hub import constants
+
+    includes = " ".join(f"--include '{p}'" for p in HUB_PATTERNS)
+    excludes = " ".join(f"--exclude '{p}'" for p in HUB_IGNORE)
+    return (
+        f"{repo_id}@{revision} is not in the Hugging Face cache {constants.HF_HUB_CACHE} and the hub cannot be "
+        f"reached (HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', '')!r}). Download it once, with the same "
+        f"HF_HOME (or copy that cache here afterwards):\n"
+        f"  hf download {repo_id} --revision {revision} {includes} {excludes}"
+    )
+
+
+def fetch_hub(repo_id: str, revision: str, out: str | Path) -> None:
+    """Copy a hub pipeline at a pinned revision from the Hugging Face cache to `out`, validated, with checksums.
+
+    Only the files HUB_PATTERNS names are taken: whatever else the cached snapshot holds (pickles,
+    other variants) stays behind. Weights are hard links into the cache where the file system allows.
+    Each cached blob stored under its SHA-256 (the hub's large files) is checked against it first, so
+    a corrupted cache is refused rather than copied.
+    """
+    from huggingface_hub.utils import filter_repo_objects
+
+    snapshot = hub_snapshot(repo_id, revision)
+    files = sorted(str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.is_file())
+    sums = {}
+    for name in filter_repo_objects(files, allow_patterns=HUB_PATTERNS, ignore_patterns=HUB_IGNORE):
+        sums[name] = io.sha256(snapshot / name)
+        blob = (snapshot / name).resolve().name
+        if SHA256_RE.match(blob) and blob != sums[name]:
+            raise ValueError(
+                f"{snapshot / name}: cached file is corrupt (SHA-256 {sums[name]}, the hub's is {blob}); "
+                f"delete {(snapshot / name).resolve()} and download it again"
+            )
+    with io.atomic_path(out) as tmp:
+        for name in sums:
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(snapshot / name, tmp / name)
+        try:
+            validate_pipeline_dir(tmp)
+        except ValueError as err:
+            raise ValueError(f"{repo_id}@{revision}: {str(err).replace(str(tmp), 'snapshot')}") from None
+        record_checksums(tmp, sums)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source.resolve(), target)
+    except OSError:  # another file system, or links not allowed: copy
+        shutil.copyfile(source, target)
 
 
 def assemble_toy(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path) -> None:
@@ -104,9 +191,17 @@ def assemble_toy(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path)
 
 
 def load_pipeline(path: str | Path, device: str = "cpu", dtype: str = "float32"):
-    """Return the diffusers pipeline saved at `path`, loaded from safetensors only, on `device`."""
+    """Return the diffusers pipeline saved at `path`, loaded from safetensors only, on `device`.
+
+    Its recorded checksums are verified first; an architecture-only model gets random weights.
+    """
     import torch
     from diffusers import DiffusionPipeline
+
+    if architectures.is_architecture(path):
+        return architectures.build_random(path, device, dtype)
+    if (Path(path) / CHECKSUMS).is_file():
+        verify_checksums(path)
 
     pipe = DiffusionPipeline.from_pretrained(
         path,

@@ -7,11 +7,13 @@ min_version("9.0")
 
 # The rule scripts import the same package; put it on the path for parse-time checks too.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-from ldmscale import config as cfg, features as ftr, generate as gen, metrics as mtr, samplers as smp  # noqa: E402
+from ldmscale import config as cfg, features as feat, frontier as ftr, generate as gen, metrics as mtr  # noqa: E402
+from ldmscale import samplers as smp  # noqa: E402
 from ldmscale.toy.data import DATA_VERSION  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 cfg.check(config)
+cfg.check_hub_cache(config, "resources/models")  # offline and not cached: say what to download, run nothing
 
 # The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
 TOY_BUILT = f"results/toy/v{DATA_VERSION}"
@@ -20,6 +22,7 @@ if not config["train_toy"]:
     cfg.check_shipped(config, TOY_SHIPPED)
 TOY = TOY_BUILT if config["train_toy"] else TOY_SHIPPED
 TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m]
+GENERATING = cfg.generating_models(config)
 SHARD = "results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}"
 SCORE = "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.json"
 FEATURES = "results/features/{task}/{model}/{sampler}/s{steps}_g{guidance}/{extractor}.safetensors"
@@ -35,6 +38,7 @@ wildcard_constraints:
     guidance=r"\d+(\.\d+)?",
     shard=r"\d+",
     batch=r"\d+",
+    cost="|".join(ftr.COST_AXES),
     extractor=r"(inception|clip)-[^/]+",
     n=r"\d+",
 
@@ -56,11 +60,13 @@ def toy_member(name):
 
 
 def model_sources(wildcards):
-    """Inputs of prepare_model: the toy parts, or the local directory."""
+    """Inputs of prepare_model: the toy parts, the local directory, or none (hub, architecture)."""
     entry = model(wildcards)
     if "toy" in entry:
         return {"unet": toy_member(wildcards.model)["unet"], "vae": f"{TOY}/vae", "text": f"{TOY}/text"}
-    return {"local": entry["local"]["path"]}
+    if "local" in entry:
+        return {"local": entry["local"]["path"]}
+    return {}
 
 
 def shard_dirs(wildcards):
@@ -94,7 +100,7 @@ def extractor_options(wildcards):
 def extractor_inputs(wildcards):
     """The task's prompts and the extractor's local weights (and open_clip model config)."""
     kind = wildcards.extractor.split("-", 1)[0]
-    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "weights": ftr.weights_path(kind, config["metrics"])}
+    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "weights": feat.weights_path(kind, config["metrics"])}
     if kind == "clip" and config["metrics"]["clip"]["model_config"]:
         inputs["model_config"] = config["metrics"]["clip"]["model_config"]
     return inputs
@@ -113,7 +119,7 @@ def score_inputs(wildcards):
         if metric.needs_reference:
             inputs["reference"] = f"results/reference/{wildcards.task}/{wildcards.metric}.json"
         return inputs
-    key = ftr.key(metric.features, config["metrics"])
+    key = feat.key(metric.features, config["metrics"])
     inputs["features"] = FEATURES.format(**dict(wildcards), extractor=key)
     if metric.needs_reference:
         inputs["reference"] = REFERENCE_FEATURES.format(task=wildcards.task, extractor=key, n=reference_count(task(wildcards)))
@@ -128,12 +134,8 @@ def metric_options(wildcards):
 def aggregate_inputs(wildcards):
     configs = cfg.configurations(config)
     return {
-        "flops": expand("results/cost/{model}/flops.json", model=[m["name"] for m in config["models"]]),
-        "latency": expand(
-            "results/cost/{model}/latency_b{batch}.json",
-            model=[m["name"] for m in config["models"]],
-            batch=config["cost"]["latency_batch"],
-        ),
+        "flops": expand("results/cost/{model}/flops.json", model=summary_cost_models()),
+        "latency": expand("results/cost/{model}/latency_b{batch}.json", model=GENERATING, batch=config["cost"]["latency_batch"]),
         "scores": [
             SCORE.format(**c, metric=metric)
             for c in configs
@@ -144,10 +146,50 @@ def aggregate_inputs(wildcards):
     }
 
 
+METRICS_USED = sorted({m for t in config["tasks"].values() for m in t["metrics"]})
+GRID_GUIDANCE = cfg.fmt_guidance(config["frontier"]["grid_guidance"] or max(config["guidance"]))
+
+
+def summary_cost_models():
+    """Models whose FLOPs the summary needs: the generating ones, and the cost reference (which may be an architecture)."""
+    reference = config["cost"]["reference_model"]
+    return GENERATING + ([reference] if reference and reference not in GENERATING else [])
+
+
+def cost_table_inputs(wildcards):
+    """Every model's FLOPs, and its latency unless cost.latency is off."""
+    names = [m["name"] for m in config["models"]]
+    inputs = {"flops": expand("results/cost/{model}/flops.json", model=names)}
+    if config["cost"]["latency"]:
+        inputs["latency"] = expand("results/cost/{model}/latency_b{batch}.json", model=names, batch=config["cost"]["latency_batch"])
+    return inputs
+
+
+def model_descriptions():
+    """Model name → its source in words, for the cost table."""
+    return {m["name"]: cfg.describe_source(m) for m in config["models"]}
+
+
+def all_targets():
+    """The cost table when the sweep has architecture-only models; the summary and frontier when any model generates."""
+    targets = ["results/cost/table.csv"] if len(GENERATING) < len(config["models"]) else []
+    if GENERATING:
+        targets += ["results/summary.parquet", "results/frontier/best_per_budget.csv", *frontier_plots()]
+    return targets
+
+
 def frontier_plots():
-    metrics = sorted({m for t in config["tasks"].values() for m in t["metrics"]})
-    costs = ["normalised_cost", "gflops_per_image", "latency_ms_per_image"]
-    return expand("results/frontier/{metric}__{cost}.{ext}", metric=metrics, cost=costs, ext=["html", "png"])
+    """Every chart (HTML, PNG, SVG; training compute only when ldmscale trained models) and sample grid."""
+    views = [*ftr.COST_AXES, *(f"{c}__winners" for c in ftr.COST_AXES), "steps", *(["train_flops"] if TOY_MODELS else [])]
+    charts = expand("results/frontier/{metric}__{view}.{ext}", metric=METRICS_USED, view=views, ext=["html", "png", "svg"])
+    grids = expand("results/frontier/grids/{task}/{sampler}_g{guidance}.png", task=config["tasks"], sampler=config["samplers"], guidance=GRID_GUIDANCE)
+    return charts + grids
+
+
+def grid_shards(wildcards):
+    """Every shard of every model and step count at one task, sampler and guidance: the cells of a sample grid."""
+    shards = range(gen.num_shards(task(wildcards)["num_images"], task(wildcards)["shard_size"]))
+    return expand(SHARD, **dict(wildcards), model=GENERATING, steps=config["steps"], shard=shards)
 
 
 def cost_resolution():
@@ -158,3 +200,8 @@ def cost_resolution():
 
 def device():
     return config["runtime"]["device"]
+
+
+def latency_dtype():
+    """The dtype latency is profiled in: cost.dtype, else the runtime's."""
+    return config["cost"]["dtype"] or config["runtime"]["dtype"]

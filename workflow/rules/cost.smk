@@ -24,9 +24,13 @@ rule profile_latency:
     params:
         resolution=cost_resolution(),
         device=device(),
-        dtype=config["runtime"]["dtype"],
+        dtype=latency_dtype(),
         warmup=config["cost"]["warmup"],
         repeats=config["cost"]["repeats"],
+        channels_last=config["cost"]["channels_last"],
+        compile=config["cost"]["compile"],
+        end_to_end=config["cost"]["end_to_end"],
+        end_to_end_repeats=config["cost"]["end_to_end_repeats"],
     resources:
         gpu=1,
     log:
@@ -37,3 +41,20 @@ rule profile_latency:
         "../../envs/ldmscale.yaml"
     script:
         "../scripts/profile_latency.py"
+
+
+rule cost_table:
+    input:
+        unpack(cost_table_inputs),
+    output:
+        csv="results/cost/table.csv",
+        md="results/cost/table.md",
+    params:
+        sources=model_descriptions(),
+        reference_model=config["cost"]["reference_model"],
+    log:
+        "logs/cost_table.log",
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/cost_table.py"

@@ -80,6 +80,7 @@ rule prepare_model:
         directory("resources/models/{model}"),
     params:
         source=lambda wc: cfg.source(model(wc)),
+        spec=lambda wc: model(wc)[cfg.source(model(wc))],
     log:
         "logs/prepare_model/{model}.log",
     conda:

@@ -17,3 +17,5 @@ with io.job_log(snakemake.log[0]) as log:
     )
     log.info("%d configurations", table.height)
     aggregate.write(table, snakemake.output.parquet, snakemake.output.csv)
+    with io.atomic_path(snakemake.output.per_image) as tmp:
+        aggregate.per_image(snakemake.input.scores).write_parquet(tmp)

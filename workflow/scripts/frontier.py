@@ -1,4 +1,4 @@
-"""Rule frontier: Pareto sets, best configuration per budget, crossovers and charts."""
+"""Rule frontier: best guidance, Pareto sets, best configuration per budget, crossovers with intervals, README.md."""
 
 import sys
 
@@ -7,4 +7,5 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 from ldmscale import frontier, io
 
 with io.job_log(snakemake.log[0]):
-    frontier.write_all(snakemake.input[0], snakemake.output, snakemake.params.buckets)
+    p = snakemake.params
+    frontier.write_all(snakemake.input.summary, snakemake.input.per_image, snakemake.output, p.metrics, p.budgets, p.buckets, p.bootstrap)

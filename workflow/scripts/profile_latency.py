@@ -1,4 +1,4 @@
-"""Rule profile_latency: median ms per component call at one batch size on the runtime device."""
+"""Rule profile_latency: ms per component call at one batch size on the runtime device, checked end to end."""
 
 import sys
 
@@ -13,6 +13,10 @@ with io.job_log(snakemake.log[0]) as log, gpu.claim():
     p = snakemake.params
     pipe = models.load_pipeline(snakemake.input[0], models.resolve_device(p.device), p.dtype)
     resolution = cost.geometry(snakemake.input[0], p.resolution)["resolution"]
-    result = cost.profile_latency(pipe, int(snakemake.wildcards.batch), resolution, p.warmup, p.repeats)
-    log.info("%s", result["median_ms"])
-    io.write_json(snakemake.output[0], {**result, "versions": io.python_info()})
+    batch = int(snakemake.wildcards.batch)
+    result = cost.profile_latency(pipe, batch, resolution, p.warmup, p.repeats, p.channels_last, p.compile)
+    log.info("%s: median ms %s, MFU %s", result["device"], result["median_ms"], result["mfu"])
+    checks = cost.end_to_end(pipe, result, p.end_to_end, p.warmup, p.end_to_end_repeats)
+    for c in checks:
+        log.info("end to end %s: measured / derived ms per image = %.3f", c, c["measured_over_derived"])
+    io.write_json(snakemake.output[0], {**result, "end_to_end": checks, "versions": io.python_info()})

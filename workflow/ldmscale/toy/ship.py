@@ -14,7 +14,7 @@ from . import data
 
 def _half_copy(source: Path, out: Path) -> None:
     """Copy a component directory, storing floating-point safetensors weights as float16."""
-    shutil.copytree(source, out, ignore=shutil.ignore_patterns(models.CHECKSUMS))
+    shutil.copytree(source, out, ignore=shutil.ignore_patterns(models.CHECKSUMS, ".snakemake_timestamp"))
     for weights in sorted(out.rglob("*.safetensors")):
         tensors = load_file(weights)
         save_file({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, weights, {"format": "pt"})

@@ -1,0 +1,11 @@
+"""Rules chart_*: one frontier chart as HTML (Vega inlined), PNG and SVG."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
+
+from ldmscale import frontier, io
+
+with io.job_log(snakemake.log[0]):
+    tables = {name: path for name, path in snakemake.input.items()}
+    frontier.write_chart(snakemake.params.kind, tables, snakemake.wildcards.metric, snakemake.wildcards.get("cost"), snakemake.output)
