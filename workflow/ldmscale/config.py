@@ -96,6 +96,8 @@ def check(config: dict) -> None:
                 f"config: {where}.shard_size ({task['shard_size']}) must be a multiple of batch_size "
                 f"({task['batch_size']}), so that sharding never changes an image"
             )
+        check_task_data(where, task)
+    check_extractors(config)
     reference = config["cost"]["reference_model"]
     if reference is not None and reference not in names:
         raise ValueError(f"config: cost.reference_model: {reference!r} is not a model name; models: {', '.join(names)}")
@@ -147,6 +149,60 @@ def check_hub_cache(config: dict, models_dir: str | Path) -> None:
 def generating_models(config: dict) -> list[str]:
     """Return the names of the models that generate images (all but the architecture-only ones)."""
     return [m["name"] for m in config["models"] if "architecture" not in m]
+
+
+def _require_file(field: str, path: str | None, suffixes: tuple[str, ...], why: str) -> None:
+    if not path:
+        raise ValueError(f"config: {field}: not set; {why}")
+    if Path(path).suffix not in suffixes:
+        raise ValueError(f"config: {field}: {path!r} must end in {' or '.join(suffixes)}")
+    if not Path(path).is_file():
+        raise ValueError(f"config: {field}: {path!r} does not exist")
+
+
+def check_task_data(where: str, task: dict) -> None:
+    """Raise ValueError naming the field when a task's prompts or real images do not fit its metrics."""
+    kinds = [k for k in ("toy", "file", "coco") if k in task["prompts"]]
+    if len(kinds) != 1:
+        raise ValueError(f"config: {where}.prompts: needs exactly one of toy, file, coco; found {kinds or 'none'}")
+    if "file" in task["prompts"]:
+        _require_file(f"{where}.prompts.file.path", task["prompts"]["file"]["path"], (".txt", ".csv", ".parquet"), "")
+    if "coco" in task["prompts"]:
+        _require_file(f"{where}.prompts.coco.captions", task["prompts"]["coco"]["captions"], (".json",), "")
+    reference = task["reference"]
+    for i, name in enumerate(task["metrics"]):
+        metric = metrics.get(name)
+        if metric.features == "toy" and kinds != ["toy"]:
+            raise ValueError(f"config: {where}.metrics[{i}]: {name} scores toy captions; it needs prompts: {{toy: …}}")
+        if metric.needs_reference and metric.features != "toy" and not reference["images"]:
+            raise ValueError(f"config: {where}.metrics[{i}]: {name} compares with real images; set {where}.reference.images")
+    if not reference["images"]:
+        return
+    if not Path(reference["images"]).is_dir():
+        raise ValueError(f"config: {where}.reference.images: {reference['images']!r} is not a directory")
+    if reference["match"] == "image_id" and kinds != ["coco"]:
+        raise ValueError(f"config: {where}.reference.match: image_id needs prompts: {{coco: …}}")
+    if not (reference["image_size"] or task["resolution"]):
+        raise ValueError(f"config: {where}.reference.image_size: not set (nor {where}.resolution); real images need a size")
+
+
+def check_extractors(config: dict) -> None:
+    """Raise ValueError naming the field when a metric's feature extractor has no usable local weights file."""
+    used = {metrics.get(name).features for task in config["tasks"].values() for name in task["metrics"]}
+    options = config["metrics"]
+    if "inception" in used:
+        _require_file(
+            "metrics.inception.feature_extractor_weights_path", options["inception"]["feature_extractor_weights_path"],
+            (".safetensors",), "FID and KID need Inception weights; README 'Real data and metrics' says how to get them",
+        )  # fmt: skip
+    if "clip" in used:
+        clip = options["clip"]
+        why = f"CLIP score and CMMD need a local .safetensors checkpoint of {clip['model']}"
+        _require_file("metrics.clip.pretrained", clip["pretrained"], (".safetensors",), why)
+        if clip["model_config"]:
+            _require_file("metrics.clip.model_config", clip["model_config"], (".json",), "")
+            if Path(clip["model_config"]).stem != clip["model"]:
+                raise ValueError(f"config: metrics.clip.model: {clip['model']!r} must be the stem of model_config {clip['model_config']!r}")
 
 
 def configurations(config: dict) -> list[dict]:
