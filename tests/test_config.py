@@ -59,7 +59,7 @@ BAD = {
         r"tasks.t.prompts.file.path: '/no/prompts.csv' does not exist",
     ),
     "missing captions file": (
-        dict(tasks={"t": {"num_images": 4, "metrics": ["attr_acc"], "prompts": {"coco": {"captions": str(ROOT / "pyproject.json")}}}}),
+        dict(tasks={"t": {"num_images": 4, "metrics": ["clip_score"], "prompts": {"coco": {"captions": str(ROOT / "pyproject.json")}}}}),
         r"tasks.t.prompts.coco.captions: '\S+/pyproject.json' does not exist",
     ),
     "toy metric on COCO prompts": (

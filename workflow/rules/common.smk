@@ -13,7 +13,7 @@ from ldmscale.toy.data import DATA_VERSION  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 cfg.check(config)
-cfg.check_hub_cache(config, "resources/models")  # offline and not cached: say what to download, run nothing
+cfg.check_files(config, "resources/models")  # data, extractor weights, offline hub models: list what to fetch, run nothing
 
 # The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
 TOY_BUILT = f"results/toy/v{DATA_VERSION}"
