@@ -59,3 +59,51 @@ def tiny_pipeline(tiny_pipeline_dir):
 
     torch.set_num_threads(1)
     return models.load_pipeline(tiny_pipeline_dir, "cpu", "float32")
+
+
+TINY_CLIP = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory) -> Path:
+    """Return a safetensors file of torch-fidelity's Inception architecture with random (seeded) weights."""
+    import io
+    from unittest import mock
+
+    import torch
+    from safetensors.torch import save_file
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    torch.manual_seed(0)
+    empty = io.BytesIO()
+    torch.save({}, empty)
+    empty.seek(0)
+    with mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict"):  # keep the random initialisation
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], empty)
+    for module in net.modules():  # He init keeps activations O(1) through 90 layers (torch's default fades to 1e-8)
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+    path = tmp_path_factory.mktemp("inception") / "inception-random.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory) -> dict[str, str]:
+    """Return metrics.clip settings of a tiny open_clip model (config JSON + random safetensors weights)."""
+    import json
+
+    import open_clip
+    import torch
+    from safetensors.torch import save_model
+
+    directory = tmp_path_factory.mktemp("clip")
+    (directory / "tiny-clip.json").write_text(json.dumps(TINY_CLIP))
+    open_clip.add_model_config(directory / "tiny-clip.json")
+    torch.manual_seed(0)
+    save_model(open_clip.create_model("tiny-clip"), str(directory / "tiny-clip.safetensors"))
+    return {"model": "tiny-clip", "pretrained": str(directory / "tiny-clip.safetensors"), "model_config": str(directory / "tiny-clip.json")}

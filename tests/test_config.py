@@ -4,7 +4,9 @@ import re
 import shutil
 
 import pytest
-from helpers import planned_jobs, snakemake, tiny_config
+from helpers import ROOT, planned_jobs, snakemake, tiny_config
+
+SHIPPED = ROOT / "resources" / "toy" / "v2" / "SHIPPED.json"  # any existing .json passes the existence check
 
 BAD = {
     "unknown sampler": (dict(samplers=["ddim", "plms"]), r"samplers\[1\]: unknown sampler 'plms'; valid samplers: ddim"),
@@ -37,8 +39,32 @@ BAD = {
         r"models\[0\] \('a'\): local.path '/nonexistent/sd' does not exist",
     ),
     "unknown metric": (
+        dict(tasks={"t": {"num_images": 4, "metrics": ["lpips"]}}),
+        r"tasks.t.metrics\[0\]: unknown metric 'lpips'",
+    ),
+    "fid without real images": (
         dict(tasks={"t": {"num_images": 4, "metrics": ["fid"]}}),
-        r"tasks.t.metrics\[0\]: unknown metric 'fid'",
+        r"tasks.t.metrics\[0\]: fid compares with real images; set tasks.t.reference.images",
+    ),
+    "fid without Inception weights": (
+        dict(tasks={"t": {"num_images": 4, "metrics": ["attr_acc", "fid"], "reference": {"images": "/", "image_size": 32}}}),
+        r"metrics.inception.feature_extractor_weights_path: not set; FID and KID need Inception weights",
+    ),
+    "CLIP weights not safetensors": (
+        dict(tasks={"t": {"num_images": 4, "metrics": ["clip_score"]}}, metrics={"clip": {"pretrained": "/clip.bin"}}),
+        r"metrics.clip.pretrained: '/clip.bin' must end in .safetensors",
+    ),
+    "missing prompt file": (
+        dict(tasks={"t": {"num_images": 4, "metrics": ["clip_score"], "prompts": {"file": {"path": "/no/prompts.csv"}}}}),
+        r"tasks.t.prompts.file.path: '/no/prompts.csv' does not exist",
+    ),
+    "missing captions file": (
+        dict(tasks={"t": {"num_images": 4, "metrics": ["clip_score"], "prompts": {"coco": {"captions": str(ROOT / "pyproject.json")}}}}),
+        r"tasks.t.prompts.coco.captions: '\S+/pyproject.json' does not exist",
+    ),
+    "toy metric on COCO prompts": (
+        dict(tasks={"t": {"num_images": 4, "metrics": ["attr_acc"], "prompts": {"coco": {"captions": str(SHIPPED)}}}}),
+        r"tasks.t.metrics\[0\]: attr_acc scores toy captions; it needs prompts: \{toy: …\}",
     ),
     "shard not multiple of batch": (
         dict(tasks={"t": {"num_images": 8, "shard_size": 6, "batch_size": 4, "metrics": ["attr_acc"]}}),

@@ -110,10 +110,12 @@ EXAMPLE = yaml.safe_load((ROOT / "config" / "examples" / "bk-sdm.yaml").read_tex
 def test_offline_workflow_without_the_cache_stops_before_any_job_saying_what_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    proc = snakemake(tmp_path / "work", tiny_config(models=EXAMPLE["models"]), check=False)
+    proc = snakemake(tmp_path / "work", EXAMPLE, check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "HF_HUB_OFFLINE is set and hub models are not cached; nothing was run" in output
+    assert "config: files it needs are missing; nothing was run" in output and "HF_HUB_OFFLINE is set and it is not cached" in output
+    for field in ("metrics.inception.feature_extractor_weights_path", "metrics.clip.pretrained", "tasks.coco.prompts.coco.captions"):
+        assert f"- {field}: 'data/" in output  # the user's files are listed in the same message
     assert f"not in the Hugging Face cache {tmp_path / 'hf' / 'hub'}" in output
     for model in EXAMPLE["models"]:
         assert f"hf download {model['hub']['repo_id']} --revision {model['hub']['revision']} --include" in output

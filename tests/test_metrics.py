@@ -63,8 +63,8 @@ def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_n():
 
 
 def test_unknown_metric_lists_valid_names():
-    with pytest.raises(ValueError, match="unknown metric 'fid'.*attr_acc"):
-        metrics.get("fid")
+    with pytest.raises(ValueError, match="unknown metric 'lpips'.*attr_acc.*clip_score.*cmmd.*fid.*kid"):
+        metrics.get("lpips")
 
 
 def test_fd_interval_contains_the_estimate_and_shrinks_with_n():
@@ -77,3 +77,84 @@ def test_fd_interval_contains_the_estimate_and_shrinks_with_n():
         assert r["ci_low"] < r["value"] < r["ci_high"]
     assert large["ci_high"] - large["ci_low"] < (small["ci_high"] - small["ci_low"]) / 2
     assert large["ci_low"] < 8 * 0.3**2 < large["ci_high"] + 0.05  # true FD: |Δmu|² = 0.72, plus small-N bias
+
+
+def _features(seed, n, d, shift=0.0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) / np.sqrt(d) + shift
+
+
+def test_fid_of_a_set_against_itself_is_zero():
+    x = _features(0, 400, 16)
+    assert metrics.score_fid(x, x, 20, 0)["value"] == pytest.approx(0, abs=1e-8)
+
+
+def test_fid_of_two_gaussian_samples_approaches_the_closed_form():
+    rng = np.random.default_rng(3)
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    s1, s2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    expected = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(s1) - np.sqrt(s2)) ** 2).sum()  # 11.0
+    x, y = rng.normal(mu1, np.sqrt(s1), (40000, 3)), rng.normal(mu2, np.sqrt(s2), (40000, 3))
+    result = metrics.score_fid(x, y, 50, 0)
+    assert result["value"] == pytest.approx(expected, abs=0.15)
+    assert result["ci_low"] < expected < result["ci_high"]
+
+
+def test_fid_matches_the_general_eigenvalue_formula():
+    x, y = _features(1, 300, 24), _features(2, 500, 24, shift=0.2)
+    direct = metrics.frechet_distance(*metrics.gaussian_stats(x), *metrics.gaussian_stats(y))
+    assert metrics.score_fid(x, y, 10, 0)["value"] == pytest.approx(direct, rel=1e-9)
+
+
+def test_fid_and_kid_match_torch_fidelity_on_the_same_features():
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    gen = _features(4, 600, 128, shift=0.1).astype(np.float32)
+    real = _features(5, 700, 128).astype(np.float32)
+    stats = [fid_features_to_statistics(torch.from_numpy(f)) for f in (gen, real)]
+    theirs = fid_statistics_to_metric(*stats, verbose=False)["frechet_inception_distance"]
+    assert metrics.score_fid(gen, real, 10, 0)["value"] == pytest.approx(theirs, rel=1e-5)
+
+    kid = metrics.score_kid(gen, real, subsets=20, subset_size=200, seed=2020)
+    theirs = kid_features_to_metric(torch.from_numpy(gen), torch.from_numpy(real), kid_subsets=20, kid_subset_size=200,
+                                    rng_seed=2020, verbose=False)  # fmt: skip
+    assert kid["value"] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-5, abs=1e-7)
+    assert kid["std"] == pytest.approx(theirs["kernel_inception_distance_std"], rel=1e-4)
+
+
+def test_kid_is_near_zero_for_one_distribution_and_clearly_positive_for_two():
+    same = metrics.score_kid(_features(6, 300, 32), _features(6, 300, 32) + 0, 10, 100, 0)
+    other = metrics.score_kid(_features(6, 300, 32, shift=1.0), _features(7, 300, 32), 10, 100, 0)
+    assert abs(same["value"]) < other["ci_low"] and other["subset_size"] == 100
+
+
+def _cmmd_direct(x, y):
+    """The "Rethinking FID" reference code's MMD, transcribed to numpy."""
+    gamma = 1 / (2 * 10**2)
+
+    def k(a, b):
+        return np.exp(-gamma * (-2 * a @ b.T + (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :])).mean()
+
+    return 1000 * (k(x, x) + k(y, y) - 2 * k(x, y))
+
+
+def test_cmmd_matches_a_direct_numpy_computation_and_its_bootstrap_resamples():
+    x, y = _features(8, 150, 12, shift=0.5) * 3, _features(9, 130, 12) * 3
+    assert metrics.cmmd(x, y)[0] == pytest.approx(_cmmd_direct(x, y), rel=1e-10)
+    assert metrics.rbf_sums(x, y, np.ones((150, 1)), np.ones((130, 1)), block=32)[0] == pytest.approx(
+        metrics.rbf_sums(x, y, np.ones((150, 1)), np.ones((130, 1)))[0], rel=1e-12
+    )
+    counts = metrics.bootstrap_counts(150, 3, 0)
+    rng = np.random.default_rng(0)
+    for r in range(3):  # column r is the resample `bootstrap` draws r-th
+        assert metrics.cmmd(x, y, counts[:, [r]])[0] == pytest.approx(_cmmd_direct(x[rng.integers(0, 150, 150)], y), rel=1e-9)
+    result = metrics.score_cmmd(x, y, 50, 0)
+    assert result["ci_low"] < result["value"] < result["ci_high"]
+    assert metrics.score_cmmd(y, y, 10, 0)["value"] == pytest.approx(0, abs=1e-9)
+
+
+def test_clip_score_is_100_cos_clipped_at_zero():
+    images = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    texts = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, -1.0]])
+    assert metrics.clip_scores(images, texts) == pytest.approx([100.0, 100 / np.sqrt(2), 0.0])

@@ -96,6 +96,8 @@ def check(config: dict) -> None:
                 f"config: {where}.shard_size ({task['shard_size']}) must be a multiple of batch_size "
                 f"({task['batch_size']}), so that sharding never changes an image"
             )
+        check_task_data(where, task)
+    check_extractors(config)
     reference = config["cost"]["reference_model"]
     if reference is not None and reference not in names:
         raise ValueError(f"config: cost.reference_model: {reference!r} is not a model name; models: {', '.join(names)}")
@@ -126,12 +128,25 @@ def _check_frontier(config: dict) -> None:
             )
 
 
-def check_hub_cache(config: dict, models_dir: str | Path) -> None:
-    """Raise ValueError saying what to download when the hub is offline and a hub model is neither prepared nor cached."""
+def check_files(config: dict, models_dir: str | Path) -> None:
+    """Raise one ValueError listing every file the config needs that is not here, and what to fetch, before any job.
+
+    Files are a user's data (prompt files, COCO captions, real images), the metrics' extractor
+    weights and, with HF_HUB_OFFLINE set, hub models neither prepared in `models_dir` nor cached.
+    """
+    missing = [*extractor_files_missing(config), *hub_models_missing(config, models_dir)]
+    for name, task in config["tasks"].items():
+        missing += task_files_missing(f"tasks.{name}", task)
+    if missing:
+        raise ValueError("config: files it needs are missing; nothing was run.\n" + "\n".join(f"- {m}" for m in missing))
+
+
+def hub_models_missing(config: dict, models_dir: str | Path) -> list[str]:
+    """Return what to download for each hub model when the hub is offline and it is neither prepared nor cached."""
     from huggingface_hub import constants
 
     if not constants.is_offline_mode():
-        return
+        return []
     hints = []
     for model in config["models"]:
         if "hub" not in model or (Path(models_dir) / model["name"] / models.CHECKSUMS).is_file():
@@ -139,14 +154,94 @@ def check_hub_cache(config: dict, models_dir: str | Path) -> None:
         try:
             models.hub_snapshot(model["hub"]["repo_id"], model["hub"]["revision"], local_files_only=True)
         except RuntimeError:
-            hints.append(f"models[{config['models'].index(model)}] ({model['name']!r}): " + models.hub_download_hint(**model["hub"]))
-    if hints:
-        raise ValueError("config: HF_HUB_OFFLINE is set and hub models are not cached; nothing was run.\n" + "\n".join(hints))
+            where = f"models[{config['models'].index(model)}] ({model['name']!r})"
+            hints.append(f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**model["hub"]))
+    return hints
 
 
 def generating_models(config: dict) -> list[str]:
     """Return the names of the models that generate images (all but the architecture-only ones)."""
     return [m["name"] for m in config["models"] if "architecture" not in m]
+
+
+def _check_suffix(field: str, path: str | None, suffixes: tuple[str, ...]) -> None:
+    if path and Path(path).suffix not in suffixes:
+        raise ValueError(f"config: {field}: {path!r} must end in {' or '.join(suffixes)}")
+
+
+def _file_missing(field: str, path: str | None, why: str = "") -> list[str]:
+    """Return [what is wrong] when `path` is unset or not a file, else []."""
+    if not path:
+        return [f"{field}: not set; {why}"]
+    return [] if Path(path).is_file() else [f"{field}: {path!r} does not exist" + (f"; {why}" if why else "")]
+
+
+def check_task_data(where: str, task: dict) -> None:
+    """Raise ValueError naming the field when a task's prompts or real images do not fit its metrics."""
+    kinds = [k for k in ("toy", "file", "coco") if k in task["prompts"]]
+    if len(kinds) != 1:
+        raise ValueError(f"config: {where}.prompts: needs exactly one of toy, file, coco; found {kinds or 'none'}")
+    if "file" in task["prompts"]:
+        _check_suffix(f"{where}.prompts.file.path", task["prompts"]["file"]["path"], (".txt", ".csv", ".parquet"))
+    if "coco" in task["prompts"]:
+        _check_suffix(f"{where}.prompts.coco.captions", task["prompts"]["coco"]["captions"], (".json",))
+    reference = task["reference"]
+    for i, name in enumerate(task["metrics"]):
+        metric = metrics.get(name)
+        if metric.features == "toy" and kinds != ["toy"]:
+            raise ValueError(f"config: {where}.metrics[{i}]: {name} scores toy captions; it needs prompts: {{toy: …}}")
+        if metric.needs_reference and metric.features != "toy" and not reference["images"]:
+            raise ValueError(f"config: {where}.metrics[{i}]: {name} compares with real images; set {where}.reference.images")
+    if not reference["images"]:
+        return
+    if reference["match"] == "image_id" and kinds != ["coco"]:
+        raise ValueError(f"config: {where}.reference.match: image_id needs prompts: {{coco: …}}")
+    if not (reference["image_size"] or task["resolution"]):
+        raise ValueError(f"config: {where}.reference.image_size: not set (nor {where}.resolution); real images need a size")
+
+
+def task_files_missing(where: str, task: dict) -> list[str]:
+    """Return what is missing of a task's prompt file, COCO captions and real-image folder."""
+    prompts, images = task["prompts"], task["reference"]["images"]
+    missing = _file_missing(f"{where}.prompts.file.path", prompts["file"]["path"]) if "file" in prompts else []
+    if "coco" in prompts:
+        missing += _file_missing(f"{where}.prompts.coco.captions", prompts["coco"]["captions"], "COCO-2014 captions JSON")
+    if images and not Path(images).is_dir():
+        missing.append(f"{where}.reference.images: {images!r} is not a directory")
+    return missing
+
+
+def _extractors_used(config: dict) -> set[str]:
+    return {metrics.get(name).features for task in config["tasks"].values() for name in task["metrics"]}
+
+
+def check_extractors(config: dict) -> None:
+    """Raise ValueError naming the field when a metric's feature extractor settings cannot work."""
+    options, used = config["metrics"], _extractors_used(config)
+    if "inception" in used:
+        _check_suffix("metrics.inception.feature_extractor_weights_path", options["inception"]["feature_extractor_weights_path"], (".safetensors",))
+    if "clip" in used:
+        clip = options["clip"]
+        _check_suffix("metrics.clip.pretrained", clip["pretrained"], (".safetensors",))
+        _check_suffix("metrics.clip.model_config", clip["model_config"], (".json",))
+        if clip["model_config"] and Path(clip["model_config"]).stem != clip["model"]:
+            raise ValueError(f"config: metrics.clip.model: {clip['model']!r} must be the stem of model_config {clip['model_config']!r}")
+
+
+def extractor_files_missing(config: dict) -> list[str]:
+    """Return what is missing of the local weight files of the metrics' feature extractors."""
+    options, used, missing = config["metrics"], _extractors_used(config), []
+    how = "README 'Real data and metrics' says how to get it"
+    if "inception" in used:
+        path = options["inception"]["feature_extractor_weights_path"]
+        missing += _file_missing("metrics.inception.feature_extractor_weights_path", path, f"FID and KID need Inception weights; {how}")
+    if "clip" in used:
+        clip = options["clip"]
+        why = f"CLIP score and CMMD need a local .safetensors checkpoint of {clip['model']}; {how}"
+        missing += _file_missing("metrics.clip.pretrained", clip["pretrained"], why)
+        if clip["model_config"]:
+            missing += _file_missing("metrics.clip.model_config", clip["model_config"])
+    return missing
 
 
 def configurations(config: dict) -> list[dict]:

@@ -614,5 +614,6 @@ def write_chart(kind: str, table_paths: dict[str, str], metric: str, cost: str |
     """Draw chart `kind` (see CHARTS) of `metric` (and `cost`) from the frontier tables and write it to `paths`."""
     if kind not in CHARTS:
         raise ValueError(f"unknown chart {kind!r}; valid charts: {', '.join(CHARTS)}")
-    tables = {name: pl.read_parquet(path) for name, path in table_paths.items()}
+    # A column that is all null (no runner-up when one model is swept) has no type altair can infer: make it text.
+    tables = {name: pl.read_parquet(path).with_columns(pl.col(pl.Null).cast(pl.String)) for name, path in table_paths.items()}
     save(CHARTS[kind](tables, metric, cost), paths)

@@ -7,12 +7,13 @@ min_version("9.0")
 
 # The rule scripts import the same package; put it on the path for parse-time checks too.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-from ldmscale import config as cfg, frontier as ftr, generate as gen, metrics as mtr, samplers as smp  # noqa: E402
+from ldmscale import config as cfg, features as feat, frontier as ftr, generate as gen, metrics as mtr  # noqa: E402
+from ldmscale import samplers as smp  # noqa: E402
 from ldmscale.toy.data import DATA_VERSION  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 cfg.check(config)
-cfg.check_hub_cache(config, "resources/models")  # offline and not cached: say what to download, run nothing
+cfg.check_files(config, "resources/models")  # data, extractor weights, offline hub models: list what to fetch, run nothing
 
 # The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
 TOY_BUILT = f"results/toy/v{DATA_VERSION}"
@@ -24,6 +25,8 @@ TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m]
 GENERATING = cfg.generating_models(config)
 SHARD = "results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}"
 SCORE = "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.json"
+FEATURES = "results/features/{task}/{model}/{sampler}/s{steps}_g{guidance}/{extractor}.safetensors"
+REFERENCE_FEATURES = "results/reference/{task}/{extractor}/n{n}.safetensors"
 
 
 wildcard_constraints:
@@ -36,6 +39,8 @@ wildcard_constraints:
     shard=r"\d+",
     batch=r"\d+",
     cost="|".join(ftr.COST_AXES),
+    extractor=r"(inception|clip)-[^/]+",
+    n=r"\d+",
 
 
 def model(wildcards):
@@ -71,12 +76,59 @@ def shard_dirs(wildcards):
     return expand(SHARD, **dict(wildcards), shard=range(shards))
 
 
-def score_inputs(wildcards):
-    inputs = {"shards": shard_dirs(wildcards), "prompts": f"results/tasks/{wildcards.task}/prompts.json"}
-    inputs["scorer"] = f"{TOY}/scorer"
-    if mtr.get(wildcards.metric).needs_reference:
-        inputs["reference"] = f"results/reference/{wildcards.task}/{wildcards.metric}.json"
+def task_data(wildcards):
+    """Inputs of prepare_task: the prompt file and the real-image folder a task reads, if any."""
+    t = task(wildcards)
+    prompts = t["prompts"].get("file", {}).get("path") or t["prompts"].get("coco", {}).get("captions")
+    inputs = {"prompts": prompts} if prompts else {}
+    if t["reference"]["images"]:
+        inputs["images"] = t["reference"]["images"]
     return inputs
+
+
+def reference_count(t):
+    """The number of real images behind a task's reference features."""
+    return t["num_images"] if t["reference"]["match"] == "image_id" else t["reference_images"] or t["num_images"]
+
+
+def extractor_options(wildcards):
+    """The `metrics` settings that define extractor wildcards.extractor (its kind's section and the batch size)."""
+    kind = wildcards.extractor.split("-", 1)[0]
+    return {"batch_size": config["metrics"]["batch_size"], kind: config["metrics"][kind]}
+
+
+def extractor_inputs(wildcards):
+    """The task's prompts and the extractor's local weights (and open_clip model config)."""
+    kind = wildcards.extractor.split("-", 1)[0]
+    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "weights": feat.weights_path(kind, config["metrics"])}
+    if kind == "clip" and config["metrics"]["clip"]["model_config"]:
+        inputs["model_config"] = config["metrics"]["clip"]["model_config"]
+    return inputs
+
+
+def image_feature_inputs(wildcards):
+    return {**extractor_inputs(wildcards), "shards": shard_dirs(wildcards)}
+
+
+def score_inputs(wildcards):
+    """Toy metrics read the images and the toy scorer; real-image metrics read cached features."""
+    metric = mtr.get(wildcards.metric)
+    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json"}
+    if metric.features == "toy":
+        inputs.update(shards=shard_dirs(wildcards), scorer=f"{TOY}/scorer")
+        if metric.needs_reference:
+            inputs["reference"] = f"results/reference/{wildcards.task}/{wildcards.metric}.json"
+        return inputs
+    key = feat.key(metric.features, config["metrics"])
+    inputs["features"] = FEATURES.format(**dict(wildcards), extractor=key)
+    if metric.needs_reference:
+        inputs["reference"] = REFERENCE_FEATURES.format(task=wildcards.task, extractor=key, n=reference_count(task(wildcards)))
+    return inputs
+
+
+def metric_options(wildcards):
+    """KID's subset settings for kid, nothing for other metrics (so that changing them reruns only KID)."""
+    return config["metrics"]["kid"] if wildcards.metric == "kid" else {}
 
 
 def aggregate_inputs(wildcards):

@@ -2,11 +2,15 @@
 
 
 rule prepare_task:
+    input:
+        unpack(task_data),
     output:
         "results/tasks/{task}/prompts.json",
     params:
         prompts=lambda wc: task(wc)["prompts"],
         num_images=lambda wc: task(wc)["num_images"],
+        reference=lambda wc: task(wc)["reference"],
+        reference_images=lambda wc: reference_count(task(wc)),
     log:
         "logs/prepare_task/{task}.log",
     conda:

@@ -1,4 +1,4 @@
-"""Rule prepare_task: the task's prompts, one per image index, with what the scorer needs."""
+"""Rule prepare_task: the task's prompts, one per image index, with what the scorer needs, and its real images."""
 
 import sys
 
@@ -7,4 +7,5 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 from ldmscale import io, tasks
 
 with io.job_log(snakemake.log[0]):
-    io.write_json(snakemake.output[0], tasks.prompts(snakemake.params.prompts, snakemake.params.num_images))
+    p = snakemake.params
+    io.write_json(snakemake.output[0], tasks.prompts(p.prompts, p.num_images, p.reference, p.reference_images))

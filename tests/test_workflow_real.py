@@ -1,0 +1,66 @@
+"""Snakemake end to end on real-data settings: a local pipeline, a prompt file, an image folder, FID/KID/CLIP/CMMD."""
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+from helpers import ROOT, planned_jobs, snakemake
+from PIL import Image
+
+from ldmscale import features, io
+
+pytestmark = pytest.mark.workflow
+METRICS = ("fid", "kid", "clip_score", "cmmd")
+CONFIG_DIR = "results/scores/real/tiny-local/ddim/s2_g2"
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory, tiny_pipeline_dir, inception_weights, tiny_clip):
+    """A directory where the real-data chain has run to the end, and its config."""
+    root = tmp_path_factory.mktemp("real_run")
+    pl.DataFrame({"caption": [f"a {c} square left of a circle" for c in ("red", "green", "blue", "white")] * 3}).write_csv(
+        root / "prompts.csv"
+    )
+    (root / "images").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(root / "images" / f"real{i}.png")
+    text = (ROOT / "tests" / "data" / "real.yaml").read_text()
+    for key, value in {
+        "PATH_PIPELINE": tiny_pipeline_dir, "PATH_PROMPTS": root / "prompts.csv", "PATH_IMAGES": root / "images",
+        "PATH_INCEPTION": inception_weights, "PATH_CLIP_CONFIG": tiny_clip["model_config"], "PATH_CLIP": tiny_clip["pretrained"],
+    }.items():  # fmt: skip
+        text = text.replace(key, str(value))
+    config = yaml.safe_load(text)
+    snakemake(root / "work", config)
+    return root / "work", config
+
+
+def test_every_metric_is_scored_with_an_interval_and_reaches_the_frontier(real_run):
+    work, _ = real_run
+    for metric in METRICS:
+        result = io.read_json(work / CONFIG_DIR / f"{metric}.json")
+        assert result["n"] == 6 and result["ci_low"] <= result["value"] <= result["ci_high"], result
+        assert np.isfinite(result["value"]) and result["extractor"].startswith("clip-" if "c" in metric[0] else "inception-")
+    assert io.read_json(work / CONFIG_DIR / "fid.json")["value"] > 0
+    summary = pl.read_parquet(work / "results" / "summary.parquet")
+    assert summary.height == 2 and all(summary[m].is_not_null().all() for m in METRICS)
+    assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
+
+
+def test_task_records_its_sources_and_reference_features_are_cached_by_extractor_and_n(real_run):
+    work, config = real_run
+    task = io.read_json(work / "results" / "tasks" / "real" / "prompts.json")
+    assert task["file"]["sha256"] == io.sha256(config["tasks"]["real"]["prompts"]["file"]["path"])
+    assert len(task["items"]) == 6 and len(task["reference"]["files"]) == 6
+    inception, meta = features.load(work / "results" / "reference" / "real" / "inception-tf1" / "n6.safetensors")
+    assert inception["images"].shape == (6, 2048) and meta["weights_sha256"] == io.sha256(config["metrics"]["inception"]["feature_extractor_weights_path"])
+    clip, _ = features.load(work / "results" / "features" / "real" / "tiny-local" / "ddim" / "s2_g1" / "clip-tiny-clip.safetensors")
+    assert clip["images"].shape == clip["texts"].shape == (6, 16)
+
+
+def test_changing_kid_settings_reruns_only_kid(real_run):
+    work, config = real_run
+    changed = {**config, "metrics": {**config["metrics"], "kid": {"subsets": 7}}}
+    jobs = planned_jobs(snakemake(work, changed, "--dry-run"))
+    assert jobs.get("score") == 2 and "reference_features" not in jobs and "image_features" not in jobs

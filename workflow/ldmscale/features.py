@@ -1,0 +1,159 @@
+"""Feature extractors of the real-image metrics, loaded from local safetensors files only.
+
+Inception (FID, KID) is torch-fidelity's port of the TF 2015-12-05 graph, through torchmetrics;
+CLIP (CLIP score, CMMD) is any open_clip model. Extractor keys name everything that changes the
+features (extractor, its resize mode) and appear in the paths of cached features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io as _bytes
+import re
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from . import io
+
+# resize mode → torchmetrics' `antialias`: tf1 is torch-fidelity's reference behaviour (TF1-style
+# bilinear without antialiasing, as the original FID code); antialias is torchmetrics' default.
+INCEPTION_RESIZE = {"tf1": False, "antialias": True}
+INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+KINDS = ("inception", "clip")
+
+
+def key(kind: str, options: dict) -> str:
+    """Return the name of extractor `kind` as configured in `options` (config `metrics`): inception-tf1, clip-ViT-L-14…"""
+    if kind == "inception":
+        return f"inception-{options['inception']['resize']}"
+    if kind == "clip":
+        return f"clip-{options['clip']['model']}"
+    raise ValueError(f"unknown feature extractor {kind!r}; valid: {', '.join(KINDS)}")
+
+
+def weights_path(kind: str, options: dict) -> str:
+    """Return the configured local weights file of extractor `kind`."""
+    return options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
+
+
+def load_inception(weights: str | Path, resize: str) -> torch.nn.Module:
+    """Return torchmetrics' Inception feature extractor (2048-d pool features) with weights from a safetensors file."""
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    if resize not in INCEPTION_RESIZE:
+        raise ValueError(f"unknown Inception resize mode {resize!r}; valid: {', '.join(INCEPTION_RESIZE)}")
+    # torch-fidelity's constructor torch.load()s whatever it is given (pickle): hand it bytes
+    # serialised here from the safetensors tensors, never a file from elsewhere.
+    buffer = _bytes.BytesIO()
+    torch.save(load_file(str(weights)), buffer)
+    buffer.seek(0)
+    return NoTrainInceptionV3("inception-v3-compat", ["2048"], buffer, antialias=INCEPTION_RESIZE[resize])
+
+
+def load_clip(model_name: str, pretrained: str | Path, model_config: str | Path | None = None):
+    """Return (model, image preprocess, tokenizer) of an open_clip model with weights from a local file.
+
+    `model_config` registers an open_clip model config JSON (its file stem is the model name)
+    for architectures outside open_clip's registry.
+    """
+    import open_clip
+
+    if model_config:
+        open_clip.add_model_config(model_config)
+    model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=str(pretrained))
+    return model.eval(), preprocess, open_clip.get_tokenizer(model_name)
+
+
+@torch.no_grad()
+def inception_features(model: torch.nn.Module, batches: Iterable[np.ndarray], device: str = "cpu") -> np.ndarray:
+    """Return (n, 2048) float32 features of uint8 NHWC image batches."""
+    model.to(device)
+    out = [model(torch.from_numpy(b).permute(0, 3, 1, 2).to(device)).cpu().numpy() for b in batches]
+    return np.concatenate(out)
+
+
+@torch.no_grad()
+def clip_image_features(model, preprocess, batches: Iterable[np.ndarray], device: str = "cpu") -> np.ndarray:
+    """Return unit-norm CLIP image embeddings (n, d) of uint8 NHWC image batches, preprocessed as the model's own."""
+    from PIL import Image
+
+    model.to(device)
+    out = []
+    for batch in batches:
+        x = torch.stack([preprocess(Image.fromarray(image)) for image in batch]).to(device)
+        out.append(torch.nn.functional.normalize(model.encode_image(x).float(), dim=-1).cpu().numpy())
+    return np.concatenate(out)
+
+
+@torch.no_grad()
+def clip_text_features(model, tokenizer, prompts: list[str], batch: int = 256, device: str = "cpu") -> np.ndarray:
+    """Return unit-norm CLIP text embeddings (n, d) of `prompts`."""
+    model.to(device)
+    out = []
+    for i in range(0, len(prompts), batch):
+        emb = model.encode_text(tokenizer(prompts[i : i + batch]).to(device)).float()
+        out.append(torch.nn.functional.normalize(emb, dim=-1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def extract(kind: str, options: dict, batches: Iterable[np.ndarray], prompts: list[str] | None, device: str) -> dict:
+    """Return {"images": (n, d)} features of image batches (and {"texts": …} of `prompts`, for CLIP)."""
+    weights = weights_path(kind, options)
+    if kind == "inception":
+        model = load_inception(weights, options["inception"]["resize"])
+        return {"images": inception_features(model, batches, device)}
+    clip = options["clip"]
+    model, preprocess, tokenizer = load_clip(clip["model"], weights, clip["model_config"])
+    out = {"images": clip_image_features(model, preprocess, batches, device)}
+    if prompts is not None:
+        out["texts"] = clip_text_features(model, tokenizer, prompts, device=device)
+    return out
+
+
+def save(path: str | Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+    """Write feature arrays and string metadata (extractor, weights SHA-256, indices) as safetensors, atomically."""
+    with io.atomic_path(path) as tmp:
+        save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(tmp), metadata=metadata)
+
+
+def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Return the arrays and metadata of a features file written by `save`."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return {k: f.get_tensor(k).numpy() for k in f.keys()}, f.metadata()
+
+
+def convert_inception(pth: str | Path, out: str | Path) -> str:
+    """Convert torch-fidelity's Inception .pth (a state_dict) to safetensors once; return the output's SHA-256.
+
+    The .pth is read with torch.load(weights_only=True), which refuses anything but tensors; a file
+    named like the release (…-<8 hex>.pth) must match that SHA-256 prefix, as torch.hub checks it.
+    """
+    prefix = re.search(r"-([0-9a-f]{8,})\.pth$", Path(pth).name)
+    if prefix and not io.sha256(pth).startswith(prefix[1]):
+        raise ValueError(f"{pth}: SHA-256 does not start with {prefix[1]} as its name says; the download is corrupt")
+    state = torch.load(pth, map_location="cpu", weights_only=True)
+    with io.atomic_path(out) as tmp:
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
+    load_inception(out, "tf1")  # every tensor of the architecture present, shapes right
+    return io.sha256(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m ldmscale.features",
+        description=f"Convert torch-fidelity's Inception weights ({INCEPTION_URL}) to safetensors.",
+    )
+    parser.add_argument("pth", help="the downloaded weights-inception-2015-12-05-6726825d.pth")
+    parser.add_argument("out", help="the .safetensors file to write (config: metrics.inception.feature_extractor_weights_path)")
+    args = parser.parse_args(argv)
+    print(f"{convert_inception(args.pth, args.out)}  {args.out}")
+
+
+if __name__ == "__main__":
+    main()

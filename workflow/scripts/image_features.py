@@ -1,0 +1,17 @@
+"""Rule image_features: features of one configuration's images (and CLIP: their prompts) for one extractor."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
+
+import torch
+
+from ldmscale import features, gpu, io, models, tasks
+
+with io.job_log(snakemake.log[0]) as log, gpu.claim():
+    torch.set_num_threads(snakemake.threads)
+    p, i = snakemake.params, snakemake.input
+    kind = snakemake.wildcards.extractor.split("-", 1)[0]
+    arrays, metadata = tasks.generated_features(i.shards, io.read_json(i.prompts), kind, p.options, models.resolve_device(p.device))
+    log.info("%s: %d images", metadata["extractor"], len(arrays["images"]))
+    features.save(snakemake.output[0], arrays, metadata)
