@@ -125,7 +125,7 @@ for id in "${ids[@]}"; do
     info=$(scontrol show job "$id")
     grep -q "JobState=COMPLETED" <<<"$info" || fail "job $id did not complete: $(grep -o 'JobState=[A-Z]*' <<<"$info")"
     rule=$(grep -oP 'Comment=rule_\K\w+' <<<"$info" | sed 's/_wildcards_.*//')
-    if [[ $rule == generate || $rule == profile_latency ]]; then
+    if [[ $rule =~ ^(generate|profile_latency|image_features|reference_features)$ ]]; then
         grep -q "Partition=gpu" <<<"$info" && grep -qE "TresPerJob=gres[:/]gpu:1" <<<"$info" || fail "GPU job $id ($rule): $info"
         gpu_jobs=$((gpu_jobs + 1))
     else
