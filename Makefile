@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
 
-.PHONY: run test dry-run lint report screenshot clean toy-checkpoints
+.PHONY: run test test-cluster dry-run lint report screenshot clean toy-checkpoints
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest
+
+# The tiny workflow through `--profile profiles/slurm` on a one-node SLURM started on this machine (needs root:
+# apt-get installs slurm-wlm and munge if missing; writes /etc/slurm/slurm.conf for the run only). Not in `make test`.
+test-cluster: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[cluster]'
+	PATH=$(CURDIR)/$(BIN):$$PATH PYTHON=$(CURDIR)/$(BIN)/python bash tests/cluster/run.sh
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --dry-run

@@ -20,14 +20,18 @@ def tiny_config(**changes) -> dict:
     return config
 
 
-def snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run Snakemake on ldmscale's Snakefile in `workdir` with `config`; return the finished process."""
+def snakemake_command(workdir: Path, config: dict, *args: str) -> list[str]:
+    """Return the command that runs Snakemake on ldmscale's Snakefile in `workdir` with `config` (written there)."""
     workdir.mkdir(parents=True, exist_ok=True)
     configfile = workdir / "config.test.yaml"
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), "--cores", "2", *args]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(configfile), "--cores", "2", *args]  # fmt: skip
+
+
+def snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake on ldmscale's Snakefile in `workdir` with `config`; return the finished process."""
+    proc = subprocess.run(snakemake_command(workdir, config, *args), capture_output=True, text=True, cwd=workdir)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc

@@ -83,6 +83,12 @@ def _images(workdir, shards):
     return generate.load_images([workdir / CONFIG_DIR / f"shard{k}" for k in range(shards)])[0]
 
 
+def _hashes(workdir, shards):
+    """Return (index, SHA-256) of every image the shards' manifests list, in index order."""
+    manifests = [generate.read_manifest(workdir / CONFIG_DIR / f"shard{k}") for k in range(shards)]
+    return sorted((r["index"], r["sha256"]) for m in manifests for r in m["images"])
+
+
 def test_images_identical_in_one_shard_or_several_and_close_at_any_batch_size(finished, tmp_path):
     two_shards = _images(finished, 2)
     target = f"{CONFIG_DIR}/shard0"
@@ -92,6 +98,7 @@ def test_images_identical_in_one_shard_or_several_and_close_at_any_batch_size(fi
     one["tasks"]["shapes"].update(shard_size=8, batch_size=4)
     snakemake(work, one, target)
     assert np.array_equal(_images(work, 1), two_shards)
+    assert _hashes(work, 1) == _hashes(finished, 2)  # the PNG files themselves, byte for byte
 
     one["tasks"]["shapes"].update(batch_size=2)
     snakemake(work, one, target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import logging
@@ -28,11 +29,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     Works for files and directories alike: a job killed inside the block leaves
     only a `.tmp-<pid>` sibling, never something at `path` that looks finished.
+    Such leftovers are removed on entry: Snakemake's lock and DAG let only one job
+    write `path` at a time, so any other temporary of `path` is a dead job's.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
+        _remove(stale)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _remove(tmp)
     try:
         yield tmp
         if path.is_dir() and not path.is_symlink():

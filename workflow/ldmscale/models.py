@@ -74,15 +74,26 @@ def record_checksums(path: str | Path, sums: dict[str, str] | None = None) -> di
 def verify_checksums(path: str | Path) -> None:
     """Raise ValueError naming every file of `path` that differs from its recorded SHA-256."""
     path = Path(path)
-    sums = json.loads((path / CHECKSUMS).read_text())
-    bad = [name for name, digest in sums.items() if not (path / name).is_file() or io.sha256(path / name) != digest]
-    if bad:
-        raise ValueError(f"{path}: files missing or changed since their checksums were recorded: {', '.join(bad)}")
+    if not (path / CHECKSUMS).is_file():
+        raise ValueError(f"{path}: no {CHECKSUMS}, so its files cannot be verified; prepare or ship it again")
+    sums = io.read_json(path / CHECKSUMS)
+    missing = [name for name in sums if not (path / name).is_file()]
+    changed = [name for name, digest in sums.items() if name not in missing and io.sha256(path / name) != digest]
+    if missing or changed:
+        raise ValueError(
+            f"{path}: files missing or changed since their checksums were recorded: "
+            + "; ".join(f"{what}: {', '.join(names)}" for what, names in (("missing", missing), ("changed", changed)) if names)
+        )
 
 
 def copy_local(source: str | Path, out: str | Path) -> None:
-    """Validate a local pipeline directory and copy it to `out`, with checksums, atomically."""
+    """Validate a local pipeline directory and copy it to `out`, with checksums, atomically.
+
+    A source that carries ldmscale's checksums (a directory ldmscale prepared) is verified against them first.
+    """
     validate_pipeline_dir(source)
+    if (Path(source) / CHECKSUMS).is_file():
+        verify_checksums(source)
     with io.atomic_path(out) as tmp:
         shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(CHECKSUMS))
         record_checksums(tmp)
