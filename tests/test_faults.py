@@ -150,7 +150,7 @@ def assemble(parts, out):
 
 def test_prepare_model_names_a_missing_weight_file(toy_parts, tmp_path):
     (toy_parts["vae"] / "diffusion_pytorch_model.safetensors").unlink()
-    with pytest.raises(ValueError, match=r"vae: files missing .*: missing: diffusion_pytorch_model.safetensors$"):
+    with pytest.raises(ValueError, match=r"vae: files missing .*: diffusion_pytorch_model.safetensors \(missing\)$"):
         assemble(toy_parts, tmp_path / "model")
     assert not (tmp_path / "model").exists()
 
@@ -160,7 +160,7 @@ def test_prepare_model_names_a_corrupted_weight_file(toy_parts, tmp_path):
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF  # one flipped bit pattern in the last tensor: the header still parses
     weights.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=r"changed: text_encoder/model.safetensors$"):
+    with pytest.raises(ValueError, match=r"recorded: text_encoder/model.safetensors$"):
         assemble(toy_parts, tmp_path / "model")
 
 
@@ -188,5 +188,5 @@ def test_local_model_with_changed_weights_is_refused_by_its_checksums(local_sour
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=r"changed: unet/diffusion_pytorch_model.safetensors$"):
+    with pytest.raises(ValueError, match=r"recorded: unet/diffusion_pytorch_model.safetensors$"):
         models.copy_local(local_source, tmp_path / "model")

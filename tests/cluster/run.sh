@@ -47,6 +47,7 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
 fi
 
 # 3. A one-node cluster on localhost: partitions cpu and gpu (the profile's), one (fake) GPU.
+# MinJobAge keeps finished jobs visible to scontrol for the checks at the end.
 MEM_MB=$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
 # The configuration goes where every SLURM command looks by default: the executor's job step drops SLURM_CONF
 # from the environment of the srun it starts inside each job.
@@ -79,7 +80,7 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
-MinJobAge=600
+MinJobAge=3600
 GresTypes=gpu
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=$MEM_MB Gres=gpu:1 State=UNKNOWN
 PartitionName=cpu Nodes=localhost Default=YES MaxTime=INFINITE State=UP

@@ -80,10 +80,8 @@ def verify_checksums(path: str | Path) -> None:
     missing = [name for name in sums if not (path / name).is_file()]
     changed = [name for name, digest in sums.items() if name not in missing and io.sha256(path / name) != digest]
     if missing or changed:
-        raise ValueError(
-            f"{path}: files missing or changed since their checksums were recorded: "
-            + "; ".join(f"{what}: {', '.join(names)}" for what, names in (("missing", missing), ("changed", changed)) if names)
-        )
+        names = changed + [f"{name} (missing)" for name in missing]
+        raise ValueError(f"{path}: files missing or changed since their checksums were recorded: {', '.join(names)}")
 
 
 def copy_local(source: str | Path, out: str | Path) -> None:
