@@ -72,7 +72,7 @@ def test_changed_file_is_named_when_the_model_is_used(offline_cache, tiny_pipeli
     data = weights.read_bytes()
     weights.unlink()  # a hard link into the cache: replace the file, do not write through it
     weights.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-    with pytest.raises(ValueError, match="changed since their checksums were recorded: changed: vae/diffusion_pytorch_model.safetensors"):
+    with pytest.raises(ValueError, match="changed since their checksums were recorded: vae/diffusion_pytorch_model.safetensors"):
         models.load_pipeline(tmp_path / "model")
 
 
