@@ -35,6 +35,11 @@ def key(kind: str, options: dict) -> str:
     raise ValueError(f"unknown feature extractor {kind!r}; valid: {', '.join(KINDS)}")
 
 
+def kind_of(extractor: str) -> str:
+    """Return the kind (inception, clip) of an extractor key written by `key`."""
+    return extractor.split("-", 1)[0]
+
+
 def weights_path(kind: str, options: dict) -> str:
     """Return the configured local weights file of extractor `kind`."""
     return options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]

@@ -157,12 +157,20 @@ def read_manifest(shard_dir: str | Path, verify: bool = True) -> dict:
     return manifest
 
 
-def load_images(shard_dirs: list[str | Path]) -> tuple[np.ndarray, list[dict]]:
-    """Return all images of the shards as uint8 (N, H, W, 3) in index order, with their manifest records."""
+def shard_records(shard_dirs: list[str | Path]) -> list[dict]:
+    """Return the manifest records of all shards in index order, each with its image's path, images checked."""
     records = []
     for shard_dir in shard_dirs:
-        manifest = read_manifest(shard_dir)
-        records += [{**r, "path": str(Path(shard_dir) / r["file"])} for r in manifest["images"]]
-    records.sort(key=lambda r: r["index"])
-    images = np.stack([np.asarray(Image.open(r["path"]).convert("RGB")) for r in records])
-    return images, records
+        records += [{**r, "path": str(Path(shard_dir) / r["file"])} for r in read_manifest(shard_dir)["images"]]
+    return sorted(records, key=lambda r: r["index"])
+
+
+def read_images(paths: list[str | Path]) -> np.ndarray:
+    """Return the images at `paths` as uint8 (N, H, W, 3) RGB."""
+    return np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
+
+
+def load_images(shard_dirs: list[str | Path]) -> tuple[np.ndarray, list[dict]]:
+    """Return all images of the shards as uint8 (N, H, W, 3) in index order, with their manifest records."""
+    records = shard_records(shard_dirs)
+    return read_images([r["path"] for r in records]), records

@@ -152,7 +152,7 @@ def image_batches(paths: list[str], size: int | None, batch: int):
     for i in range(0, len(paths), batch):
         chunk = paths[i : i + batch]
         if size is None:
-            yield np.stack([np.asarray(Image.open(p).convert("RGB")) for p in chunk])
+            yield generate.read_images(chunk)
         else:
             yield np.stack([load_square(p, size) for p in chunk])
 
@@ -184,10 +184,7 @@ def _metadata(kind: str, options: dict, n: int) -> dict:
 
 def _checked_records(shard_dirs: list[str], prompt_doc: dict) -> list[dict]:
     """Return the manifest records of all shards in index order, checked against the task's prompts."""
-    records = []
-    for shard_dir in shard_dirs:
-        records += [{**r, "path": str(Path(shard_dir) / r["file"])} for r in generate.read_manifest(shard_dir)["images"]]
-    records.sort(key=lambda r: r["index"])
+    records = generate.shard_records(shard_dirs)
     items = {item["index"]: item for item in prompt_doc["items"]}
     indices = [r["index"] for r in records]
     if indices != sorted(items):
@@ -237,7 +234,7 @@ def reference_stats(prompt_doc: dict, scorer_dir: str, metric: str, reference_im
 def score(metric: str, shard_dirs: list[str], prompt_doc: dict, scorer_dir: str, reference: dict | None, reps: int) -> dict:
     """Return toy `metric` over the images of all shards, with its bootstrap interval and per-image values."""
     records = _checked_records(shard_dirs, prompt_doc)
-    images = np.stack([np.asarray(Image.open(r["path"]).convert("RGB")) for r in records])
+    images = generate.read_images([r["path"] for r in records])
     scorer = nets.load_scorer(scorer_dir)
     features_, predictions = metrics.scorer_outputs(scorer, images)
     if metric == "attr_acc":

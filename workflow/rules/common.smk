@@ -93,13 +93,13 @@ def reference_count(t):
 
 def extractor_options(wildcards):
     """The `metrics` settings that define extractor wildcards.extractor (its kind's section and the batch size)."""
-    kind = wildcards.extractor.split("-", 1)[0]
+    kind = feat.kind_of(wildcards.extractor)
     return {"batch_size": config["metrics"]["batch_size"], kind: config["metrics"][kind]}
 
 
 def extractor_inputs(wildcards):
     """The task's prompts and the extractor's local weights (and open_clip model config)."""
-    kind = wildcards.extractor.split("-", 1)[0]
+    kind = feat.kind_of(wildcards.extractor)
     inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "weights": feat.weights_path(kind, config["metrics"])}
     if kind == "clip" and config["metrics"]["clip"]["model_config"]:
         inputs["model_config"] = config["metrics"]["clip"]["model_config"]

@@ -11,7 +11,7 @@ from ldmscale import features, gpu, io, models, tasks
 with io.job_log(snakemake.log[0]) as log, gpu.claim():
     torch.set_num_threads(snakemake.threads)
     p, i = snakemake.params, snakemake.input
-    kind = snakemake.wildcards.extractor.split("-", 1)[0]
+    kind = features.kind_of(snakemake.wildcards.extractor)
     arrays, metadata = tasks.generated_features(i.shards, io.read_json(i.prompts), kind, p.options, models.resolve_device(p.device))
     log.info("%s: %d images", metadata["extractor"], len(arrays["images"]))
     features.save(snakemake.output[0], arrays, metadata)

@@ -11,7 +11,7 @@ from ldmscale import features, gpu, io, models, tasks
 with io.job_log(snakemake.log[0]) as log, gpu.claim():
     torch.set_num_threads(snakemake.threads)
     p, wc = snakemake.params, snakemake.wildcards
-    kind = wc.extractor.split("-", 1)[0]
+    kind = features.kind_of(wc.extractor)
     prompt_doc = io.read_json(snakemake.input.prompts)
     arrays, metadata = tasks.reference_features(prompt_doc, kind, p.options, p.image_size, models.resolve_device(p.device))
     if len(arrays["images"]) != int(wc.n):
