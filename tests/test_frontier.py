@@ -154,6 +154,18 @@ def test_crossover_without_per_image_values_needs_disjoint_intervals():
     assert cross["status"] == "not resolved" and cross["budget_ci_low"] is None  # intervals ±0.07 overlap
 
 
+def test_each_crossovers_budget_interval_is_its_own_event():
+    # big wins at 1 (small → big), small takes the lead back at 2 with 8 steps, big at 4: three events of one pair.
+    # Small overtook big already at 0.25, before big was affordable: that is no contest, and no crossover's interval.
+    means = {**SMALL, ("small", 4): 0.6, ("small", 8): 0.9, ("big", 1): 0.7, ("big", 2): 0.75, ("big", 4): 0.95}
+    first, back, again = crossings(means)
+    assert [(c["budget"], c["from_model"], c["to_model"]) for c in (first, back, again)] == [
+        (1.0, "small", "big"), (2.0, "big", "small"), (4.0, "small", "big")]  # fmt: skip
+    assert first["budget_ci_low"] == first["budget_ci_high"] == 1.0
+    assert back["budget_ci_low"] == back["budget_ci_high"] == 2.0  # margins of 0.15 both sides: every resample agrees
+    assert again["budget_ci_low"] == 4.0  # not 1.0, where big first beat small
+
+
 def test_single_model_has_no_crossover():
     assert crossings(SMALL) == []
 

@@ -216,8 +216,8 @@ def crossover_table(df: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str
     configuration within that budget beats the old model's by a margin whose interval excludes
     zero and, when the new model was already affordable one budget below, the old model's margin
     there excludes zero too; otherwise it is "not resolved" and is not a finding. The budget's
-    interval is the percentile interval, over paired resamples of the images, of the first budget
-    at which the new model beats the old one (infinite where it never does in enough resamples).
+    interval is the percentile interval, over paired resamples of the images, of the budget of this
+    crossover (see `_budget_interval`; infinite where it never happens in enough resamples).
     """
     rows = []
     for task in sorted(best["task"].unique()):
@@ -228,21 +228,38 @@ def crossover_table(df: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str
             continue
         counts = counts_by_task.get(task)
         replicates = None if counts is None else _replicate_best(df.filter(pl.col("task") == task), cost, metric, values, counts)
-        for cross in crossovers(exact).iter_rows(named=True):
+        found = crossovers(exact).to_dicts()
+        for k, cross in enumerate(found):
             i = grid.index(cross["budget"])
             evidence = _crossover_evidence(tbest, cross, grid[i - 1] if i else None, cost, metric, values, counts)
-            rows.append({**cross, **_budget_interval(replicates, cross), **evidence})
+            rows.append({**cross, **_budget_interval(replicates, cross, _since(found[:k], cross)), **evidence})
     schema = {"task": pl.String, "budget": pl.Float64, "from_model": pl.String, "to_model": pl.String, "status": pl.String}
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=schema)
 
 
-def _budget_interval(replicates, cross: dict) -> dict:
-    """Return the percentile interval of the first budget at which `to_model` beats `from_model`, over resamples."""
+def _since(earlier: list[dict], cross: dict) -> float:
+    """Return the budget of the last earlier crossover between the same two models (either way), else 0.
+
+    The pair can swap the lead more than once; this crossover's event starts there.
+    """
+    pair = {cross["from_model"], cross["to_model"]}
+    return max((c["budget"] for c in earlier if {c["from_model"], c["to_model"]} == pair), default=0.0)
+
+
+def _budget_interval(replicates, cross: dict, since: float) -> dict:
+    """Return the percentile interval, over resamples, of the budget at which this crossover happens.
+
+    In each resample that is the first budget from `since` on at which `to_model` beats
+    `from_model` while both fit. Budgets where one of them fits nothing are no contest: counting
+    them would date a smaller model's overtaking to before the larger one was affordable, another event.
+    """
     if replicates is None:
         return {"budget_ci_low": None, "budget_ci_high": None}
     grid, best = replicates
-    overtakes = best[cross["to_model"]] > best[cross["from_model"]]
-    first = np.where(overtakes.any(0), np.asarray(grid)[overtakes.argmax(0)], math.inf)
+    new, old = best[cross["to_model"]], best[cross["from_model"]]
+    budgets = np.asarray(grid)
+    overtakes = (new > old) & np.isfinite(new) & np.isfinite(old) & (budgets >= since * (1 - 1e-9))[:, None]
+    first = np.where(overtakes.any(0), budgets[overtakes.argmax(0)], math.inf)
     tail = (1 - LEVEL) / 2
     low, high = (float(np.quantile(first, q, method="inverted_cdf")) for q in (tail, 1 - tail))
     return {"budget_ci_low": low, "budget_ci_high": high}
