@@ -108,27 +108,29 @@ def test_resumed_images_equal_an_uninterrupted_runs(killed_and_resumed, tmp_path
 
 
 @pytest.mark.workflow
-def test_truncated_image_fails_the_score_job_naming_the_file(killed_and_resumed, tmp_path):
+def test_truncated_image_fails_the_scoring_jobs_naming_the_file(killed_and_resumed, tmp_path):
     work = tmp_path / "corrupt"
     shutil.copytree(killed_and_resumed["work"], work, ignore=shutil.ignore_patterns(".snakemake"))
     victim = work / SHARDS[1] / "000006.png"
     victim.write_bytes(victim.read_bytes()[:-20])
     proc = snakemake(work, shipped_config(), SCORE, check=False)
     assert proc.returncode != 0 and not (work / SCORE).exists()
-    log = (work / SCORE.replace("results/scores", "logs/score").replace(".json", ".log")).read_text()
+    # Scores read cached features: the job that reads the images, and must refuse the corrupt one, is image_features.
+    log = (work / SCORE.replace("results/scores", "logs/image_features").replace("attr_acc.json", "toy-scorer.log")).read_text()
     assert f"{victim.relative_to(work)}: SHA-256 differs" in log
 
 
-def test_score_checks_every_image_against_the_manifest(tiny_pipeline, tiny_parts, tmp_path):
+def test_scoring_features_checks_every_image_against_the_manifest(tiny_pipeline, tiny_parts, tmp_path):
     doc = tasks.prompts({"toy": {"seed": 1}}, 4)
     prompts = {item["index"]: item["prompt"] for item in doc["items"]}
     generate.generate_shard(tiny_pipeline, tmp_path / "shard0", prompts, range(4), 0, "ddim", 2, 1.0, 2, 32)
     (tmp_path / "shard0" / "000002.png").write_bytes(b"")
+    toy_options = {"batch_size": 4, "toy": {"scorer": str(tiny_parts["scorer"])}}
     with pytest.raises(ValueError, match=r"shard0/000002.png: SHA-256 differs from .*manifest.json"):
-        tasks.score("attr_acc", [str(tmp_path / "shard0")], doc, str(tiny_parts["scorer"]), None, 10)
+        tasks.generated_features([str(tmp_path / "shard0")], doc, "toy", toy_options, "cpu")
     (tmp_path / "shard0" / "000002.png").unlink()
     with pytest.raises(ValueError, match=r"shard0/000002.png: listed in .*manifest.json but missing"):
-        tasks.score("attr_acc", [str(tmp_path / "shard0")], doc, str(tiny_parts["scorer"]), None, 10)
+        tasks.generated_features([str(tmp_path / "shard0")], doc, "toy", toy_options, "cpu")
 
 
 def test_a_dead_jobs_temporary_is_removed_by_the_next_write(tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ldmscale import metrics
+from ldmscale import features, metrics
 from ldmscale.toy import data, nets
 
 
@@ -38,8 +38,8 @@ def test_fd_matches_torchmetrics_on_the_same_features():
     fid.update(torch.from_numpy(real).permute(0, 3, 1, 2), real=True)
     fid.update(torch.from_numpy(fake).permute(0, 3, 1, 2), real=False)
     ours = metrics.frechet_distance(
-        *metrics.gaussian_stats(metrics.scorer_outputs(scorer, real)[0]),
-        *metrics.gaussian_stats(metrics.scorer_outputs(scorer, fake)[0]),
+        *metrics.gaussian_stats(features.scorer_outputs(scorer, real)[0]),
+        *metrics.gaussian_stats(features.scorer_outputs(scorer, fake)[0]),
     )
     assert ours == pytest.approx(fid.compute().item(), rel=1e-4)
 
@@ -127,6 +127,36 @@ def test_kid_is_near_zero_for_one_distribution_and_clearly_positive_for_two():
     same = metrics.score_kid(_features(6, 300, 32), _features(6, 300, 32) + 0, 10, 100, 0)
     other = metrics.score_kid(_features(6, 300, 32, shift=1.0), _features(7, 300, 32), 10, 100, 0)
     assert abs(same["value"]) < other["ci_low"] and other["subset_size"] == 100
+
+
+def test_kid_per_image_is_torch_fidelitys_kid_of_the_whole_sets_and_averages_to_it():
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    gen, real = _features(10, 300, 16, shift=0.3), _features(11, 300, 16)
+    value, per_image = metrics.kid_per_image(gen, real)
+    # one "subset" of all 300 images each side: a permutation, and MMD² does not depend on order
+    theirs = kid_features_to_metric(torch.from_numpy(gen), torch.from_numpy(real), kid_subsets=1, kid_subset_size=300,
+                                    rng_seed=0, verbose=False)  # fmt: skip
+    assert value == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-9)
+    assert per_image.mean() == pytest.approx(value, rel=1e-12) and per_image.shape == (300,)
+    assert metrics.kid_per_image(real[:150], real[150:])[0] == pytest.approx(0, abs=0.02 * value)
+
+
+def test_kid_per_image_bootstrap_has_the_estimates_sampling_spread_and_covers():
+    # Known truth by simulation: draw the generated set 300 times against one fixed real set.
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(400, 8))
+    draws = [metrics.kid_per_image(rng.normal(0.25, 1.1, size=(128, 8)), real) for _ in range(300)]
+    values = np.array([v for v, _ in draws])
+    truth, spread = values.mean(), values.std(ddof=1)
+    ses, covered = [], []
+    for value, per_image in draws[:100]:
+        reps = metrics.bootstrap(lambda idx: per_image[idx].mean(), len(per_image), 300, 0)
+        ses.append(reps.std(ddof=1))
+        low, high = metrics.percentile_interval(reps)
+        covered.append(low <= truth <= high)
+    assert 0.8 < np.mean(ses) / spread < 1.25, (np.mean(ses), spread)
+    assert np.mean(covered) >= 0.88, np.mean(covered)  # nominal 0.95, first-order
 
 
 def _cmmd_direct(x, y):

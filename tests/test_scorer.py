@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ldmscale import metrics
+from ldmscale import features, metrics
 from ldmscale.toy import data, nets
 
 SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "toy" / f"v{data.DATA_VERSION}"
@@ -17,10 +17,10 @@ def judged():
     scorer = nets.load_scorer(SHIPPED / "scorer")
     images, labels, _ = data.dataset(HELD_OUT_SEED, 0, 512, 32)
     reference, _, _ = data.dataset(HELD_OUT_SEED, 10_000, 1024, 32)
-    stats = metrics.gaussian_stats(metrics.scorer_outputs(scorer, reference)[0])
+    stats = metrics.gaussian_stats(features.scorer_outputs(scorer, reference)[0])
 
     def judge(batch):
-        features, predictions = metrics.scorer_outputs(scorer, batch)
+        features, predictions = features.scorer_outputs(scorer, batch)
         accuracy = metrics.attribute_accuracy(predictions, labels, list(data.ATTRIBUTES))
         return accuracy, metrics.frechet_distance(*metrics.gaussian_stats(features), *stats)
 

@@ -53,6 +53,8 @@ def summary(flops_files, latency_files, score_files, shard_dirs, reference_model
         row = rows[tuple(config.values())]
         metric = result["metric"]
         row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = result["value"], result["ci_low"], result["ci_high"]
+        if "floor" in result:  # the real-data floor: what real images score at this sample size
+            row[f"{metric}_floor"] = result["floor"]
         row["num_images"] = result["n"]
     return pl.DataFrame(list(rows.values())).sort(["task", "unet_params", "model", "sampler", "steps", "guidance"])
 

@@ -1,7 +1,8 @@
 """Feature extractors of the real-image metrics, loaded from local safetensors files only.
 
 Inception (FID, KID) is torch-fidelity's port of the TF 2015-12-05 graph, through torchmetrics;
-CLIP (CLIP score, CMMD) is any open_clip model. Extractor keys name everything that changes the
+CLIP (CLIP score, CMMD) is any open_clip model; `toy` is the toy family's scorer (attr_acc,
+fd_toy, kid_toy): its features and its predicted attributes. Extractor keys name everything that changes the
 features (extractor, its resize mode) and appear in the paths of cached features.
 """
 
@@ -23,7 +24,7 @@ from . import io
 # bilinear without antialiasing, as the original FID code); antialias is torchmetrics' default.
 INCEPTION_RESIZE = {"tf1": False, "antialias": True}
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
-KINDS = ("inception", "clip")
+KINDS = ("inception", "clip", "toy")
 
 
 def key(kind: str, options: dict) -> str:
@@ -32,16 +33,20 @@ def key(kind: str, options: dict) -> str:
         return f"inception-{options['inception']['resize']}"
     if kind == "clip":
         return f"clip-{options['clip']['model']}"
+    if kind == "toy":
+        return "toy-scorer"
     raise ValueError(f"unknown feature extractor {kind!r}; valid: {', '.join(KINDS)}")
 
 
 def kind_of(extractor: str) -> str:
-    """Return the kind (inception, clip) of an extractor key written by `key`."""
+    """Return the kind (inception, clip, toy) of an extractor key written by `key`."""
     return extractor.split("-", 1)[0]
 
 
 def weights_path(kind: str, options: dict) -> str:
-    """Return the configured local weights file of extractor `kind`."""
+    """Return the configured local weights file of extractor `kind` (toy: the scorer directory's weights)."""
+    if kind == "toy":
+        return str(Path(options["toy"]["scorer"]) / "model.safetensors")
     return options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
 
 
@@ -105,8 +110,31 @@ def clip_text_features(model, tokenizer, prompts: list[str], batch: int = 256, d
     return np.concatenate(out)
 
 
+@torch.no_grad()
+def scorer_outputs(scorer, images: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Return the toy scorer's features (n, d) float32 and predicted class per attribute (n, n_attributes) of uint8 NHWC images."""
+    feats, preds = [], []
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch])).permute(0, 3, 1, 2)
+        f = scorer.features(x)
+        feats.append(f.numpy())
+        preds.append(torch.stack([h(f).argmax(1) for h in scorer.heads], 1).numpy())
+    return np.concatenate(feats), np.concatenate(preds)
+
+
+def toy_features(scorer_dir: str | Path, batches: Iterable[np.ndarray]) -> dict:
+    """Return {"images": features, "predictions": predicted attributes} of image batches from the toy scorer."""
+    from .toy import nets
+
+    scorer = nets.load_scorer(scorer_dir)
+    feats, preds = zip(*(scorer_outputs(scorer, b) for b in batches))
+    return {"images": np.concatenate(feats), "predictions": np.concatenate(preds)}
+
+
 def extract(kind: str, options: dict, batches: Iterable[np.ndarray], prompts: list[str] | None, device: str) -> dict:
-    """Return {"images": (n, d)} features of image batches (and {"texts": …} of `prompts`, for CLIP)."""
+    """Return {"images": (n, d)} features of image batches (CLIP: and {"texts": …} of `prompts`; toy: and predictions)."""
+    if kind == "toy":
+        return toy_features(options["toy"]["scorer"], batches)
     weights = weights_path(kind, options)
     if kind == "inception":
         model = load_inception(weights, options["inception"]["resize"])
@@ -126,11 +154,10 @@ def save(path: str | Path, arrays: dict[str, np.ndarray], metadata: dict[str, st
 
 
 def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Return the arrays and metadata of a features file written by `save`."""
-    from safetensors import safe_open
+    """Return the arrays and metadata of a features file written by `save` (see scoring.load_features)."""
+    from .scoring import load_features
 
-    with safe_open(str(path), "pt") as f:
-        return {k: f.get_tensor(k).numpy() for k in f.keys()}, f.metadata()
+    return load_features(path)
 
 
 def convert_inception(pth: str | Path, out: str | Path) -> str:

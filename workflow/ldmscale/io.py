@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -80,13 +81,25 @@ def job_log(log_path: str | os.PathLike | None) -> Iterator[logging.Logger]:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        # A job's fixed cost (interpreter, imports, Snakemake's script preamble) against its own work:
+        # workflow/benchmarks/jobs.py adds these two lines up over a run.
+        logger.info("start-up: %.2f s before the job's own code", startup_seconds())
+        began = time.perf_counter()
         try:
             yield logger
         except BaseException:
             logger.exception("job failed")
             raise
         finally:
+            logger.info("own code: %.2f s", time.perf_counter() - began)
             logger.removeHandler(handler)
+
+
+def startup_seconds() -> float:
+    """Return the seconds since this process started (psutil reads the OS's record of its creation)."""
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
 
 
 def python_info() -> dict[str, str]:

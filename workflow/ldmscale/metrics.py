@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-import torch
 
 
 @dataclass(frozen=True)
@@ -14,12 +13,13 @@ class Metric:
     higher_is_better: bool
     needs_reference: bool
     description: str
-    features: str = "toy"  # the feature extractor it reads: toy, inception or clip
+    features: str = "toy"  # the feature extractor it reads: toy (the toy scorer), inception or clip
 
 
 METRICS: dict[str, Metric] = {
     "attr_acc": Metric(True, False, "toy scorer: fraction of the caption's attributes an image shows, averaged over images"),
-    "fd_toy": Metric(False, True, "Fréchet distance in the toy scorer's feature space to real images"),
+    "fd_toy": Metric(False, True, "Fréchet distance in the toy scorer's feature space to real images (biased at small N)"),
+    "kid_toy": Metric(False, True, "KID in the toy scorer's feature space: unbiased MMD² (cubic kernel) of the whole sets, with per-image values"),
     "fid": Metric(False, True, "Fréchet Inception Distance to the task's real images (2048-d pool features)", "inception"),
     "kid": Metric(False, True, "Kernel Inception Distance: unbiased MMD², cubic kernel, mean over subsets", "inception"),
     "clip_score": Metric(True, False, "CLIP score: 100 · max(cos(image, caption), 0), averaged over images", "clip"),
@@ -77,18 +77,6 @@ def normal_interval(estimate: float, replicates: np.ndarray, level: float = 0.95
     z = NormalDist().inv_cdf(0.5 + level / 2)
     se = float(np.std(replicates, ddof=1))
     return estimate - z * se, estimate + z * se
-
-
-@torch.no_grad()
-def scorer_outputs(scorer, images: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Return the scorer's features (n, d) and predicted class per attribute (n, n_attributes) for uint8 NHWC images."""
-    feats, preds = [], []
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch])).permute(0, 3, 1, 2)
-        f = scorer.features(x)
-        feats.append(f.double().numpy())
-        preds.append(torch.stack([h(f).argmax(1) for h in scorer.heads], 1).numpy())
-    return np.concatenate(feats), np.concatenate(preds)
 
 
 def attribute_accuracy(predictions: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
@@ -180,6 +168,27 @@ def score_kid(features: np.ndarray, reference_features: np.ndarray, subsets: int
         "value": value, "std": std, "ci_low": value - z * std, "ci_high": value + z * std,
         "interval": "mean ± 1.96 std over subsets", "n": len(features), "subsets": subsets, "subset_size": size,
     }  # fmt: skip
+
+
+def kid_per_image(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Return the unbiased MMD² of generated x (n, d) to real y (m, d) over the whole sets, cubic kernel as KID's,
+    and per-generated-image values whose mean is exactly that estimate.
+
+    The value of image i is the estimate plus its influence: 2 (g_i − mean g) − 2 (c_i − mean c), with
+    g_i its mean kernel with the other generated images and c_i with the real ones (the first-order
+    Hoeffding projection of the U-statistic; the factor 2 is the within-set term's two slots). So a
+    bootstrap over images of their mean has the estimate's sampling variance to first order, and
+    configurations scored on the same images pair, as per-image metrics do. The real set is held
+    fixed: its noise is common to every configuration compared against it.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    n, m, d = len(x), len(y), x.shape[1]
+    kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+    g = (kxx.sum(1) - np.diag(kxx)) / (n - 1)
+    c = kxy.mean(1)
+    within_real = (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+    value = float(g.mean() + within_real - 2 * c.mean())
+    return value, value + 2 * (g - g.mean()) - 2 * (c - c.mean())
 
 
 CMMD_SIGMA = 10.0  # bandwidth and scale of "Rethinking FID" (Jayasumana et al. 2024) and its reference code

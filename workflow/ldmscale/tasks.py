@@ -1,4 +1,4 @@
-"""Tasks: the prompts of a task, the real-image statistics behind its metrics, and scoring a configuration."""
+"""Tasks: the prompts of a task, its real images, and the features of real and generated images."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import features, generate, io, metrics
-from .toy import data, nets
+from . import features, generate, io
+from .toy import data
 
-BOOTSTRAP_SEED = 0
 PROMPT_SOURCES = ("toy", "file", "coco")
 PROMPT_FILE_TYPES = (".txt", ".csv", ".parquet")
 IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -43,7 +42,7 @@ def toy_prompts(seed: int, num_images: int) -> dict:
     for index in range(num_images):
         attrs = data.attributes(seed, index)
         items.append({"index": index, "prompt": data.caption(attrs), "attributes": attrs, "labels": data.labels(attrs)})
-    return {"source": "toy", "seed": seed, "data_version": data.DATA_VERSION, "items": items}
+    return {"source": "toy", "seed": seed, "data_version": data.DATA_VERSION, "attributes": list(data.ATTRIBUTES), "items": items}
 
 
 def read_prompt_file(path: str | Path, column: str) -> list[str]:
@@ -157,8 +156,15 @@ def image_batches(paths: list[str], size: int | None, batch: int):
             yield np.stack([load_square(p, size) for p in chunk])
 
 
-def reference_features(prompt_doc: dict, kind: str, options: dict, image_size: int, device: str) -> tuple[dict, dict]:
-    """Return the features of the task's real images (checked against their recorded SHA-256) and their metadata."""
+def reference_features(prompt_doc: dict, kind: str, options: dict, image_size: int, device: str, count: int | None = None) -> tuple[dict, dict]:
+    """Return the features of the task's real images (checked against their recorded SHA-256) and their metadata.
+
+    Toy tasks draw `count` real images from their own data stream, plus a held-out set the size
+    of a generated one (features, predictions and labels): a metric's real-data floor, the best a
+    perfect model could score at that sample size.
+    """
+    if kind == "toy":
+        return _toy_reference(prompt_doc, options, image_size, count)
     ref = prompt_doc.get("reference")
     if not ref:
         raise ValueError("the task has no reference images (tasks.<task>.reference.images)")
@@ -168,6 +174,16 @@ def reference_features(prompt_doc: dict, kind: str, options: dict, image_size: i
             raise ValueError(f"{path}: changed since the task was prepared; rerun prepare_task")
     arrays = features.extract(kind, options, image_batches(paths, image_size, options["batch_size"]), None, device)
     return arrays, _metadata(kind, options, len(paths))
+
+
+def _toy_reference(prompt_doc: dict, options: dict, image_size: int, count: int) -> tuple[dict, dict]:
+    n = len(prompt_doc["items"])
+    reference, _ = _real_images(prompt_doc, 0, count, image_size)
+    held_out, held_out_labels = _real_images(prompt_doc, count, n, image_size)
+    arrays = features.extract("toy", options, [reference], None, "cpu")
+    floor = features.extract("toy", options, [held_out], None, "cpu")
+    arrays = {**arrays, "held_out": floor["images"], "held_out_predictions": floor["predictions"], "held_out_labels": held_out_labels}
+    return arrays, _metadata("toy", options, count)
 
 
 def generated_features(shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str) -> tuple[dict, dict]:
@@ -201,72 +217,3 @@ def _real_images(prompt_doc: dict, start: int, count: int, image_size: int) -> t
         raise ValueError(f"prompts were made with toy data v{prompt_doc['data_version']}, this is v{data.DATA_VERSION}")
     images, labels, _ = data.dataset(prompt_doc["seed"], start, count, image_size)
     return images, labels
-
-
-def reference_stats(prompt_doc: dict, scorer_dir: str, metric: str, reference_images: int, image_size: int) -> dict:
-    """Return the real-image statistics `metric` compares against, with the real-data floor of the metric.
-
-    The floor is the score of an independent set of real images the size of a generated set:
-    the best a perfect model could get at this sample size.
-    """
-    if metric != "fd_toy":
-        raise ValueError(f"metric {metric!r} needs no reference statistics")
-    scorer = nets.load_scorer(scorer_dir)
-    reference, _ = _real_images(prompt_doc, 0, reference_images, image_size)
-    features, _ = metrics.scorer_outputs(scorer, reference)
-    mu, sigma = metrics.gaussian_stats(features)
-    n = len(prompt_doc["items"])
-    held_out, floor_labels = _real_images(prompt_doc, reference_images, n, image_size)
-    floor_features, floor_predictions = metrics.scorer_outputs(scorer, held_out)
-    return {
-        "metric": metric,
-        "reference_images": reference_images,
-        "mu": mu.tolist(),
-        "sigma": sigma.tolist(),
-        "floor": {
-            "n": n,
-            "fd_toy": metrics.frechet_distance(*metrics.gaussian_stats(floor_features), mu, sigma),
-            "attr_acc": float(np.mean(metrics.attribute_accuracy(floor_predictions, floor_labels, list(data.ATTRIBUTES))["per_image"])),
-        },
-    }
-
-
-def score(metric: str, shard_dirs: list[str], prompt_doc: dict, scorer_dir: str, reference: dict | None, reps: int) -> dict:
-    """Return toy `metric` over the images of all shards, with its bootstrap interval and per-image values."""
-    records = _checked_records(shard_dirs, prompt_doc)
-    images = generate.read_images([r["path"] for r in records])
-    scorer = nets.load_scorer(scorer_dir)
-    features_, predictions = metrics.scorer_outputs(scorer, images)
-    if metric == "attr_acc":
-        items = {item["index"]: item for item in prompt_doc["items"]}
-        labels = np.asarray([items[r["index"]]["labels"] for r in records])
-        result = metrics.score_attr_acc(predictions, labels, list(data.ATTRIBUTES), reps, BOOTSTRAP_SEED)
-    elif metric == "fd_toy":
-        result = metrics.score_fd(features_, reference, reps, BOOTSTRAP_SEED)
-        result["floor"] = reference["floor"]["fd_toy"]
-    else:
-        raise ValueError(f"{metric!r} is not a toy metric; toy metrics: attr_acc, fd_toy")
-    return {"metric": metric, "higher_is_better": metrics.get(metric).higher_is_better, **result}
-
-
-def score_features(metric: str, generated_path: str, reference_path: str | None, kid: dict, reps: int) -> dict:
-    """Return a real-image metric from cached features (generated, and real where the metric needs them)."""
-    generated, meta = features.load(generated_path)
-    reference = None
-    if reference_path is not None:
-        reference, ref_meta = features.load(reference_path)
-        if (meta["extractor"], meta["weights_sha256"]) != (ref_meta["extractor"], ref_meta["weights_sha256"]):
-            raise ValueError(f"{generated_path} and {reference_path} come from different extractors or weights; rerun both")
-    if metric == "fid":
-        result = metrics.score_fid(generated["images"], reference["images"], reps, BOOTSTRAP_SEED)
-    elif metric == "kid":
-        result = metrics.score_kid(generated["images"], reference["images"], kid["subsets"], kid["subset_size"], kid["seed"])
-    elif metric == "cmmd":
-        result = metrics.score_cmmd(generated["images"], reference["images"], reps, BOOTSTRAP_SEED)
-    elif metric == "clip_score":
-        per_image = metrics.clip_scores(generated["images"], generated["texts"])
-        result = {**metrics.score_mean(per_image, reps, BOOTSTRAP_SEED), "per_image": per_image.tolist()}
-    else:
-        raise ValueError(f"{metric!r} is not a real-image metric; those are fid, kid, clip_score, cmmd")
-    extractor = {"extractor": meta["extractor"], "weights_sha256": meta["weights_sha256"]}
-    return {"metric": metric, "higher_is_better": metrics.get(metric).higher_is_better, **extractor, **result}

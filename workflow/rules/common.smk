@@ -39,7 +39,7 @@ wildcard_constraints:
     shard=r"\d+",
     batch=r"\d+",
     cost="|".join(ftr.COST_AXES),
-    extractor=r"(inception|clip)-[^/]+",
+    extractor=r"(inception|clip|toy)-[^/]+",
     n=r"\d+",
 
 
@@ -91,16 +91,22 @@ def reference_count(t):
     return t["num_images"] if t["reference"]["match"] == "image_id" else t["reference_images"] or t["num_images"]
 
 
+def metric_settings():
+    """config `metrics`, plus where the toy scorer (the toy metrics' extractor) lives."""
+    return {**config["metrics"], "toy": {"scorer": f"{TOY}/scorer"}}
+
+
 def extractor_options(wildcards):
     """The `metrics` settings that define extractor wildcards.extractor (its kind's section and the batch size)."""
     kind = feat.kind_of(wildcards.extractor)
-    return {"batch_size": config["metrics"]["batch_size"], kind: config["metrics"][kind]}
+    return {"batch_size": config["metrics"]["batch_size"], kind: metric_settings()[kind]}
 
 
 def extractor_inputs(wildcards):
-    """The task's prompts and the extractor's local weights (and open_clip model config)."""
+    """The task's prompts and the extractor's local weights (toy: the scorer directory; CLIP: and its model config)."""
     kind = feat.kind_of(wildcards.extractor)
-    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "weights": feat.weights_path(kind, config["metrics"])}
+    weights = f"{TOY}/scorer" if kind == "toy" else feat.weights_path(kind, config["metrics"])
+    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "weights": weights}
     if kind == "clip" and config["metrics"]["clip"]["model_config"]:
         inputs["model_config"] = config["metrics"]["clip"]["model_config"]
     return inputs
@@ -111,24 +117,18 @@ def image_feature_inputs(wildcards):
 
 
 def score_inputs(wildcards):
-    """Toy metrics read the images and the toy scorer; real-image metrics read cached features."""
+    """The task's prompts, the configuration's cached features and, where the metric needs them, the real images'."""
     metric = mtr.get(wildcards.metric)
-    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json"}
-    if metric.features == "toy":
-        inputs.update(shards=shard_dirs(wildcards), scorer=f"{TOY}/scorer")
-        if metric.needs_reference:
-            inputs["reference"] = f"results/reference/{wildcards.task}/{wildcards.metric}.json"
-        return inputs
     key = feat.key(metric.features, config["metrics"])
-    inputs["features"] = FEATURES.format(**dict(wildcards), extractor=key)
+    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "features": FEATURES.format(**dict(wildcards), extractor=key)}
     if metric.needs_reference:
         inputs["reference"] = REFERENCE_FEATURES.format(task=wildcards.task, extractor=key, n=reference_count(task(wildcards)))
     return inputs
 
 
 def metric_options(wildcards):
-    """KID's subset settings for kid, nothing for other metrics (so that changing them reruns only KID)."""
-    return config["metrics"]["kid"] if wildcards.metric == "kid" else {}
+    """KID's subset settings for kid and kid_toy, nothing for other metrics (so that changing them reruns only KID)."""
+    return config["metrics"]["kid"] if wildcards.metric in ("kid", "kid_toy") else {}
 
 
 def aggregate_inputs(wildcards):

@@ -1,22 +1,5 @@
-# Real-image statistics once per task and metric (toy) or per task, extractor and N (real features),
-# features of each configuration's images once per extractor, then one score per configuration and metric.
-
-
-rule reference_stats:
-    input:
-        prompts="results/tasks/{task}/prompts.json",
-        scorer=f"{TOY}/scorer",
-    output:
-        "results/reference/{task}/{metric}.json",
-    params:
-        reference_images=lambda wc: task(wc)["reference_images"] or task(wc)["num_images"],
-        image_size=config["toy"]["image_size"],
-    log:
-        "logs/reference_stats/{task}/{metric}.log",
-    conda:
-        "../../envs/ldmscale.yaml"
-    script:
-        "../scripts/reference_stats.py"
+# Real-image features once per task, extractor and N, features of each configuration's images once per
+# extractor (the toy scorer is one), then one score per configuration and metric from those, without torch.
 
 
 rule reference_features:
@@ -26,7 +9,7 @@ rule reference_features:
         REFERENCE_FEATURES,
     params:
         options=extractor_options,
-        image_size=lambda wc: task(wc)["reference"]["image_size"] or task(wc)["resolution"],
+        image_size=lambda wc: task(wc)["reference"]["image_size"] or task(wc)["resolution"] or config["toy"]["image_size"],
         device=device(),
     resources:
         gpu=1,
