@@ -4,6 +4,7 @@ import re
 import shutil
 
 import pytest
+import yaml
 from helpers import ROOT, planned_jobs, snakemake, tiny_config
 
 SHIPPED = ROOT / "resources" / "toy" / "v2" / "SHIPPED.json"  # any existing .json passes the existence check
@@ -96,9 +97,10 @@ def test_bad_config_fails_before_any_job_naming_the_field(tmp_path, case):
 def test_tiny_config_plans_every_rule(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, tiny_config(), "--dry-run"))
     assert jobs["generate"] == 2 * 2 * 2  # models × guidance × shards
-    assert jobs["score"] == 2 * 2 * 2  # models × guidance × metrics
+    assert jobs["score"] == 2 * 2 * 3  # models × guidance × metrics
+    assert jobs["image_features"] == 2 * 2 and jobs["reference_features"] == 1  # the toy scorer's, once per configuration
     assert jobs["train_unet"] == 2 and jobs["frontier"] == 1 and jobs["sample_grid"] == 1
-    assert jobs["chart_cost"] == jobs["chart_winners"] == 2 * 3 and jobs["chart_steps"] == jobs["chart_train"] == 2
+    assert jobs["chart_cost"] == jobs["chart_winners"] == 3 * 3 and jobs["chart_steps"] == jobs["chart_train"] == 3
 
 
 @pytest.mark.parametrize(
@@ -118,3 +120,10 @@ def test_broken_local_model_fails_before_any_job_naming_the_file(tmp_path, tiny_
     proc = snakemake(tmp_path / "work", tiny_config(models=[{"name": "mine", "local": {"path": str(local)}}]), "--dry-run", check=False)
     assert proc.returncode != 0
     assert re.search(r"config: models\[0\] \('mine'\): local.path: " + message, proc.stdout + proc.stderr), proc.stdout + proc.stderr
+
+
+def test_the_all_samplers_example_plans_its_sweep(tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "examples" / "toy-samplers.yaml").read_text())
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
+    assert jobs["generate"] == jobs["image_features"] == 5 * 3 * 5 * 2  # models × samplers × steps × guidance
+    assert "train_unet" not in jobs  # the shipped checkpoints

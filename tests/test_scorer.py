@@ -20,9 +20,9 @@ def judged():
     stats = metrics.gaussian_stats(features.scorer_outputs(scorer, reference)[0])
 
     def judge(batch):
-        features, predictions = features.scorer_outputs(scorer, batch)
+        feats, predictions = features.scorer_outputs(scorer, batch)
         accuracy = metrics.attribute_accuracy(predictions, labels, list(data.ATTRIBUTES))
-        return accuracy, metrics.frechet_distance(*metrics.gaussian_stats(features), *stats)
+        return accuracy, metrics.frechet_distance(*metrics.gaussian_stats(feats), *stats)
 
     return images, judge
 
