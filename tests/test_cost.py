@@ -71,7 +71,7 @@ def test_tiny_unet_flops_match_a_hand_count():
     with torch.device("meta"):
         unet = UNet2DConditionModel.from_config(TINY_UNET)
         for batch in (1, 2):
-            counted = cost._counted(lambda: unet(*cost.unet_inputs(unet.config, batch, 4, 5)))
+            counted = cost._counted(lambda batch=batch: unet(*cost.unet_inputs(unet.config, batch, 4, 5)))
             assert counted == batch * expected
 
 

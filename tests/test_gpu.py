@@ -50,9 +50,8 @@ def test_concurrent_jobs_never_share_a_slot_and_a_killed_jobs_slot_comes_back(fa
         holders = [_start_holder() for _ in range(4)]  # started together: they race for 3 slots
         slots = [_claimed(proc) for proc in holders]
         assert sorted(slots) == ["0", "1", "2", "busy"]
-        with pytest.raises(RuntimeError, match="no free GPU slot among 0, 1, 2"):
-            with gpu.claim():
-                pass
+        with pytest.raises(RuntimeError, match="no free GPU slot among 0, 1, 2"), gpu.claim():
+            pass
         victim = next(proc for proc, slot in zip(holders, slots) if slot == "1")
         victim.send_signal(signal.SIGKILL)
         victim.wait()

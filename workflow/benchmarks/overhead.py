@@ -72,7 +72,7 @@ def main() -> None:
             for name, fn in (("ldmscale", ours), ("plain", plain)):
                 out = Path(tmp) / f"{name}{repeat}"
                 out.mkdir()
-                [ms] = cost.time_ms(lambda: fn(out), device, warmup=0, repeats=1)
+                [ms] = cost.time_ms(lambda fn=fn, out=out: fn(out), device, warmup=0, repeats=1)
                 if repeat:
                     times[name].append(ms / 1e3)
     median = {k: statistics.median(v) for k, v in times.items()}

@@ -12,8 +12,8 @@ import contextlib
 import fcntl
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 log = logging.getLogger("ldmscale")
 
@@ -71,7 +71,8 @@ def claim(lock_dir: str | os.PathLike | None = None) -> Iterator[str | None]:
 def _lock_first_free(slots: list[str], lock_dir: Path):
     """Return (slot, open lock file) for the first slot whose lock is free; raise if none is."""
     for slot in slots:
-        handle = open(lock_dir / f"gpu{slot}.lock", "a+")  # not "w": that would wipe the holder's pid before the lock
+        # Not "w": that would wipe the holder's pid before the lock. Not `with`: the caller holds it open.
+        handle = open(lock_dir / f"gpu{slot}.lock", "a+")  # noqa: SIM115
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
