@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ldmscale import cost
+from ldmscale import cost, devices
 
 
 def test_linear_conv_and_attention_flops_match_hand_counts():
@@ -164,4 +164,4 @@ def test_end_to_end_timing_beside_the_derived_one(tiny_pipeline):
     ],
 )
 def test_peak_tflops_by_device_name_and_dtype(name, dtype, peak):
-    assert cost.peak_tflops(name, dtype) == peak
+    assert devices.peak_tflops(name, dtype) == peak
