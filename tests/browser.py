@@ -25,7 +25,9 @@ OFFLINE_FLAGS = [
 
 def chromium() -> str | None:
     """Return the Chromium executable on PATH, or None."""
-    return next((path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None)
+    return next(
+        (path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), None
+    )
 
 
 def _isolated() -> list[str]:

@@ -122,4 +122,8 @@ def tiny_clip(tmp_path_factory) -> dict[str, str]:
     open_clip.add_model_config(directory / "tiny-clip.json")
     torch.manual_seed(0)
     save_model(open_clip.create_model("tiny-clip"), str(directory / "tiny-clip.safetensors"))
-    return {"model": "tiny-clip", "pretrained": str(directory / "tiny-clip.safetensors"), "model_config": str(directory / "tiny-clip.json")}
+    return {
+        "model": "tiny-clip",
+        "pretrained": str(directory / "tiny-clip.safetensors"),
+        "model_config": str(directory / "tiny-clip.json"),
+    }

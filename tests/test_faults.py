@@ -66,7 +66,9 @@ def killed_and_resumed(tmp_path_factory):
     try:
         wait_for(f"{CONFIG_DIR}/.shard*.tmp-*/000*.png", work, first)  # a shard with some of its images written
         os.killpg(first.pid, signal.SIGSTOP)
-        seen["half_done"] = [p for p in work.glob(f"{CONFIG_DIR}/.shard*.tmp-*") if not (p / generate.MANIFEST).exists()]
+        seen["half_done"] = [
+            p for p in work.glob(f"{CONFIG_DIR}/.shard*.tmp-*") if not (p / generate.MANIFEST).exists()
+        ]
         seen["while_running"] = snakemake(work, config, *SHARDS, check=False)
     finally:
         os.killpg(first.pid, signal.SIGKILL)

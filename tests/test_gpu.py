@@ -120,7 +120,7 @@ def test_snakemake_gpu_resource_jobs_hold_distinct_slots(fake_gpus):
     (fake_gpus / "job.py").write_text(JOB.format(workflow=WORKFLOW))
     (fake_gpus / "Snakefile").write_text(
         f'rule all:\n    input: expand("done/{{i}}.json", i=range(6))\n\n'
-        f"rule job:\n    output: \"done/{{i}}.json\"\n    resources: gpu=1\n"
+        f'rule job:\n    output: "done/{{i}}.json"\n    resources: gpu=1\n'
         f'    shell: "{sys.executable} job.py {{output}}"\n'
     )
     cmd = [sys.executable, "-m", "snakemake", "--cores", "6", "--resources", "gpu=2", "--quiet"]

@@ -148,7 +148,9 @@ def test_cmmd_matches_a_direct_numpy_computation_and_its_bootstrap_resamples():
     counts = metrics.bootstrap_counts(150, 3, 0)
     rng = np.random.default_rng(0)
     for r in range(3):  # column r is the resample `bootstrap` draws r-th
-        assert metrics.cmmd(x, y, counts[:, [r]])[0] == pytest.approx(_cmmd_direct(x[rng.integers(0, 150, 150)], y), rel=1e-9)
+        assert metrics.cmmd(x, y, counts[:, [r]])[0] == pytest.approx(
+            _cmmd_direct(x[rng.integers(0, 150, 150)], y), rel=1e-9
+        )
     result = metrics.score_cmmd(x, y, 50, 0)
     assert result["ci_low"] < result["value"] < result["ci_high"]
     assert metrics.score_cmmd(y, y, 10, 0)["value"] == pytest.approx(0, abs=1e-9)

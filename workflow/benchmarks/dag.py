@@ -37,7 +37,11 @@ LATENCY_BATCH = 64
 
 def sweep(args: argparse.Namespace) -> dict:
     """Return the sweep's axes: model names and widths, samplers, steps, guidance scales, shards."""
-    if not 1 <= args.samplers <= len(SAMPLERS) or not 1 <= args.steps <= len(STEPS) or not 1 <= args.guidance <= len(GUIDANCE):
+    if (
+        not 1 <= args.samplers <= len(SAMPLERS)
+        or not 1 <= args.steps <= len(STEPS)
+        or not 1 <= args.guidance <= len(GUIDANCE)
+    ):
         raise SystemExit(f"--samplers ≤ {len(SAMPLERS)}, --steps ≤ {len(STEPS)}, --guidance ≤ {len(GUIDANCE)}")
     widths = [8 * (k + 1) for k in range(args.widths)]
     return {
@@ -72,7 +76,7 @@ def ldmscale_config(s: dict) -> dict:
 def trivial_snakefile(s: dict) -> str:
     """Return a Snakefile with ldmscale's DAG for the sweep and rules that do nothing but name files."""
     axes = {k: s[k] for k in ("samplers", "steps", "guidance")}
-    return f'''\
+    return f"""\
 MODELS = {list(s["models"])!r}
 SAMPLERS = {axes["samplers"]!r}
 STEPS = {axes["steps"]!r}
@@ -325,7 +329,7 @@ rule sample_grid:
         "logs/sample_grid/{{task}}/{{sampler}}_g{{guidance}}.log",
     shell:
         "touch {{output}}"
-'''
+"""
 
 
 def dry_run(cmd: list[str], cwd: Path) -> dict:
@@ -373,16 +377,23 @@ def main(argv: list[str] | None = None) -> dict:
             (tmp / "ldmscale" / "config.yaml").write_text(yaml.safe_dump(ldmscale_config(s), sort_keys=False))
             cmd = snakemake_cmd("-s", str(ROOT / "Snakefile"), "--configfile", "config.yaml")
             result["ldmscale"] = dry_run(cmd, tmp / "ldmscale")
-    shape = " × ".join(str(len(s[k]) if isinstance(s[k], (list, dict)) else s[k]) for k in ("models", "samplers", "steps", "guidance", "shards"))
+    shape = " × ".join(
+        str(len(s[k]) if isinstance(s[k], (list, dict)) else s[k])
+        for k in ("models", "samplers", "steps", "guidance", "shards")
+    )
     print(f"sweep: {shape} (models × samplers × steps × guidance × shards)")
     for name in ("snakemake", "ldmscale"):
         if name in result:
             r = result[name]
-            print(f"{name:>9}: {r['jobs']:>7,} jobs planned in {r['seconds']:8.1f} s, peak memory {r['peak_rss_mb']:8.1f} MB")
+            print(
+                f"{name:>9}: {r['jobs']:>7,} jobs planned in {r['seconds']:8.1f} s, peak memory {r['peak_rss_mb']:8.1f} MB"
+            )
     if "snakemake" in result and "ldmscale" in result:
         a, b = result["ldmscale"], result["snakemake"]
         result["ratio"] = {"time": a["seconds"] / b["seconds"], "memory": a["peak_rss_mb"] / b["peak_rss_mb"]}
-        print(f"    ratio: time {result['ratio']['time']:.2f}×, memory {result['ratio']['memory']:.2f}× (ldmscale / snakemake)")
+        print(
+            f"    ratio: time {result['ratio']['time']:.2f}×, memory {result['ratio']['memory']:.2f}× (ldmscale / snakemake)"
+        )
         if a["jobs_per_rule"] != b["jobs_per_rule"]:
             print(f"warning: the DAGs differ: ldmscale {a['jobs_per_rule']}, trivial {b['jobs_per_rule']}")
     if args.output:

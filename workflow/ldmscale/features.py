@@ -22,7 +22,9 @@ from . import io
 # resize mode → torchmetrics' `antialias`: tf1 is torch-fidelity's reference behaviour (TF1-style
 # bilinear without antialiasing, as the original FID code); antialias is torchmetrics' default.
 INCEPTION_RESIZE = {"tf1": False, "antialias": True}
-INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_URL = (
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+)
 KINDS = ("inception", "clip")
 
 
@@ -42,7 +44,9 @@ def kind_of(extractor: str) -> str:
 
 def weights_path(kind: str, options: dict) -> str:
     """Return the configured local weights file of extractor `kind`."""
-    return options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
+    return (
+        options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
+    )
 
 
 def load_inception(weights: str | Path, resize: str) -> torch.nn.Module:
@@ -122,7 +126,9 @@ def extract(kind: str, options: dict, batches: Iterable[np.ndarray], prompts: li
 def save(path: str | Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     """Write feature arrays and string metadata (extractor, weights SHA-256, indices) as safetensors, atomically."""
     with io.atomic_path(path) as tmp:
-        save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(tmp), metadata=metadata)
+        save_file(
+            {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(tmp), metadata=metadata
+        )
 
 
 def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -155,7 +161,9 @@ def main(argv: list[str] | None = None) -> None:
         description=f"Convert torch-fidelity's Inception weights ({INCEPTION_URL}) to safetensors.",
     )
     parser.add_argument("pth", help="the downloaded weights-inception-2015-12-05-6726825d.pth")
-    parser.add_argument("out", help="the .safetensors file to write (config: metrics.inception.feature_extractor_weights_path)")
+    parser.add_argument(
+        "out", help="the .safetensors file to write (config: metrics.inception.feature_extractor_weights_path)"
+    )
     args = parser.parse_args(argv)
     print(f"{convert_inception(args.pth, args.out)}  {args.out}")
 

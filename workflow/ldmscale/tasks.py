@@ -54,7 +54,9 @@ def read_prompt_file(path: str | Path, column: str) -> list[str]:
     if path.suffix == ".txt":
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if path.suffix not in PROMPT_FILE_TYPES:
-        raise ValueError(f"prompts.file.path: {path}: unsupported type {path.suffix!r}; supported: {', '.join(PROMPT_FILE_TYPES)}")
+        raise ValueError(
+            f"prompts.file.path: {path}: unsupported type {path.suffix!r}; supported: {', '.join(PROMPT_FILE_TYPES)}"
+        )
     import polars as pl
 
     table = pl.read_csv(path) if path.suffix == ".csv" else pl.read_parquet(path)
@@ -91,7 +93,9 @@ def coco_prompts(captions_path: str, seed: int, num_images: int) -> dict:
     except FileNotFoundError:
         raise ValueError(f"prompts.coco.captions: {captions_path} does not exist") from None
     except (KeyError, TypeError, AttributeError) as err:
-        raise ValueError(f"prompts.coco.captions: {captions_path} is not a COCO captions file (annotations[].id, image_id, caption): {err!r}") from None
+        raise ValueError(
+            f"prompts.coco.captions: {captions_path} is not a COCO captions file (annotations[].id, image_id, caption): {err!r}"
+        ) from None
     order = subset(len(captions), len(captions), seed, f"prompts.coco.captions {captions_path}")
     items, seen = [], set()
     for position in order:  # the first caption drawn of each image, in the order drawn
@@ -102,7 +106,9 @@ def coco_prompts(captions_path: str, seed: int, num_images: int) -> dict:
         if len(items) == num_images:
             break
     if len(items) < num_images:
-        raise ValueError(f"prompts.coco.captions: {captions_path} has captions of {len(items)} images; num_images asks for {num_images}")
+        raise ValueError(
+            f"prompts.coco.captions: {captions_path} has captions of {len(items)} images; num_images asks for {num_images}"
+        )
     source = {"path": str(captions_path), "sha256": io.sha256(captions_path), "captions": len(captions)}
     return {"source": "coco", "seed": seed, "file": source, "items": items}
 
@@ -124,7 +130,9 @@ def reference_files(reference: dict, items: list[dict], count: int) -> dict:
         by_id = {_image_id(name): name for name in names}
         missing = [item["image_id"] for item in items if item.get("image_id") not in by_id]
         if missing:
-            raise ValueError(f"reference.images: {folder} has no image for COCO image_id {missing[:5]} ({len(missing)} missing)")
+            raise ValueError(
+                f"reference.images: {folder} has no image for COCO image_id {missing[:5]} ({len(missing)} missing)"
+            )
         chosen = [by_id[item["image_id"]] for item in items]
     else:
         chosen = [names[i] for i in subset(len(names), count, reference["seed"], f"reference.images {folder}")]
@@ -170,7 +178,9 @@ def reference_features(prompt_doc: dict, kind: str, options: dict, image_size: i
     return arrays, _metadata(kind, options, len(paths))
 
 
-def generated_features(shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str) -> tuple[dict, dict]:
+def generated_features(
+    shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str
+) -> tuple[dict, dict]:
     """Return the features of a configuration's images in index order (CLIP: and of their prompts), with metadata."""
     records = _checked_records(shard_dirs, prompt_doc)
     batches = image_batches([r["path"] for r in records], None, options["batch_size"])
@@ -179,7 +189,11 @@ def generated_features(shard_dirs: list[str], prompt_doc: dict, kind: str, optio
 
 
 def _metadata(kind: str, options: dict, n: int) -> dict:
-    return {"extractor": features.key(kind, options), "weights_sha256": io.sha256(features.weights_path(kind, options)), "n": str(n)}
+    return {
+        "extractor": features.key(kind, options),
+        "weights_sha256": io.sha256(features.weights_path(kind, options)),
+        "n": str(n),
+    }
 
 
 def _checked_records(shard_dirs: list[str], prompt_doc: dict) -> list[dict]:
@@ -226,12 +240,16 @@ def reference_stats(prompt_doc: dict, scorer_dir: str, metric: str, reference_im
         "floor": {
             "n": n,
             "fd_toy": metrics.frechet_distance(*metrics.gaussian_stats(floor_features), mu, sigma),
-            "attr_acc": float(np.mean(metrics.attribute_accuracy(floor_predictions, floor_labels, list(data.ATTRIBUTES))["per_image"])),
+            "attr_acc": float(
+                np.mean(metrics.attribute_accuracy(floor_predictions, floor_labels, list(data.ATTRIBUTES))["per_image"])
+            ),
         },
     }
 
 
-def score(metric: str, shard_dirs: list[str], prompt_doc: dict, scorer_dir: str, reference: dict | None, reps: int) -> dict:
+def score(
+    metric: str, shard_dirs: list[str], prompt_doc: dict, scorer_dir: str, reference: dict | None, reps: int
+) -> dict:
     """Return toy `metric` over the images of all shards, with its bootstrap interval and per-image values."""
     records = _checked_records(shard_dirs, prompt_doc)
     images = generate.read_images([r["path"] for r in records])
@@ -256,11 +274,15 @@ def score_features(metric: str, generated_path: str, reference_path: str | None,
     if reference_path is not None:
         reference, ref_meta = features.load(reference_path)
         if (meta["extractor"], meta["weights_sha256"]) != (ref_meta["extractor"], ref_meta["weights_sha256"]):
-            raise ValueError(f"{generated_path} and {reference_path} come from different extractors or weights; rerun both")
+            raise ValueError(
+                f"{generated_path} and {reference_path} come from different extractors or weights; rerun both"
+            )
     if metric == "fid":
         result = metrics.score_fid(generated["images"], reference["images"], reps, BOOTSTRAP_SEED)
     elif metric == "kid":
-        result = metrics.score_kid(generated["images"], reference["images"], kid["subsets"], kid["subset_size"], kid["seed"])
+        result = metrics.score_kid(
+            generated["images"], reference["images"], kid["subsets"], kid["subset_size"], kid["seed"]
+        )
     elif metric == "cmmd":
         result = metrics.score_cmmd(generated["images"], reference["images"], reps, BOOTSTRAP_SEED)
     elif metric == "clip_score":

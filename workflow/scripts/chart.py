@@ -8,4 +8,6 @@ from ldmscale import frontier, io
 
 with io.job_log(snakemake.log[0]):
     tables = dict(snakemake.input.items())
-    frontier.write_chart(snakemake.params.kind, tables, snakemake.wildcards.metric, snakemake.wildcards.get("cost"), snakemake.output)
+    frontier.write_chart(
+        snakemake.params.kind, tables, snakemake.wildcards.metric, snakemake.wildcards.get("cost"), snakemake.output
+    )

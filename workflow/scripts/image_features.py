@@ -12,6 +12,8 @@ with io.job_log(snakemake.log[0]) as log, devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, i = snakemake.params, snakemake.input
     kind = features.kind_of(snakemake.wildcards.extractor)
-    arrays, metadata = tasks.generated_features(i.shards, io.read_json(i.prompts), kind, p.options, devices.resolve_device(p.device))
+    arrays, metadata = tasks.generated_features(
+        i.shards, io.read_json(i.prompts), kind, p.options, devices.resolve_device(p.device)
+    )
     log.info("%s: %d images", metadata["extractor"], len(arrays["images"]))
     features.save(snakemake.output[0], arrays, metadata)

@@ -13,7 +13,9 @@ with io.job_log(snakemake.log[0]) as log, devices.claim():
     p, wc = snakemake.params, snakemake.wildcards
     kind = features.kind_of(wc.extractor)
     prompt_doc = io.read_json(snakemake.input.prompts)
-    arrays, metadata = tasks.reference_features(prompt_doc, kind, p.options, p.image_size, devices.resolve_device(p.device))
+    arrays, metadata = tasks.reference_features(
+        prompt_doc, kind, p.options, p.image_size, devices.resolve_device(p.device)
+    )
     if len(arrays["images"]) != int(wc.n):
         raise ValueError(f"{snakemake.input.prompts}: {len(arrays['images'])} real images, the path asks for {wc.n}")
     log.info("%s: %d real images", metadata["extractor"], len(arrays["images"]))

@@ -8,5 +8,7 @@ from ldmscale import io, tasks
 
 with io.job_log(snakemake.log[0]):
     p, i = snakemake.params, snakemake.input
-    stats = tasks.reference_stats(io.read_json(i.prompts), i.scorer, snakemake.wildcards.metric, p.reference_images, p.image_size)
+    stats = tasks.reference_stats(
+        io.read_json(i.prompts), i.scorer, snakemake.wildcards.metric, p.reference_images, p.image_size
+    )
     io.write_json(snakemake.output[0], stats)

@@ -82,7 +82,9 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
                     "flops_b2": _counted(lambda: unet(*unet_inputs(unet.config, 2, geo["latent_size"], geo["tokens"]))),
                 },
                 "vae_decoder": {
-                    "params": sum(p.numel() for n, p in vae.named_parameters() if not n.startswith(("encoder", "quant_conv"))),
+                    "params": sum(
+                        p.numel() for n, p in vae.named_parameters() if not n.startswith(("encoder", "quant_conv"))
+                    ),
                     "flops_b1": _counted(lambda: vae.decode(latent)),
                 },
                 "text_encoder": {
@@ -100,7 +102,9 @@ def sampling_flops(flops: dict, nfe: int, cfg: bool) -> float:
     call runs on the doubled batch.
     """
     per_unet_call = flops["unet"]["flops_b2"] if cfg else flops["unet"]["flops_b1"]
-    return (2 if cfg else 1) * flops["text_encoder"]["flops_b1"] + nfe * per_unet_call + flops["vae_decoder"]["flops_b1"]
+    return (
+        (2 if cfg else 1) * flops["text_encoder"]["flops_b1"] + nfe * per_unet_call + flops["vae_decoder"]["flops_b1"]
+    )
 
 
 def normalised_cost(unet_flops: float, reference_unet_flops: float, steps: int) -> float:

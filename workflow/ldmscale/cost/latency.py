@@ -14,7 +14,9 @@ from .flops import _counted, unet_inputs
 def sampling_latency_ms(latency: dict, nfe: int, cfg: bool) -> float:
     """Return ms per image from profiled component times at the profiled batch size."""
     ms = latency["median_ms"]
-    per_batch = (2 if cfg else 1) * ms["text_encoder"] + nfe * (ms["unet_cfg"] if cfg else ms["unet"]) + ms["vae_decoder"]
+    per_batch = (
+        (2 if cfg else 1) * ms["text_encoder"] + nfe * (ms["unet_cfg"] if cfg else ms["unet"]) + ms["vae_decoder"]
+    )
     return per_batch / latency["batch"]
 
 
@@ -53,7 +55,13 @@ def apply_switches(pipe, channels_last: bool, compile: bool) -> None:
 
 
 def profile_latency(
-    pipe, batch: int, resolution: int, warmup: int = 3, repeats: int = 10, channels_last: bool = False, compile: bool = False
+    pipe,
+    batch: int,
+    resolution: int,
+    warmup: int = 3,
+    repeats: int = 10,
+    channels_last: bool = False,
+    compile: bool = False,
 ) -> dict:
     """Return per component call at `batch`: median ms and spread, FLOPs, TFLOP/s, MFU and peak memory.
 
@@ -117,7 +125,9 @@ def profile_latency(
         "peak_tflops": peak,
         "mfu": {k: achieved[k] / peak if peak else None for k in calls},
         "peak_memory_bytes": memory,
-        "peak_memory_note": None if device.type == "cuda" else "not measured on CPU: PyTorch's CPU allocator keeps no peak",
+        "peak_memory_note": None
+        if device.type == "cuda"
+        else "not measured on CPU: PyTorch's CPU allocator keeps no peak",
     }
 
 

@@ -29,7 +29,11 @@ def cost_table(flops: dict[str, dict], latency: dict[str, dict], sources: dict[s
         }
         if name in latency:
             lat = latency[name]
-            row |= {"unet_ms_per_image": lat["median_ms"]["unet"] / lat["batch"], "latency_batch": lat["batch"], "latency_device": lat["device"]}
+            row |= {
+                "unet_ms_per_image": lat["median_ms"]["unet"] / lat["batch"],
+                "latency_batch": lat["batch"],
+                "latency_device": lat["device"],
+            }
         rows.append(row)
     return pl.DataFrame(rows).sort("unet_params").with_columns(pl.lit(reference_model).alias("reference_model"))
 
