@@ -9,7 +9,7 @@ CORES ?= all
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 	touch $@
 
 run: $(STAMP)
@@ -27,8 +27,12 @@ test-cluster: $(STAMP)
 dry-run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --dry-run
 
+# What CI checks before the tests: Python lint and format, Snakemake format, Snakemake's own lints (default config).
 lint: $(STAMP)
-	$(BIN)/snakemake --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --lint
 
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --report report.html

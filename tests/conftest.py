@@ -1,4 +1,6 @@
-"""Shared fixtures: the package on sys.path, a tiny untrained toy pipeline saved the way the workflow saves one."""
+"""Shared fixtures: the package on sys.path, a tiny untrained toy pipeline saved the way the workflow saves one, and
+one finished run of the tiny workflow for every test that only inspects a run.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +14,20 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 
 PARTS = ("text", "vae", "scorer", "unet")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """Return a directory where the tiny workflow (tests/data/tiny.yaml) has run to the end, once per session.
+
+    Tests may inspect it, dry-run changed configs on it and write beside its outputs (a report); a test that would
+    change or delete an output works on a copy (shutil.copytree), so that every test sees the same finished run.
+    """
+    from helpers import snakemake, tiny_config
+
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    snakemake(workdir, tiny_config())
+    return workdir
 
 
 def _save_untrained_parts(directory: Path, width: int = 8) -> dict[str, Path]:
@@ -106,4 +122,8 @@ def tiny_clip(tmp_path_factory) -> dict[str, str]:
     open_clip.add_model_config(directory / "tiny-clip.json")
     torch.manual_seed(0)
     save_model(open_clip.create_model("tiny-clip"), str(directory / "tiny-clip.safetensors"))
-    return {"model": "tiny-clip", "pretrained": str(directory / "tiny-clip.safetensors"), "model_config": str(directory / "tiny-clip.json")}
+    return {
+        "model": "tiny-clip",
+        "pretrained": str(directory / "tiny-clip.safetensors"),
+        "model_config": str(directory / "tiny-clip.json"),
+    }

@@ -16,11 +16,22 @@ def test_summary_joins_costs_and_scores_by_hand(tmp_path):
         io.write_json(path, data)
         return str(path)
 
-    flops = {"unet": {"params": 10, "flops_b1": 2e9, "flops_b2": 4e9}, "text_encoder": {"flops_b1": 1e9}, "vae_decoder": {"flops_b1": 3e9}}
-    latency = {"batch": 2, "device": "CPU", "median_ms": {"unet": 4.0, "unet_cfg": 8.0, "text_encoder": 1.0, "vae_decoder": 2.0}}
+    flops = {
+        "unet": {"params": 10, "flops_b1": 2e9, "flops_b2": 4e9},
+        "text_encoder": {"flops_b1": 1e9},
+        "vae_decoder": {"flops_b1": 3e9},
+    }
+    latency = {
+        "batch": 2,
+        "device": "CPU",
+        "median_ms": {"unet": 4.0, "unet_cfg": 8.0, "text_encoder": 1.0, "vae_decoder": 2.0},
+    }
     shard = tmp_path / "results/samples/t/m/ddim/s5_g3/shard0"
     put(shard / "manifest.json", {"nfe": {"calls": 5, "batch_multiplier": 2}, "images": []})
-    score = put("results/scores/t/m/ddim/s5_g3/attr_acc.json", {"metric": "attr_acc", "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 8})
+    score = put(
+        "results/scores/t/m/ddim/s5_g3/attr_acc.json",
+        {"metric": "attr_acc", "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 8},
+    )
     training = {"m": put("results/models/m/train.json", {"train_flops": 7e12})}
     table = aggregate.summary(
         [put("results/cost/m/flops.json", flops)], [put("results/cost/m/latency_b2.json", latency)], [score], [str(shard)], None,
@@ -36,7 +47,10 @@ def test_summary_joins_costs_and_scores_by_hand(tmp_path):
 
 
 def test_per_image_values_pair_by_index_and_skip_set_level_metrics(tmp_path):
-    acc, fd = tmp_path / "results/scores/t/m/ddim/s5_g3/attr_acc.json", tmp_path / "results/scores/t/m/ddim/s5_g3/fd_toy.json"
+    acc, fd = (
+        tmp_path / "results/scores/t/m/ddim/s5_g3/attr_acc.json",
+        tmp_path / "results/scores/t/m/ddim/s5_g3/fd_toy.json",
+    )
     io.write_json(acc, {"metric": "attr_acc", "value": 0.5, "per_image": [0.0, 1.0, 0.5]})
     io.write_json(fd, {"metric": "fd_toy", "value": 3.0})
     table = aggregate.per_image([str(acc), str(fd)])

@@ -40,7 +40,11 @@ def test_bk_sdm_matches_its_model_cards_exactly(preset):
 
 def test_sd15_is_the_c320_member_and_widths_scale_every_stage():
     assert unet_params("sd1.5") == pytest.approx(859.5e6, rel=0.01)  # SD1.5's UNet, 859,520,964 parameters
-    assert architectures.unet_config("sd1.5") == architectures.unet_config("sd-c320") == architectures.unet_config("sd1.5", 320)
+    assert (
+        architectures.unet_config("sd1.5")
+        == architectures.unet_config("sd-c320")
+        == architectures.unet_config("sd1.5", 320)
+    )
     assert architectures.unet_config("sd-c64") == architectures.unet_config("sd1.5", 64)
     assert architectures.unet_config("sd-c64")["block_out_channels"] == [64, 128, 256, 256]
     assert architectures.unet_config("bk-sdm-tiny", 64)["block_out_channels"] == [64, 128, 256]

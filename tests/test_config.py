@@ -10,14 +10,23 @@ from helpers import ROOT, planned_jobs, snakemake, tiny_config
 SHIPPED = ROOT / "resources" / "toy" / "v2" / "SHIPPED.json"  # any existing .json passes the existence check
 
 BAD = {
-    "unknown sampler": (dict(samplers=["ddim", "plms"]), r"samplers\[1\]: unknown sampler 'plms'; valid samplers: ddim"),
+    "unknown sampler": (
+        dict(samplers=["ddim", "plms"]),
+        r"samplers\[1\]: unknown sampler 'plms'; valid samplers: ddim",
+    ),
     "steps <= 0": (dict(steps=[4, 0]), r"0 is less than the minimum of 1[\s\S]*instance\['steps'\]\[1\]"),
-    "negative guidance": (dict(guidance=[-1.5]), r"-1.5 is less than the minimum of 0[\s\S]*instance\['guidance'\]\[0\]"),
+    "negative guidance": (
+        dict(guidance=[-1.5]),
+        r"-1.5 is less than the minimum of 0[\s\S]*instance\['guidance'\]\[0\]",
+    ),
     "duplicate model": (
         dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "a", "toy": {"width": 16}}]),
         r"models\[0\] \('a'\): duplicate model name",
     ),
-    "no source": (dict(models=[{"name": "a"}]), r"models\[0\] \('a'\): needs exactly one source of toy, local, hub, architecture; found none"),
+    "no source": (
+        dict(models=[{"name": "a"}]),
+        r"models\[0\] \('a'\): needs exactly one source of toy, local, hub, architecture; found none",
+    ),
     "hub revision not a commit": (
         dict(models=[{"name": "a", "hub": {"repo_id": "nota-ai/bk-sdm-tiny", "revision": "main"}}]),
         r"models\[0\] \('a'\): hub.revision 'main' is not a commit hash",
@@ -48,7 +57,11 @@ BAD = {
         r"tasks.t.metrics\[0\]: fid compares with real images; set tasks.t.reference.images",
     ),
     "fid without Inception weights": (
-        dict(tasks={"t": {"num_images": 4, "metrics": ["attr_acc", "fid"], "reference": {"images": "/", "image_size": 32}}}),
+        dict(
+            tasks={
+                "t": {"num_images": 4, "metrics": ["attr_acc", "fid"], "reference": {"images": "/", "image_size": 32}}
+            }
+        ),
         r"metrics.inception.feature_extractor_weights_path: not set; FID and KID need Inception weights",
     ),
     "CLIP weights not safetensors": (
@@ -56,11 +69,21 @@ BAD = {
         r"metrics.clip.pretrained: '/clip.bin' must end in .safetensors",
     ),
     "missing prompt file": (
-        dict(tasks={"t": {"num_images": 4, "metrics": ["clip_score"], "prompts": {"file": {"path": "/no/prompts.csv"}}}}),
+        dict(
+            tasks={"t": {"num_images": 4, "metrics": ["clip_score"], "prompts": {"file": {"path": "/no/prompts.csv"}}}}
+        ),
         r"tasks.t.prompts.file.path: '/no/prompts.csv' does not exist",
     ),
     "missing captions file": (
-        dict(tasks={"t": {"num_images": 4, "metrics": ["clip_score"], "prompts": {"coco": {"captions": str(ROOT / "pyproject.json")}}}}),
+        dict(
+            tasks={
+                "t": {
+                    "num_images": 4,
+                    "metrics": ["clip_score"],
+                    "prompts": {"coco": {"captions": str(ROOT / "pyproject.json")}},
+                }
+            }
+        ),
         r"tasks.t.prompts.coco.captions: '\S+/pyproject.json' does not exist",
     ),
     "toy metric on COCO prompts": (
@@ -75,13 +98,19 @@ BAD = {
         dict(frontier={"budgets": {"normalised_cost": [1, 4, 2]}}),
         r"frontier.budgets.normalised_cost: \[1, 4, 2\] must be strictly increasing",
     ),
-    "grid guidance not swept": (dict(frontier={"grid_guidance": 5.0}), r"frontier.grid_guidance: 5.0 is not one of guidance"),
+    "grid guidance not swept": (
+        dict(frontier={"grid_guidance": 5.0}),
+        r"frontier.grid_guidance: 5.0 is not one of guidance",
+    ),
     "unknown field": (dict(sampler=["ddim"]), r"Additional properties are not allowed \('sampler' was unexpected\)"),
     "unknown end-to-end sampler": (
         dict(cost={"end_to_end": [{"sampler": "plms", "steps": 2, "guidance": 1.0}]}),
         r"cost.end_to_end\[0\].sampler: unknown sampler 'plms'",
     ),
-    "compile without warm-up": (dict(cost={"compile": True, "warmup": 0}), r"cost.warmup must be at least 1 with cost.compile"),
+    "compile without warm-up": (
+        dict(cost={"compile": True, "warmup": 0}),
+        r"cost.warmup must be at least 1 with cost.compile",
+    ),
 }
 
 
@@ -98,7 +127,9 @@ def test_tiny_config_plans_every_rule(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, tiny_config(), "--dry-run"))
     assert jobs["generate"] == 2 * 2 * 2  # models × guidance × shards
     assert jobs["score"] == 2 * 2 * 3  # models × guidance × metrics
-    assert jobs["image_features"] == 2 * 2 and jobs["reference_features"] == 1  # the toy scorer's, once per configuration
+    assert (
+        jobs["image_features"] == 2 * 2 and jobs["reference_features"] == 1
+    )  # the toy scorer's, once per configuration
     assert jobs["train_unet"] == 2 and jobs["frontier"] == 1 and jobs["sample_grid"] == 1
     assert jobs["chart_cost"] == jobs["chart_winners"] == 3 * 3 and jobs["chart_steps"] == jobs["chart_train"] == 3
 
@@ -117,9 +148,16 @@ def test_broken_local_model_fails_before_any_job_naming_the_file(tmp_path, tiny_
     local = tmp_path / "local"
     shutil.copytree(tiny_pipeline_dir, local)
     damage(local)
-    proc = snakemake(tmp_path / "work", tiny_config(models=[{"name": "mine", "local": {"path": str(local)}}]), "--dry-run", check=False)
+    proc = snakemake(
+        tmp_path / "work",
+        tiny_config(models=[{"name": "mine", "local": {"path": str(local)}}]),
+        "--dry-run",
+        check=False,
+    )
     assert proc.returncode != 0
-    assert re.search(r"config: models\[0\] \('mine'\): local.path: " + message, proc.stdout + proc.stderr), proc.stdout + proc.stderr
+    assert re.search(r"config: models\[0\] \('mine'\): local.path: " + message, proc.stdout + proc.stderr), (
+        proc.stdout + proc.stderr
+    )
 
 
 def test_the_all_samplers_example_plans_its_sweep(tmp_path):

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ldmscale import cost
+from ldmscale import cost, devices
 
 
 def test_linear_conv_and_attention_flops_match_hand_counts():
@@ -71,7 +71,7 @@ def test_tiny_unet_flops_match_a_hand_count():
     with torch.device("meta"):
         unet = UNet2DConditionModel.from_config(TINY_UNET)
         for batch in (1, 2):
-            counted = cost._counted(lambda: unet(*cost.unet_inputs(unet.config, batch, 4, 5)))
+            counted = cost._counted(lambda batch=batch: unet(*cost.unet_inputs(unet.config, batch, 4, 5)))
             assert counted == batch * expected
 
 
@@ -80,7 +80,8 @@ def test_unet_flops_scale_with_batch_and_include_attention(tiny_pipeline_dir):
     assert flops["resolution"] == 32 and flops["latent_size"] == 8
     assert flops["unet"]["flops_b2"] == 2 * flops["unet"]["flops_b1"]
     assert flops["unet"]["params"] == sum(
-        p.numel() for p in __import__("diffusers").UNet2DConditionModel.from_pretrained(tiny_pipeline_dir / "unet").parameters()
+        p.numel()
+        for p in __import__("diffusers").UNet2DConditionModel.from_pretrained(tiny_pipeline_dir / "unet").parameters()
     )
     assert flops["vae_decoder"]["flops_b1"] > 0 and flops["text_encoder"]["flops_b1"] > 0
 
@@ -94,7 +95,11 @@ def test_flops_are_counted_at_the_configured_resolution(tiny_pipeline_dir):
     assert large["text_encoder"] == small["text_encoder"]
 
 
-FLOPS = {"unet": {"flops_b1": 100.0, "flops_b2": 200.0}, "text_encoder": {"flops_b1": 7.0}, "vae_decoder": {"flops_b1": 50.0}}
+FLOPS = {
+    "unet": {"flops_b1": 100.0, "flops_b2": 200.0},
+    "text_encoder": {"flops_b1": 7.0},
+    "vae_decoder": {"flops_b1": 50.0},
+}
 
 
 def test_sampling_flops_by_hand():
@@ -164,4 +169,4 @@ def test_end_to_end_timing_beside_the_derived_one(tiny_pipeline):
     ],
 )
 def test_peak_tflops_by_device_name_and_dtype(name, dtype, peak):
-    assert cost.peak_tflops(name, dtype) == peak
+    assert devices.peak_tflops(name, dtype) == peak

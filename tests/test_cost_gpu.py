@@ -27,7 +27,7 @@ def check_latency_json(result: dict, batch: int, dtype: str) -> None:
         assert result["flops_per_call"][k] > 0 and result["achieved_tflops"][k] > 0
         assert result["peak_memory_bytes"][k] > 0
     assert result["peak_memory_note"] is None
-    if result["peak_tflops"] is None:  # a GPU missing from cost.PEAK_TFLOPS_16BIT, or float32: no MFU
+    if result["peak_tflops"] is None:  # a GPU missing from devices.PEAK_TFLOPS_16BIT, or float32: no MFU
         assert set(result["mfu"].values()) == {None}
     else:
         assert all(0 < result["mfu"][k] < 1 for k in COMPONENTS)

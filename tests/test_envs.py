@@ -41,7 +41,11 @@ def test_every_rule_that_runs_a_job_uses_the_conda_env():
 
 
 def test_every_gpu_rule_goes_to_the_slurm_profiles_gpu_partition():
-    bodies = {name: body for smk in (ROOT / "workflow" / "rules").glob("*.smk") for name, body in RULE.findall(smk.read_text())}
+    bodies = {
+        name: body
+        for smk in (ROOT / "workflow" / "rules").glob("*.smk")
+        for name, body in RULE.findall(smk.read_text())
+    }
     gpu_rules = {name for name, body in bodies.items() if re.search(r"^\s+gpu=1,", body, re.M)}
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())["set-resources"]
     assert {"generate", "profile_latency"} <= gpu_rules

@@ -61,7 +61,9 @@ def test_the_command_line_exits_non_zero_when_a_condition_fails(tmp_path, capsys
     assert "every condition holds" in capsys.readouterr().out
     assert experiment.main([str(tmp_path / "bad.parquet"), str(tmp_path / "bad_pi.parquet")]) == 1
     out = capsys.readouterr().out
-    assert re.search(r"\| t \| ddim \| largest beats median-size model at 25 steps \| 0 \[-?[\d.]+, [\d.]+\] \| \*\*no\*\* \|", out), out
+    assert re.search(
+        r"\| t \| ddim \| largest beats median-size model at 25 steps \| 0 \[-?[\d.]+, [\d.]+\] \| \*\*no\*\* \|", out
+    ), out
 
 
 # --- the shipped family, at a small N --------------------------------------------------------------------------------
@@ -97,14 +99,29 @@ def shipped_sweep(tmp_path_factory):
         for n in (steps[0], steps[1], steps[-1]):
             for guidance in config["guidance"]:
                 out = tmp / f"c{width}_s{n}_g{guidance}"
-                generate.generate_shard(pipe, out, prompts, range(SHIPPED_N), config["tasks"]["shapes"]["seed"], "ddim", n, guidance, 64, 32)
-                predictions = features.toy_features(shipped / "scorer", [generate.read_images(sorted(out.glob("*.png")))])["predictions"]
+                generate.generate_shard(
+                    pipe, out, prompts, range(SHIPPED_N), config["tasks"]["shapes"]["seed"], "ddim", n, guidance, 64, 32
+                )
+                predictions = features.toy_features(
+                    shipped / "scorer", [generate.read_images(sorted(out.glob("*.png")))]
+                )["predictions"]
                 values = (predictions == labels).mean(1)
-                config_key = {"task": "shapes", "model": f"c{width}", "sampler": "ddim", "steps": n, "guidance": guidance}
-                low, high = np.quantile([values[np.random.default_rng(k).integers(0, SHIPPED_N, SHIPPED_N)].mean() for k in range(500)], [0.025, 0.975])
+                config_key = {
+                    "task": "shapes",
+                    "model": f"c{width}",
+                    "sampler": "ddim",
+                    "steps": n,
+                    "guidance": guidance,
+                }
+                low, high = np.quantile(
+                    [values[np.random.default_rng(k).integers(0, SHIPPED_N, SHIPPED_N)].mean() for k in range(500)],
+                    [0.025, 0.975],
+                )
                 rows.append({**config_key, "attr_acc": values.mean(), "attr_acc_ci_low": low, "attr_acc_ci_high": high,
                              "attr_acc_floor": floor.mean(), "unet_params": width, "normalised_cost": n * width})  # fmt: skip
-                per_image.append(pl.DataFrame({**config_key, "metric": "attr_acc", "index": range(SHIPPED_N), "value": values}))
+                per_image.append(
+                    pl.DataFrame({**config_key, "metric": "attr_acc", "index": range(SHIPPED_N), "value": values})
+                )
     return pl.DataFrame(rows), pl.concat(per_image)
 
 

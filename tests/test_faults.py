@@ -66,7 +66,9 @@ def killed_and_resumed(tmp_path_factory):
     try:
         wait_for(f"{CONFIG_DIR}/.shard*.tmp-*/000*.png", work, first)  # a shard with some of its images written
         os.killpg(first.pid, signal.SIGSTOP)
-        seen["half_done"] = [p for p in work.glob(f"{CONFIG_DIR}/.shard*.tmp-*") if not (p / generate.MANIFEST).exists()]
+        seen["half_done"] = [
+            p for p in work.glob(f"{CONFIG_DIR}/.shard*.tmp-*") if not (p / generate.MANIFEST).exists()
+        ]
         seen["while_running"] = snakemake(work, config, *SHARDS, check=False)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
@@ -116,7 +118,9 @@ def test_truncated_image_fails_the_scoring_jobs_naming_the_file(killed_and_resum
     proc = snakemake(work, shipped_config(), SCORE, check=False)
     assert proc.returncode != 0 and not (work / SCORE).exists()
     # Scores read cached features: the job that reads the images, and must refuse the corrupt one, is image_features.
-    log = (work / SCORE.replace("results/scores", "logs/image_features").replace("attr_acc.json", "toy-scorer.log")).read_text()
+    log = (
+        work / SCORE.replace("results/scores", "logs/image_features").replace("attr_acc.json", "toy-scorer.log")
+    ).read_text()
     assert f"{victim.relative_to(work)}: SHA-256 differs" in log
 
 

@@ -45,7 +45,9 @@ def test_converter_writes_safetensors_checks_the_name_hash_and_loads(inception_w
 
 
 def test_clip_embeddings_are_the_models_own_normalised_cosines(tiny_clip):
-    model, preprocess, tokenizer = features.load_clip(tiny_clip["model"], tiny_clip["pretrained"], tiny_clip["model_config"])
+    model, preprocess, tokenizer = features.load_clip(
+        tiny_clip["model"], tiny_clip["pretrained"], tiny_clip["model_config"]
+    )
     prompts = ["a red cube left of a blue ball", "two green squares", "nothing"]
     out = features.extract("clip", {"clip": tiny_clip, "batch_size": 2}, [IMAGES[:2], IMAGES[2:]], prompts, "cpu")
     from PIL import Image

@@ -1,9 +1,8 @@
 import math
 import re
 
-import numpy as np
-
 import browser
+import numpy as np
 import polars as pl
 import pytest
 from PIL import Image
@@ -41,20 +40,37 @@ def test_best_guidance_per_model_and_steps():
 
 
 def test_best_guidance_ties_go_to_smaller_guidance_and_nan_never_wins():
-    rows = [("small", 1, 1.0, 0.1, 0.5), ("small", 1, 3.0, 0.1, 0.5), ("small", 2, 1.0, 0.2, float("nan")), ("small", 2, 3.0, 0.2, 0.1)]
+    rows = [
+        ("small", 1, 1.0, 0.1, 0.5),
+        ("small", 1, 3.0, 0.1, 0.5),
+        ("small", 2, 1.0, 0.2, float("nan")),
+        ("small", 2, 3.0, 0.2, 0.1),
+    ]
     best = frontier.best_guidance(table(rows), "attr_acc")
     assert best["guidance"].to_list() == [1.0, 3.0]
 
 
 def test_pareto_by_hand():
     front = frontier.pareto(frontier.best_guidance(table(ROWS), "attr_acc"), "normalised_cost", "attr_acc")
-    assert list(zip(front["model"], front["steps"])) == [("small", 1), ("small", 4), ("small", 16), ("big", 4), ("big", 16)]
+    assert list(zip(front["model"], front["steps"])) == [
+        ("small", 1),
+        ("small", 4),
+        ("small", 16),
+        ("big", 4),
+        ("big", 16),
+    ]
 
 
 def test_pareto_lower_is_better_metric_gives_the_same_front():
     best = frontier.best_guidance(table(ROWS), "fd_toy")
     front = frontier.pareto(best, "normalised_cost", "fd_toy")
-    assert list(zip(front["model"], front["steps"])) == [("small", 1), ("small", 4), ("small", 16), ("big", 4), ("big", 16)]
+    assert list(zip(front["model"], front["steps"])) == [
+        ("small", 1),
+        ("small", 4),
+        ("small", 16),
+        ("big", 4),
+        ("big", 16),
+    ]
 
 
 def test_pareto_single_model_and_equal_costs():
@@ -132,12 +148,20 @@ def crossings(means, with_per_image=True):
 
 def test_known_crossover_is_found_and_resolved():
     (cross,) = crossings({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8, ("big", 4): 0.9})
-    assert (cross["budget"], cross["from_model"], cross["to_model"], cross["status"]) == (2.0, "small", "big", "resolved")
+    assert (cross["budget"], cross["from_model"], cross["to_model"], cross["status"]) == (
+        2.0,
+        "small",
+        "big",
+        "resolved",
+    )
     assert cross["margin_after"] == pytest.approx(0.8 - 0.62)
     assert 0 < cross["margin_after_ci_low"] < 0.18 < cross["margin_after_ci_high"]
     assert cross["margin_before"] == pytest.approx(0.6 - 0.4) and cross["margin_before_ci_low"] > 0
     assert cross["budget_ci_low"] == cross["budget_ci_high"] == 2.0  # margins of 0.2: every resample agrees
-    assert cross["to_config"] == "big, ddim, 2 steps, guidance 1" and cross["from_config"] == "small, ddim, 8 steps, guidance 1"
+    assert (
+        cross["to_config"] == "big, ddim, 2 steps, guidance 1"
+        and cross["from_config"] == "small, ddim, 8 steps, guidance 1"
+    )
 
 
 def test_crossover_within_the_noise_is_not_resolved():
@@ -177,7 +201,12 @@ def test_resamples_are_paired_and_reproducible():
 
 
 def test_ties_go_to_the_cheaper_then_the_smaller_model():
-    rows = [("big", 1, 1.0, 1.0, 0.5), ("small", 2, 1.0, 1.0, 0.5), ("small", 4, 1.0, 2.0, 0.5), ("big", 2, 1.0, 0.5, 0.2)]
+    rows = [
+        ("big", 1, 1.0, 1.0, 0.5),
+        ("small", 2, 1.0, 1.0, 0.5),
+        ("small", 4, 1.0, 2.0, 0.5),
+        ("big", 2, 1.0, 0.5, 0.2),
+    ]
     best = frontier.best_guidance(table(rows), "attr_acc")
     front = frontier.pareto(best, "normalised_cost", "attr_acc")
     assert list(zip(front["model"], front["steps"])) == [("big", 2), ("small", 2)]
@@ -223,21 +252,38 @@ def test_analyse_uses_the_users_budgets_and_log_spaced_ones_elsewhere(analysed):
     budgets = analysed["best_per_budget"]
     assert budgets.filter(pl.col("cost_axis") == "normalised_cost")["budget"].to_list() == [0.25, 0.4, 1.0, 2.0, 4.0]
     ratio = 16 ** (1 / 3)  # gflops costs run from 0.75 to 12: 4 log-spaced budgets
-    assert budgets.filter(pl.col("cost_axis") == "gflops_per_image")["budget"].to_list() == pytest.approx([0.75 * ratio**k for k in range(4)])
+    assert budgets.filter(pl.col("cost_axis") == "gflops_per_image")["budget"].to_list() == pytest.approx(
+        [0.75 * ratio**k for k in range(4)]
+    )
     cross = analysed["crossovers"].filter(pl.col("cost_axis") == "normalised_cost").to_dicts()
     assert [(c["budget"], c["status"]) for c in cross] == [(2.0, "resolved")]
-    assert set(analysed["best_guidance"].columns) >= {"guidance_tried", "value", "ci_low", "normalised_cost", "train_flops"}
+    assert set(analysed["best_guidance"].columns) >= {
+        "guidance_tried",
+        "value",
+        "ci_low",
+        "normalised_cost",
+        "train_flops",
+    }
 
 
 def test_summary_says_who_wins_by_how_much_and_flags_not_resolved(analysed):
     text = frontier.summary_markdown(analysed, 300)
     assert "- Budgets 0.25 to 0.4: **small, ddim, 1 step, guidance 1** (cost 0.25), attr_acc 0.3 [" in text
-    assert "- Budget ≤ 1: **small, ddim, 4 steps, guidance 1** (cost 1), attr_acc 0.6 [0.53, 0.67]; ahead of big, ddim, 1 step, guidance 1 by 0.2 [" in text
-    assert "- at 2 [2, 2]: small → big (big, ddim, 2 steps, guidance 1 beats small, ddim, 8 steps, guidance 1 by 0.18 [" in text
+    assert (
+        "- Budget ≤ 1: **small, ddim, 4 steps, guidance 1** (cost 1), attr_acc 0.6 [0.53, 0.67]; ahead of big, ddim, 1 step, guidance 1 by 0.2 ["
+        in text
+    )
+    assert (
+        "- at 2 [2, 2]: small → big (big, ddim, 2 steps, guidance 1 beats small, ddim, 8 steps, guidance 1 by 0.18 ["
+        in text
+    )
     assert "Resolved." in text and "Not resolved" not in text
     df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.63, ("big", 4): 0.64})
     weak = frontier.analyse(df, per_image, "attr_acc", {}, 4, 300)
-    assert "**Not resolved**: the two models' scores are not separable here; not a finding." in frontier.summary_markdown(weak, 300)
+    assert (
+        "**Not resolved**: the two models' scores are not separable here; not a finding."
+        in frontier.summary_markdown(weak, 300)
+    )
 
 
 def test_crossovers_are_also_found_within_each_sampler():
@@ -247,9 +293,16 @@ def test_crossovers_are_also_found_within_each_sampler():
     tables = frontier.analyse(pl.concat([ddim, euler]), pl.concat([ddim_images, euler_images]), "attr_acc", {}, 4, 300)
     cross = tables["crossovers"].filter(pl.col("cost_axis") == "normalised_cost")
     found = {(c["samplers"], c["budget"], c["status"]) for c in cross.to_dicts()}
-    assert found == {("all", 2.0, "resolved"), ("ddim", 2.0, "resolved"), ("euler", 1.0, "resolved")}  # pooled: ddim decides
+    assert found == {
+        ("all", 2.0, "resolved"),
+        ("ddim", 2.0, "resolved"),
+        ("euler", 1.0, "resolved"),
+    }  # pooled: ddim decides
     text = frontier.summary_markdown(tables, 300)
-    assert "Within sampler ddim alone:\n- at 2 [2, 2]: small → big" in text and "Within sampler euler alone:\n- at 1 " in text
+    assert (
+        "Within sampler ddim alone:\n- at 2 [2, 2]: small → big" in text
+        and "Within sampler euler alone:\n- at 1 " in text
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(frontier.CHARTS))
@@ -271,7 +324,9 @@ def test_training_compute_chart_needs_the_column(analysed):
 @pytest.mark.skipif(browser.chromium() is None, reason="no chromium (apt-get install -y chromium)")
 def test_html_draws_in_headless_chromium_without_network(analysed, tmp_path):
     html, shot = tmp_path / "frontier.html", tmp_path / "shot.png"
-    frontier.save(frontier.winners_chart(analysed["best_per_cost"], analysed["crossovers"], "normalised_cost", "attr_acc"), [html])
+    frontier.save(
+        frontier.winners_chart(analysed["best_per_cost"], analysed["crossovers"], "normalised_cost", "attr_acc"), [html]
+    )
     browser.screenshot(html, shot, size=(900, 500))
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     small_blue, big_orange = (76, 120, 168), (245, 133, 24)  # the first two colours of Vega's palette: the two models

@@ -48,7 +48,9 @@ def test_same_index_gets_same_latent_whatever_the_prompt_order(tiny_pipeline, tm
     assert [r["seed"] for r in m1["images"]] == [r["seed"] for r in m2["images"]][2:]
 
 
-@pytest.mark.parametrize(("sampler", "guidance", "multiplier"), [("ddim", 1.0, 1), ("heun", 3.0, 2), ("dpmpp_2m", 3.0, 2)])
+@pytest.mark.parametrize(
+    ("sampler", "guidance", "multiplier"), [("ddim", 1.0, 1), ("heun", 3.0, 2), ("dpmpp_2m", 3.0, 2)]
+)
 def test_counted_unet_calls_match_the_sampler_formula(tiny_pipeline, tmp_path, sampler, guidance, multiplier):
     manifest = run(tiny_pipeline, tmp_path / "s", range(4), sampler, steps=3, guidance=guidance)
     assert manifest["nfe"] == {

@@ -9,26 +9,26 @@ import sys
 
 import pytest
 
-from ldmscale import gpu
+from ldmscale import devices
 
 HOLDER = """
 import os, sys, time
 sys.path.insert(0, {workflow!r})
-from ldmscale import gpu
+from ldmscale import devices
 try:
-    with gpu.claim() as slot:
+    with devices.claim() as slot:
         print(slot, os.environ["CUDA_VISIBLE_DEVICES"], flush=True)
         time.sleep(60)
 except RuntimeError:
     print("busy busy", flush=True)
 """
-WORKFLOW = os.path.join(os.path.dirname(gpu.__file__), "..")
+WORKFLOW = os.path.join(os.path.dirname(devices.__file__), "..")
 
 
 @pytest.fixture
 def fake_gpus(tmp_path, monkeypatch):
-    monkeypatch.setenv(gpu.SLOTS_ENV, "0,1,2")
-    monkeypatch.setenv(gpu.LOCK_DIR_ENV, str(tmp_path / "locks"))
+    monkeypatch.setenv(devices.SLOTS_ENV, "0,1,2")
+    monkeypatch.setenv(devices.LOCK_DIR_ENV, str(tmp_path / "locks"))
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     return tmp_path
 
@@ -50,13 +50,12 @@ def test_concurrent_jobs_never_share_a_slot_and_a_killed_jobs_slot_comes_back(fa
         holders = [_start_holder() for _ in range(4)]  # started together: they race for 3 slots
         slots = [_claimed(proc) for proc in holders]
         assert sorted(slots) == ["0", "1", "2", "busy"]
-        with pytest.raises(RuntimeError, match="no free GPU slot among 0, 1, 2"):
-            with gpu.claim():
-                pass
+        with pytest.raises(RuntimeError, match="no free GPU slot among 0, 1, 2"), devices.claim():
+            pass
         victim = next(proc for proc, slot in zip(holders, slots) if slot == "1")
         victim.send_signal(signal.SIGKILL)
         victim.wait()
-        with gpu.claim() as slot:
+        with devices.claim() as slot:
             assert slot == "1"
             assert os.environ["CUDA_VISIBLE_DEVICES"] == "1"
     finally:
@@ -66,48 +65,48 @@ def test_concurrent_jobs_never_share_a_slot_and_a_killed_jobs_slot_comes_back(fa
 
 
 def test_cuda_visible_devices_restricts_the_slots(fake_gpus, monkeypatch):
-    monkeypatch.delenv(gpu.SLOTS_ENV)
+    monkeypatch.delenv(devices.SLOTS_ENV)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5")
-    assert gpu.visible_slots() == ["2", "5"]
-    with gpu.claim() as slot:
+    assert devices.visible_slots() == ["2", "5"]
+    with devices.claim() as slot:
         assert slot == "2" and os.environ["CUDA_VISIBLE_DEVICES"] == "2"
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "2,5"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    with gpu.claim() as slot:
+    with devices.claim() as slot:
         assert slot is None
 
 
 def test_slot_is_released_and_environment_restored_on_exit(fake_gpus, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7")
-    with gpu.claim() as first:
+    with devices.claim() as first:
         assert first == "0"
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "7"
-    with gpu.claim() as again:
+    with devices.claim() as again:
         assert again == "0"
 
 
 def test_slurm_assignment_is_used_as_is(fake_gpus, monkeypatch):
     monkeypatch.setenv("SLURM_JOB_ID", "42")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
-    with gpu.claim() as slot:
+    with devices.claim() as slot:
         assert slot == "3"
     assert not (fake_gpus / "locks").exists()
 
 
 def test_no_gpus_means_cpu(monkeypatch, tmp_path):
-    monkeypatch.delenv(gpu.SLOTS_ENV, raising=False)
+    monkeypatch.delenv(devices.SLOTS_ENV, raising=False)
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
-    if gpu.visible_slots():
+    if devices.visible_slots():
         pytest.skip("this machine has GPUs")
-    with gpu.claim(tmp_path) as slot:
+    with devices.claim(tmp_path) as slot:
         assert slot is None
 
 
 JOB = """
 import json, sys, time
 sys.path.insert(0, {workflow!r})
-from ldmscale import gpu
-with gpu.claim() as slot:
+from ldmscale import devices
+with devices.claim() as slot:
     start = time.time()
     time.sleep(0.5)
     record = {{"slot": slot, "start": start, "end": time.time()}}
@@ -121,7 +120,7 @@ def test_snakemake_gpu_resource_jobs_hold_distinct_slots(fake_gpus):
     (fake_gpus / "job.py").write_text(JOB.format(workflow=WORKFLOW))
     (fake_gpus / "Snakefile").write_text(
         f'rule all:\n    input: expand("done/{{i}}.json", i=range(6))\n\n'
-        f"rule job:\n    output: \"done/{{i}}.json\"\n    resources: gpu=1\n"
+        f'rule job:\n    output: "done/{{i}}.json"\n    resources: gpu=1\n'
         f'    shell: "{sys.executable} job.py {{output}}"\n'
     )
     cmd = [sys.executable, "-m", "snakemake", "--cores", "6", "--resources", "gpu=2", "--quiet"]

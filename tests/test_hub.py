@@ -72,7 +72,9 @@ def test_changed_file_is_named_when_the_model_is_used(offline_cache, tiny_pipeli
     data = weights.read_bytes()
     weights.unlink()  # a hard link into the cache: replace the file, do not write through it
     weights.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-    with pytest.raises(ValueError, match="changed since their checksums were recorded: vae/diffusion_pytorch_model.safetensors"):
+    with pytest.raises(
+        ValueError, match="changed since their checksums were recorded: vae/diffusion_pytorch_model.safetensors"
+    ):
         models.load_pipeline(tmp_path / "model")
 
 
@@ -113,8 +115,15 @@ def test_offline_workflow_without_the_cache_stops_before_any_job_saying_what_to_
     proc = snakemake(tmp_path / "work", EXAMPLE, check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "config: files it needs are missing; nothing was run" in output and "HF_HUB_OFFLINE is set and it is not cached" in output
-    for field in ("metrics.inception.feature_extractor_weights_path", "metrics.clip.pretrained", "tasks.coco.prompts.coco.captions"):
+    assert (
+        "config: files it needs are missing; nothing was run" in output
+        and "HF_HUB_OFFLINE is set and it is not cached" in output
+    )
+    for field in (
+        "metrics.inception.feature_extractor_weights_path",
+        "metrics.clip.pretrained",
+        "tasks.coco.prompts.coco.captions",
+    ):
         assert f"- {field}: 'data/" in output  # the user's files are listed in the same message
     assert f"not in the Hugging Face cache {tmp_path / 'hf' / 'hub'}" in output
     for model in EXAMPLE["models"]:

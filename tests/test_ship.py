@@ -59,5 +59,7 @@ def test_check_shipped_refuses_another_recipe_or_an_unshipped_width(shipped):
     assert cfg.check_shipped(config, shipped)["members"]["8"]
     with pytest.raises(ValueError, match=r"toy.unet differ from the recipe .* set train_toy: true"):
         cfg.check_shipped({**config, "toy": {"seed": 0, "unet": {"steps": 11}}}, shipped)
-    with pytest.raises(ValueError, match=r"models\[0\] \('b'\): toy.width 16 has no shipped checkpoint \(shipped widths: 8\)"):
+    with pytest.raises(
+        ValueError, match=r"models\[0\] \('b'\): toy.width 16 has no shipped checkpoint \(shipped widths: 8\)"
+    ):
         cfg.check_shipped({**config, "models": [{"name": "b", "toy": {"width": 16}}]}, shipped)

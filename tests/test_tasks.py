@@ -80,7 +80,12 @@ def test_coco_errors_name_the_file(tmp_path):
         tasks.prompts({"coco": {"captions": str(captions), "seed": 0}}, 5)
     (folder / "COCO_val2014_000000000042.jpg").unlink()
     with pytest.raises(ValueError, match=r"reference.images: .*val2014 has no image for COCO image_id \[42\]"):
-        tasks.prompts({"coco": {"captions": str(captions), "seed": 0}}, 4, {**NO_REFERENCE, "images": str(folder), "match": "image_id"}, 4)
+        tasks.prompts(
+            {"coco": {"captions": str(captions), "seed": 0}},
+            4,
+            {**NO_REFERENCE, "images": str(folder), "match": "image_id"},
+            4,
+        )
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"images": []}))
     with pytest.raises(ValueError, match=r"prompts.coco.captions: .*bad.json is not a COCO captions file"):

@@ -6,7 +6,15 @@ import torch
 
 from ldmscale.toy import data, nets, train
 
-RECIPE = {"seed": 0, "steps": 40, "batch": 16, "lr": 2e-3, "ema_decay": 0.9, "caption_dropout": 0.1, "train_images": 256}
+RECIPE = {
+    "seed": 0,
+    "steps": 40,
+    "batch": 16,
+    "lr": 2e-3,
+    "ema_decay": 0.9,
+    "caption_dropout": 0.1,
+    "train_images": 256,
+}
 
 
 def test_parts_train_and_the_unet_loss_falls(tmp_path):

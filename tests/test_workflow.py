@@ -18,12 +18,10 @@ DOWNSTREAM = {"aggregate": 1, "frontier": 1, "chart_cost": 6, "chart_winners": 6
               "sample_grid": 1, "all": 1}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """A directory where the tiny workflow has run to the end."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    snakemake(workdir, tiny_config())
-    return workdir
+@pytest.fixture
+def finished(tiny_run):
+    """A directory where the tiny workflow has run to the end (the session's one run: never change its outputs)."""
+    return tiny_run
 
 
 def test_outputs_exist_and_are_complete(finished):

@@ -18,9 +18,9 @@ CONFIG_DIR = "results/scores/real/tiny-local/ddim/s2_g2"
 def real_run(tmp_path_factory, tiny_pipeline_dir, inception_weights, tiny_clip):
     """A directory where the real-data chain has run to the end, and its config."""
     root = tmp_path_factory.mktemp("real_run")
-    pl.DataFrame({"caption": [f"a {c} square left of a circle" for c in ("red", "green", "blue", "white")] * 3}).write_csv(
-        root / "prompts.csv"
-    )
+    pl.DataFrame(
+        {"caption": [f"a {c} square left of a circle" for c in ("red", "green", "blue", "white")] * 3}
+    ).write_csv(root / "prompts.csv")
     (root / "images").mkdir()
     rng = np.random.default_rng(0)
     for i in range(10):
@@ -41,7 +41,9 @@ def test_every_metric_is_scored_with_an_interval_and_reaches_the_frontier(real_r
     for metric in METRICS:
         result = io.read_json(work / CONFIG_DIR / f"{metric}.json")
         assert result["n"] == 6 and result["ci_low"] <= result["value"] <= result["ci_high"], result
-        assert np.isfinite(result["value"]) and result["extractor"].startswith("clip-" if "c" in metric[0] else "inception-")
+        assert np.isfinite(result["value"]) and result["extractor"].startswith(
+            "clip-" if "c" in metric[0] else "inception-"
+        )
     assert io.read_json(work / CONFIG_DIR / "fid.json")["value"] > 0
     summary = pl.read_parquet(work / "results" / "summary.parquet")
     assert summary.height == 2 and all(summary[m].is_not_null().all() for m in METRICS)
@@ -54,8 +56,12 @@ def test_task_records_its_sources_and_reference_features_are_cached_by_extractor
     assert task["file"]["sha256"] == io.sha256(config["tasks"]["real"]["prompts"]["file"]["path"])
     assert len(task["items"]) == 6 and len(task["reference"]["files"]) == 6
     inception, meta = features.load(work / "results" / "reference" / "real" / "inception-tf1" / "n6.safetensors")
-    assert inception["images"].shape == (6, 2048) and meta["weights_sha256"] == io.sha256(config["metrics"]["inception"]["feature_extractor_weights_path"])
-    clip, _ = features.load(work / "results" / "features" / "real" / "tiny-local" / "ddim" / "s2_g1" / "clip-tiny-clip.safetensors")
+    assert inception["images"].shape == (6, 2048) and meta["weights_sha256"] == io.sha256(
+        config["metrics"]["inception"]["feature_extractor_weights_path"]
+    )
+    clip, _ = features.load(
+        work / "results" / "features" / "real" / "tiny-local" / "ddim" / "s2_g1" / "clip-tiny-clip.safetensors"
+    )
     assert clip["images"].shape == clip["texts"].shape == (6, 16)
 
 

@@ -32,7 +32,10 @@ def job_times(log_dir: Path) -> dict[str, list[tuple[float, float]]]:
 
 def table(times: dict[str, list[tuple[float, float]]]) -> str:
     """Return a Markdown table: jobs, summed job time, start-up share, per rule and in total."""
-    rows = ["| rule | jobs | job time (s) | start-up (s) | start-up share | median job (s) |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| rule | jobs | job time (s) | start-up (s) | start-up share | median job (s) |",
+        "|---|---|---|---|---|---|",
+    ]
     every = []
     for rule, jobs in sorted(times.items(), key=lambda kv: -sum(a + b for a, b in kv[1])):
         every += jobs
@@ -53,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     times = job_times(args.logs)
     if not times:
-        raise SystemExit(f"{args.logs}: no job log has start-up and own-code lines (logs of a run before they were added?)")
+        raise SystemExit(
+            f"{args.logs}: no job log has start-up and own-code lines (logs of a run before they were added?)"
+        )
     print(table(times))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ldmscale import cost, generate, models, samplers  # noqa: E402
+from ldmscale import cost, devices, generate, models, samplers  # noqa: E402
 from ldmscale.toy import data  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--output", help="write the result as JSON here too")
     args = parser.parse_args()
 
-    pipe = models.load_pipeline(args.model, models.resolve_device(args.device), args.dtype)
+    pipe = models.load_pipeline(args.model, devices.resolve_device(args.device), args.dtype)
     pipe.scheduler = samplers.scheduler(args.sampler, pipe.scheduler.config)
     device = pipe.unet.device
     resolution = cost.geometry(args.model, args.resolution)["resolution"]
@@ -72,13 +72,13 @@ def main() -> None:
             for name, fn in (("ldmscale", ours), ("plain", plain)):
                 out = Path(tmp) / f"{name}{repeat}"
                 out.mkdir()
-                [ms] = cost.time_ms(lambda: fn(out), device, warmup=0, repeats=1)
+                [ms] = cost.time_ms(lambda fn=fn, out=out: fn(out), device, warmup=0, repeats=1)
                 if repeat:
                     times[name].append(ms / 1e3)
     median = {k: statistics.median(v) for k, v in times.items()}
     result = {
         "device": str(device),
-        "device_name": cost.device_name(device),
+        "device_name": devices.device_name(device),
         "dtype": str(pipe.unet.dtype).removeprefix("torch."),
         "threads": torch.get_num_threads(),
         "settings": vars(args) | {"resolution": resolution},

@@ -18,7 +18,9 @@ def config_from_path(path: str) -> dict:
     return {"task": task, "model": model, "sampler": sampler, "steps": int(steps), "guidance": float(guidance)}
 
 
-def summary(flops_files, latency_files, score_files, shard_dirs, reference_model: str | None, training=None) -> pl.DataFrame:
+def summary(
+    flops_files, latency_files, score_files, shard_dirs, reference_model: str | None, training=None
+) -> pl.DataFrame:
     """Return the summary table of the sweep; `training` maps models trained by ldmscale to their train.json."""
     training = {model: io.read_json(path) for model, path in (training or {}).items()}
     flops = {Path(f).parent.name: io.read_json(f) for f in flops_files}
@@ -52,7 +54,11 @@ def summary(flops_files, latency_files, score_files, shard_dirs, reference_model
         result = io.read_json(path)
         row = rows[tuple(config.values())]
         metric = result["metric"]
-        row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = result["value"], result["ci_low"], result["ci_high"]
+        row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = (
+            result["value"],
+            result["ci_low"],
+            result["ci_high"],
+        )
         if "floor" in result:  # the real-data floor: what real images score at this sample size
             row[f"{metric}_floor"] = result["floor"]
         row["num_images"] = result["n"]
@@ -72,7 +78,11 @@ def per_image(score_files) -> pl.DataFrame:
         if "per_image" in result:
             values = result["per_image"]
             config = {k: [v] * len(values) for k, v in config_from_path(path).items()}
-            frames.append(pl.DataFrame({**config, "metric": [result["metric"]] * len(values), "index": range(len(values)), "value": values}))
+            frames.append(
+                pl.DataFrame(
+                    {**config, "metric": [result["metric"]] * len(values), "index": range(len(values)), "value": values}
+                )
+            )
     schema = {"task": pl.String, "model": pl.String, "sampler": pl.String, "steps": pl.Int64, "guidance": pl.Float64,
               "metric": pl.String, "index": pl.Int64, "value": pl.Float64}  # fmt: skip
     return pl.concat([f.cast(schema) for f in frames]) if frames else pl.DataFrame(schema=schema)

@@ -27,7 +27,9 @@ def check_shipped(config: dict, root: Path) -> dict:
     """
     record_path = Path(root) / "SHIPPED.json"
     if not record_path.is_file():
-        raise ValueError(f"config: train_toy is false but {record_path} is missing; set train_toy: true to train the family")
+        raise ValueError(
+            f"config: train_toy is false but {record_path} is missing; set train_toy: true to train the family"
+        )
     shipped = json.loads(record_path.read_text())
     recipe = config["toy"]
     changed = sorted(k for k in recipe.keys() | shipped["recipe"].keys() if recipe.get(k) != shipped["recipe"].get(k))
@@ -54,13 +56,17 @@ def check(config: dict) -> None:
         where = f"models[{i}] ({model['name']!r})"
         sources = [s for s in SOURCES if s in model]
         if len(sources) != 1:
-            raise ValueError(f"config: {where}: needs exactly one source of {', '.join(SOURCES)}; found {sources or 'none'}")
+            raise ValueError(
+                f"config: {where}: needs exactly one source of {', '.join(SOURCES)}; found {sources or 'none'}"
+            )
         if names.count(model["name"]) > 1:
             raise ValueError(f"config: {where}: duplicate model name; model names must be unique")
         if "local" in model:
             path = Path(model["local"]["path"])
             if not path.is_dir():
-                raise ValueError(f"config: {where}: local.path {str(path)!r} does not exist; expected a diffusers pipeline directory")
+                raise ValueError(
+                    f"config: {where}: local.path {str(path)!r} does not exist; expected a diffusers pipeline directory"
+                )
             try:
                 models.validate_pipeline_dir(path)
             except ValueError as err:
@@ -73,9 +79,13 @@ def check(config: dict) -> None:
                 "40-character commit (a branch or tag can move under you)"
             )
     if generating_models(config) and not config["tasks"]:
-        raise ValueError("config: tasks: at least one task is needed when a model generates (only architecture models do not)")
+        raise ValueError(
+            "config: tasks: at least one task is needed when a model generates (only architecture models do not)"
+        )
     if not config["cost"]["latency"] and generating_models(config):
-        raise ValueError("config: cost.latency: false is only for architecture-only sweeps; the frontier's latency axis needs it")
+        raise ValueError(
+            "config: cost.latency: false is only for architecture-only sweeps; the frontier's latency axis needs it"
+        )
     for i, name in enumerate(config["samplers"]):
         try:
             samplers.get(name)
@@ -102,7 +112,9 @@ def check(config: dict) -> None:
     if reference is not None and reference not in names:
         raise ValueError(f"config: cost.reference_model: {reference!r} is not a model name; models: {', '.join(names)}")
     if config["cost"]["latency_batch"] not in config["cost"]["batch_sizes"]:
-        raise ValueError(f"config: cost.latency_batch ({config['cost']['latency_batch']}) must be one of cost.batch_sizes")
+        raise ValueError(
+            f"config: cost.latency_batch ({config['cost']['latency_batch']}) must be one of cost.batch_sizes"
+        )
     if config["cost"]["compile"] and config["cost"]["warmup"] < 1:
         raise ValueError("config: cost.warmup must be at least 1 with cost.compile: the first call compiles")
     for i, check_config in enumerate(config["cost"]["end_to_end"]):
@@ -138,7 +150,9 @@ def check_files(config: dict, models_dir: str | Path) -> None:
     for name, task in config["tasks"].items():
         missing += task_files_missing(f"tasks.{name}", task)
     if missing:
-        raise ValueError("config: files it needs are missing; nothing was run.\n" + "\n".join(f"- {m}" for m in missing))
+        raise ValueError(
+            "config: files it needs are missing; nothing was run.\n" + "\n".join(f"- {m}" for m in missing)
+        )
 
 
 def hub_models_missing(config: dict, models_dir: str | Path) -> list[str]:
@@ -155,7 +169,9 @@ def hub_models_missing(config: dict, models_dir: str | Path) -> list[str]:
             models.hub_snapshot(model["hub"]["repo_id"], model["hub"]["revision"], local_files_only=True)
         except RuntimeError:
             where = f"models[{config['models'].index(model)}] ({model['name']!r})"
-            hints.append(f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**model["hub"]))
+            hints.append(
+                f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**model["hub"])
+            )
     return hints
 
 
@@ -191,13 +207,17 @@ def check_task_data(where: str, task: dict) -> None:
         if metric.features == "toy" and kinds != ["toy"]:
             raise ValueError(f"config: {where}.metrics[{i}]: {name} scores toy captions; it needs prompts: {{toy: …}}")
         if metric.needs_reference and metric.features != "toy" and not reference["images"]:
-            raise ValueError(f"config: {where}.metrics[{i}]: {name} compares with real images; set {where}.reference.images")
+            raise ValueError(
+                f"config: {where}.metrics[{i}]: {name} compares with real images; set {where}.reference.images"
+            )
     if not reference["images"]:
         return
     if reference["match"] == "image_id" and kinds != ["coco"]:
         raise ValueError(f"config: {where}.reference.match: image_id needs prompts: {{coco: …}}")
     if not (reference["image_size"] or task["resolution"]):
-        raise ValueError(f"config: {where}.reference.image_size: not set (nor {where}.resolution); real images need a size")
+        raise ValueError(
+            f"config: {where}.reference.image_size: not set (nor {where}.resolution); real images need a size"
+        )
 
 
 def task_files_missing(where: str, task: dict) -> list[str]:
@@ -205,7 +225,9 @@ def task_files_missing(where: str, task: dict) -> list[str]:
     prompts, images = task["prompts"], task["reference"]["images"]
     missing = _file_missing(f"{where}.prompts.file.path", prompts["file"]["path"]) if "file" in prompts else []
     if "coco" in prompts:
-        missing += _file_missing(f"{where}.prompts.coco.captions", prompts["coco"]["captions"], "COCO-2014 captions JSON")
+        missing += _file_missing(
+            f"{where}.prompts.coco.captions", prompts["coco"]["captions"], "COCO-2014 captions JSON"
+        )
     if images and not Path(images).is_dir():
         missing.append(f"{where}.reference.images: {images!r} is not a directory")
     return missing
@@ -219,13 +241,19 @@ def check_extractors(config: dict) -> None:
     """Raise ValueError naming the field when a metric's feature extractor settings cannot work."""
     options, used = config["metrics"], _extractors_used(config)
     if "inception" in used:
-        _check_suffix("metrics.inception.feature_extractor_weights_path", options["inception"]["feature_extractor_weights_path"], (".safetensors",))
+        _check_suffix(
+            "metrics.inception.feature_extractor_weights_path",
+            options["inception"]["feature_extractor_weights_path"],
+            (".safetensors",),
+        )
     if "clip" in used:
         clip = options["clip"]
         _check_suffix("metrics.clip.pretrained", clip["pretrained"], (".safetensors",))
         _check_suffix("metrics.clip.model_config", clip["model_config"], (".json",))
         if clip["model_config"] and Path(clip["model_config"]).stem != clip["model"]:
-            raise ValueError(f"config: metrics.clip.model: {clip['model']!r} must be the stem of model_config {clip['model_config']!r}")
+            raise ValueError(
+                f"config: metrics.clip.model: {clip['model']!r} must be the stem of model_config {clip['model_config']!r}"
+            )
 
 
 def extractor_files_missing(config: dict) -> list[str]:
@@ -234,7 +262,9 @@ def extractor_files_missing(config: dict) -> list[str]:
     how = "README 'Real data and metrics' says how to get it"
     if "inception" in used:
         path = options["inception"]["feature_extractor_weights_path"]
-        missing += _file_missing("metrics.inception.feature_extractor_weights_path", path, f"FID and KID need Inception weights; {how}")
+        missing += _file_missing(
+            "metrics.inception.feature_extractor_weights_path", path, f"FID and KID need Inception weights; {how}"
+        )
     if "clip" in used:
         clip = options["clip"]
         why = f"CLIP score and CMMD need a local .safetensors checkpoint of {clip['model']}; {how}"
@@ -249,7 +279,11 @@ def configurations(config: dict) -> list[dict]:
     return [
         {"task": t, "model": m, "sampler": s, "steps": n, "guidance": fmt_guidance(g)}
         for t, m, s, n, g in product(
-            sorted(config["tasks"]), generating_models(config), config["samplers"], sorted(config["steps"]), sorted(config["guidance"])
+            sorted(config["tasks"]),
+            generating_models(config),
+            config["samplers"],
+            sorted(config["steps"]),
+            sorted(config["guidance"]),
         )
     ]
 
@@ -270,7 +304,9 @@ def check_architecture(spec: dict, where: str) -> None:
         )
     unknown = architectures.unknown_unet_fields(spec["unet"]) if spec["unet"] else []
     if unknown:
-        raise ValueError(f"config: {where}: architecture.unet: {', '.join(unknown)} not UNet2DConditionModel config fields")
+        raise ValueError(
+            f"config: {where}: architecture.unet: {', '.join(unknown)} not UNet2DConditionModel config fields"
+        )
 
 
 def source(model: dict) -> str:
@@ -285,6 +321,8 @@ def describe_source(model: dict) -> str:
     if kind == "hub":
         return f"hub {spec['repo_id']}@{spec['revision'][:7]}"
     if kind == "architecture":
-        extra = [f"c={spec['base_channels']}"] * bool(spec["base_channels"]) + [f"{k}={v}" for k, v in spec["unet"].items()]
+        extra = [f"c={spec['base_channels']}"] * bool(spec["base_channels"]) + [
+            f"{k}={v}" for k, v in spec["unet"].items()
+        ]
         return " ".join([f"architecture {spec['preset']}", *extra])
     return f"toy c={spec['width']}" if kind == "toy" else f"local {spec['path']}"

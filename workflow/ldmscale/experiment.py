@@ -33,36 +33,54 @@ def conditions(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps
     for (task, sampler), group in best.group_by(["task", "sampler"], maintain_order=True):
         lengths = {len(v) for key, v in values.items() if key[0] == task}
         counts = frontier.resample_counts(lengths.pop(), reps) if len(lengths) == 1 else None
-        sizes = group.group_by("model").agg(pl.col("unet_params").first()).sort(["unet_params", "model"])["model"].to_list()
-        steps = sorted(group["steps"].unique().to_list())
-        smallest, median, largest = sizes[0], sizes[len(sizes) // 2], sizes[-1]
-
-        def at(model, n):
-            return group.filter((pl.col("model") == model) & (pl.col("steps") == n)).row(0, named=True)
-
-        def check(condition, a, b):
-            margin = frontier.compare(a, b, metric, values, counts)
-            holds = bool(margin["separable"] and margin["margin"] > 0)
-            rows.append({"task": task, "sampler": sampler, "condition": condition, "better": frontier.describe(a),
-                         "worse": frontier.describe(b), **margin, "holds": holds})  # fmt: skip
-
-        for other in dict.fromkeys([median, smallest]):
-            check(f"largest beats {'median-size' if other == median else 'smallest'} model at {steps[-1]} steps", at(largest, steps[-1]), at(other, steps[-1]))
-        for model in sizes:
-            check(f"{model}: {steps[-1]} steps beat {steps[0]}", at(model, steps[-1]), at(model, steps[0]))
-        check(f"largest improves from {steps[1]} to {steps[-1]} steps", at(largest, steps[-1]), at(largest, steps[1]))
-        rows += [_below_floor(group.filter(pl.col("model") == m), metric, task, sampler) for m in sizes]
+        scope = {"task": task, "sampler": sampler}
+        rows += [{**scope, **row} for row in _group_conditions(group, metric, values, counts)]
     return rows
 
 
-def _below_floor(model_rows: pl.DataFrame, metric: str, task: str, sampler: str) -> dict:
+def _group_conditions(group: pl.DataFrame, metric: str, values: dict, counts) -> list[dict]:
+    """Return the conditions of one task and sampler (best guidance rows of every model and step count)."""
+    sizes = group.group_by("model").agg(pl.col("unet_params").first()).sort(["unet_params", "model"])["model"].to_list()
+    steps = sorted(group["steps"].unique().to_list())
+    smallest, median, largest = sizes[0], sizes[len(sizes) // 2], sizes[-1]
+
+    def at(model, n):
+        return group.filter((pl.col("model") == model) & (pl.col("steps") == n)).row(0, named=True)
+
+    def check(condition, a, b):
+        margin = frontier.compare(a, b, metric, values, counts)
+        holds = bool(margin["separable"] and margin["margin"] > 0)
+        return {
+            "condition": condition,
+            "better": frontier.describe(a),
+            "worse": frontier.describe(b),
+            **margin,
+            "holds": holds,
+        }
+
+    rows = [
+        check(f"largest beats {'median-size' if other == median else 'smallest'} model at {steps[-1]} steps",
+              at(largest, steps[-1]), at(other, steps[-1]))
+        for other in dict.fromkeys([median, smallest])
+    ]  # fmt: skip
+    rows += [
+        check(f"{model}: {steps[-1]} steps beat {steps[0]}", at(model, steps[-1]), at(model, steps[0]))
+        for model in sizes
+    ]
+    rows.append(
+        check(f"largest improves from {steps[1]} to {steps[-1]} steps", at(largest, steps[-1]), at(largest, steps[1]))
+    )
+    return rows + [_below_floor(group.filter(pl.col("model") == m), metric) for m in sizes]
+
+
+def _below_floor(model_rows: pl.DataFrame, metric: str) -> dict:
     """Return whether a model's best configuration stays clear of its metric's real-data floor (the best real images score)."""
     top = frontier._ranked(model_rows, metric).row(0, named=True)
     floor = top.get(f"{metric}_floor")
     higher = metrics.get(metric).higher_is_better
     bound = top[f"{metric}_ci_high"] if higher else top[f"{metric}_ci_low"]
     holds = None if floor is None else bool(bound < floor if higher else bound > floor)
-    return {"task": task, "sampler": sampler, "condition": f"{top['model']}'s best is clear of the real-data floor {floor if floor is None else round(floor, 4)}",
+    return {"condition": f"{top['model']}'s best is clear of the real-data floor {floor if floor is None else round(floor, 4)}",
             "better": None, "worse": frontier.describe(top), "margin": None if floor is None else abs(floor - top[metric]),
             "margin_ci_low": None if floor is None else abs(floor - bound), "margin_ci_high": None, "separable": holds,
             "interval": "the score's own 95% interval", "holds": holds}  # fmt: skip
@@ -76,9 +94,13 @@ def table(rows: list[dict], metric: str) -> str:
 
     lines = [f"| task | sampler | condition ({metric}) | margin [95% interval] | holds |", "|---|---|---|---|---|"]
     for r in rows:
-        interval = "" if r["margin_ci_low"] is None else f" [{number(r['margin_ci_low'])}, {number(r['margin_ci_high'])}]"
+        interval = (
+            "" if r["margin_ci_low"] is None else f" [{number(r['margin_ci_low'])}, {number(r['margin_ci_high'])}]"
+        )
         verdict = {True: "yes", False: "**no**", None: "no floor"}[r["holds"]]
-        lines.append(f"| {r['task']} | {r['sampler']} | {r['condition']} | {number(r['margin'])}{interval} | {verdict} |")
+        lines.append(
+            f"| {r['task']} | {r['sampler']} | {r['condition']} | {number(r['margin'])}{interval} | {verdict} |"
+        )
     return "\n".join(lines)
 
 
@@ -86,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ldmscale.experiment", description=__doc__.splitlines()[0])
     parser.add_argument("summary", nargs="?", default="results/summary.parquet")
     parser.add_argument("per_image", nargs="?", default="results/per_image.parquet")
-    parser.add_argument("--metric", action="append", help="metric(s) to check (default: every metric of the summary with a floor)")
+    parser.add_argument(
+        "--metric", action="append", help="metric(s) to check (default: every metric of the summary with a floor)"
+    )
     args = parser.parse_args(argv)
     summary, per_image = pl.read_parquet(args.summary), pl.read_parquet(args.per_image)
     names = args.metric or [c.removesuffix("_floor") for c in summary.columns if c.endswith("_floor")]

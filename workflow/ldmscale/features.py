@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import io as _bytes
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
@@ -23,7 +23,9 @@ from . import io
 # resize mode → torchmetrics' `antialias`: tf1 is torch-fidelity's reference behaviour (TF1-style
 # bilinear without antialiasing, as the original FID code); antialias is torchmetrics' default.
 INCEPTION_RESIZE = {"tf1": False, "antialias": True}
-INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_URL = (
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+)
 KINDS = ("inception", "clip", "toy")
 
 
@@ -47,7 +49,9 @@ def weights_path(kind: str, options: dict) -> str:
     """Return the configured local weights file of extractor `kind` (toy: the scorer directory's weights)."""
     if kind == "toy":
         return str(Path(options["toy"]["scorer"]) / "model.safetensors")
-    return options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
+    return (
+        options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
+    )
 
 
 def load_inception(weights: str | Path, resize: str) -> torch.nn.Module:
@@ -150,7 +154,9 @@ def extract(kind: str, options: dict, batches: Iterable[np.ndarray], prompts: li
 def save(path: str | Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     """Write feature arrays and string metadata (extractor, weights SHA-256, indices) as safetensors, atomically."""
     with io.atomic_path(path) as tmp:
-        save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(tmp), metadata=metadata)
+        save_file(
+            {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(tmp), metadata=metadata
+        )
 
 
 def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -182,7 +188,9 @@ def main(argv: list[str] | None = None) -> None:
         description=f"Convert torch-fidelity's Inception weights ({INCEPTION_URL}) to safetensors.",
     )
     parser.add_argument("pth", help="the downloaded weights-inception-2015-12-05-6726825d.pth")
-    parser.add_argument("out", help="the .safetensors file to write (config: metrics.inception.feature_extractor_weights_path)")
+    parser.add_argument(
+        "out", help="the .safetensors file to write (config: metrics.inception.feature_extractor_weights_path)"
+    )
     args = parser.parse_args(argv)
     print(f"{convert_inception(args.pth, args.out)}  {args.out}")
 

@@ -52,9 +52,7 @@ def best_guidance(df: pl.DataFrame, metric: str) -> pl.DataFrame:
     """
     keys = ["task", "model", "sampler", "steps"]
     ranked = _ranked(df, metric)
-    tried = ranked.group_by(keys).agg(
-        pl.col("guidance").sort().cast(pl.String).str.join(", ").alias("guidance_tried")
-    )
+    tried = ranked.group_by(keys).agg(pl.col("guidance").sort().cast(pl.String).str.join(", ").alias("guidance_tried"))
     return ranked.group_by(keys, maintain_order=True).first().join(tried, on=keys).sort(keys)
 
 
@@ -101,7 +99,9 @@ def best_per_budget(df: pl.DataFrame, cost: str, metric: str, edges: list[float]
         for budget in edges:
             within = _within(candidates, cost, budget)
             if not within.is_empty():
-                rows.append({"task": task, "metric": metric, "cost_axis": cost, "budget": budget, **within.row(0, named=True)})
+                rows.append(
+                    {"task": task, "metric": metric, "cost_axis": cost, "budget": budget, **within.row(0, named=True)}
+                )
     return pl.DataFrame(rows) if rows else pl.DataFrame()
 
 
@@ -114,7 +114,9 @@ def crossovers(table: pl.DataFrame) -> pl.DataFrame:
         for i in range(1, len(models)):
             if models[i] != models[i - 1]:
                 rows.append({"task": task, "budget": budgets[i], "from_model": models[i - 1], "to_model": models[i]})
-    return pl.DataFrame(rows, schema={"task": pl.String, "budget": pl.Float64, "from_model": pl.String, "to_model": pl.String})
+    return pl.DataFrame(
+        rows, schema={"task": pl.String, "budget": pl.Float64, "from_model": pl.String, "to_model": pl.String}
+    )
 
 
 # --- uncertainty: a paired bootstrap over images --------------------------------------------------------------------
@@ -163,11 +165,19 @@ NO_RUNNER_UP = {"runner_up_model": None, "runner_up": None, "margin": None, "mar
                 "separable": None, "interval": None}  # fmt: skip
 
 
-def with_margins(table: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str, values, counts_by_task: dict) -> pl.DataFrame:
+def with_margins(
+    table: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str, values, counts_by_task: dict
+) -> pl.DataFrame:
     """Return a best_per_budget table with, per budget, the best other model within it and the winner's margin over it."""
     rows = []
     for row in table.iter_rows(named=True):
-        others = _ranked(_within(best.filter((pl.col("task") == row["task"]) & (pl.col("model") != row["model"])), cost, row["budget"]), metric, cost)
+        others = _ranked(
+            _within(
+                best.filter((pl.col("task") == row["task"]) & (pl.col("model") != row["model"])), cost, row["budget"]
+            ),
+            metric,
+            cost,
+        )
         extra = dict(NO_RUNNER_UP)
         if not others.is_empty():
             other = others.row(0, named=True)
@@ -199,7 +209,9 @@ def _replicate_best(df: pl.DataFrame, cost: str, metric: str, values, counts) ->
     for (model,), model_rows in rows.group_by(["model"]):
         chosen_scores, chosen_costs = [], []
         for _, group in model_rows.group_by(["sampler", "steps"]):
-            scores = np.stack([sign * (counts @ values[_key(r)]) / counts.shape[1] for r in group.iter_rows(named=True)])
+            scores = np.stack(
+                [sign * (counts @ values[_key(r)]) / counts.shape[1] for r in group.iter_rows(named=True)]
+            )
             pick = scores.argmax(0)
             chosen_scores.append(scores[pick, np.arange(scores.shape[1])])
             chosen_costs.append(group[cost].to_numpy()[pick])
@@ -208,7 +220,9 @@ def _replicate_best(df: pl.DataFrame, cost: str, metric: str, values, counts) ->
     return grid, out
 
 
-def crossover_table(df: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str, values, counts_by_task) -> pl.DataFrame:
+def crossover_table(
+    df: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str, values, counts_by_task
+) -> pl.DataFrame:
     """Return the budgets where the best model changes, each with its interval and whether it is resolved.
 
     Budgets are every configuration's own cost, so a crossover sits at the cost of the first
@@ -227,13 +241,21 @@ def crossover_table(df: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str
         if exact.is_empty():
             continue
         counts = counts_by_task.get(task)
-        replicates = None if counts is None else _replicate_best(df.filter(pl.col("task") == task), cost, metric, values, counts)
+        replicates = (
+            None if counts is None else _replicate_best(df.filter(pl.col("task") == task), cost, metric, values, counts)
+        )
         found = crossovers(exact).to_dicts()
         for k, cross in enumerate(found):
             i = grid.index(cross["budget"])
             evidence = _crossover_evidence(tbest, cross, grid[i - 1] if i else None, cost, metric, values, counts)
             rows.append({**cross, **_budget_interval(replicates, cross, _since(found[:k], cross)), **evidence})
-    schema = {"task": pl.String, "budget": pl.Float64, "from_model": pl.String, "to_model": pl.String, "status": pl.String}
+    schema = {
+        "task": pl.String,
+        "budget": pl.Float64,
+        "from_model": pl.String,
+        "to_model": pl.String,
+        "status": pl.String,
+    }
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=schema)
 
 
@@ -299,7 +321,9 @@ KEEP = ["task", "metric", "cost_axis", "budget", "model", "sampler", "steps", "g
 def tidy(table: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFrame:
     """Return `table` with generic column names (value, ci_low, ci_high, cost), the metric and cost axis in columns."""
     names = {metric: "value", f"{metric}_ci_low": "ci_low", f"{metric}_ci_high": "ci_high"}
-    table = table.drop("metric", "cost_axis", strict=False).rename({k: v for k, v in names.items() if k in table.columns})
+    table = table.drop("metric", "cost_axis", strict=False).rename(
+        {k: v for k, v in names.items() if k in table.columns}
+    )
     table = table.with_columns(metric=pl.lit(metric))
     if cost is not None:
         table = table.with_columns(pl.col(cost).alias("cost"), cost_axis=pl.lit(cost))
@@ -320,7 +344,9 @@ def _pooled(crosses: pl.DataFrame) -> pl.DataFrame:
     return crosses.filter(pl.col("samplers") == ALL_SAMPLERS) if "samplers" in crosses.columns else crosses
 
 
-def analyse(df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int) -> dict[str, pl.DataFrame]:
+def analyse(
+    df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int
+) -> dict[str, pl.DataFrame]:
     """Return the frontier tables of one metric over every cost axis, tidy (see `tidy`), keyed by TABLES.
 
     `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets.
@@ -337,15 +363,22 @@ def analyse(df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict,
     for cost in (c for c in COST_AXES if c in best.columns):
         out["pareto"].append(tidy(pareto(best, cost, metric), metric, cost))
         exact = sorted(set(best.filter(_finite(cost))[cost].to_list()))
-        for name, grid in (("best_per_budget", edges.get(cost) or budget_edges(best[cost], buckets)), ("best_per_cost", exact)):
+        for name, grid in (
+            ("best_per_budget", edges.get(cost) or budget_edges(best[cost], buckets)),
+            ("best_per_cost", exact),
+        ):
             table = best_per_budget(best, cost, metric, grid)
             if not table.is_empty():
                 out[name].append(tidy(with_margins(table, best, cost, metric, values, counts), metric, cost))
         for sampler in _sampler_scopes(best):
             pick = pl.lit(True) if sampler == ALL_SAMPLERS else pl.col("sampler") == sampler
             crosses = crossover_table(df.filter(pick), best.filter(pick), cost, metric, values, counts)
-            out["crossovers"].append(crosses.with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost), samplers=pl.lit(sampler)))
-    return {name: pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame() for name, frames in out.items()}
+            out["crossovers"].append(
+                crosses.with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost), samplers=pl.lit(sampler))
+            )
+    return {
+        name: pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame() for name, frames in out.items()
+    }
 
 
 # --- charts ----------------------------------------------------------------------------------------------------------
@@ -422,13 +455,17 @@ def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: s
     """Return quality against sampling cost: one line per model, a panel per sampler, the Pareto front ringed."""
     import altair as alt
 
-    data = guidance.filter(pl.col("metric") == metric).join(
-        front.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
-        .select(["task", "model", "sampler", "steps"])
-        .with_columns(on_front=pl.lit(True)),
-        on=["task", "model", "sampler", "steps"],
-        how="left",
-    ).with_columns(pl.col("on_front").fill_null(False))
+    data = (
+        guidance.filter(pl.col("metric") == metric)
+        .join(
+            front.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+            .select(["task", "model", "sampler", "steps"])
+            .with_columns(on_front=pl.lit(True)),
+            on=["task", "model", "sampler", "steps"],
+            how="left",
+        )
+        .with_columns(pl.col("on_front").fill_null(False))
+    )
     x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=_cost_title(cost))
     bars, lines, y = _per_model(data, x, metric, cost)
     ring = (
@@ -468,17 +505,31 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
         layers = [
             base.mark_line(interpolate="step-after", color="lightgray").encode(x=x, y=y),
             base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
-            base.mark_point(filled=True, size=70).encode(x=x, y=y, color=colour, tooltip=[*_tooltip(), "runner_up", alt.Tooltip("margin:Q", format=".4f")]),
+            base.mark_point(filled=True, size=70).encode(
+                x=x, y=y, color=colour, tooltip=[*_tooltip(), "runner_up", alt.Tooltip("margin:Q", format=".4f")]
+            ),
         ]
         task_crosses = crosses.filter(pl.col("task") == task) if not crosses.is_empty() else crosses
         if not task_crosses.is_empty():
             marks = task_crosses.sort("budget").with_columns(
                 label=pl.col("from_model") + " → " + pl.col("to_model") + " (" + pl.col("status") + ")",
-                label_y=WINNERS_HEIGHT - 12 - 14 * pl.int_range(pl.len()),  # pixels: one line each, bottom right (up is better)
+                label_y=WINNERS_HEIGHT
+                - 12
+                - 14 * pl.int_range(pl.len()),  # pixels: one line each, bottom right (up is better)
             )
-            dash = alt.StrokeDash("status:N", title="crossover", scale=alt.Scale(domain=[RESOLVED, NOT_RESOLVED], range=[[1, 0], [5, 4]]))
-            rule = alt.Chart(marks).mark_rule(color="black").encode(x="budget:Q", strokeDash=dash, tooltip=["label", "budget", "budget_ci_low", "budget_ci_high"])
-            text = alt.Chart(marks).mark_text(align="left", dx=4, baseline="top", fontSize=11).encode(x="budget:Q", y=alt.Y("label_y:Q", scale=None), text="label")
+            dash = alt.StrokeDash(
+                "status:N", title="crossover", scale=alt.Scale(domain=[RESOLVED, NOT_RESOLVED], range=[[1, 0], [5, 4]])
+            )
+            rule = (
+                alt.Chart(marks)
+                .mark_rule(color="black")
+                .encode(x="budget:Q", strokeDash=dash, tooltip=["label", "budget", "budget_ci_low", "budget_ci_high"])
+            )
+            text = (
+                alt.Chart(marks)
+                .mark_text(align="left", dx=4, baseline="top", fontSize=11)
+                .encode(x="budget:Q", y=alt.Y("label_y:Q", scale=None), text="label")
+            )
             layers += [rule, text]
         charts.append(alt.layer(*layers).properties(width=560, height=WINNERS_HEIGHT, title=f"task {task}"))
     title = f"Best {metric} within each {cost} budget (winning model coloured; dashed: crossover not resolved{_device(cost, data)})"
@@ -493,20 +544,31 @@ def train_chart(guidance: pl.DataFrame, metric: str):
     if data.is_empty():
         raise ValueError("no model has train_flops in the summary; the training-compute chart needs it")
     largest = data.group_by("task").agg(pl.col("steps").max().alias("largest"))
-    data = _ranked(data.join(largest, on="task").filter(pl.col("steps") == pl.col("largest")).rename({"value": metric}), metric)
+    data = _ranked(
+        data.join(largest, on="task").filter(pl.col("steps") == pl.col("largest")).rename({"value": metric}), metric
+    )
     data = data.group_by(["task", "model"], maintain_order=True).first().rename({metric: "value"})
-    x = alt.X("train_flops:Q", scale=alt.Scale(type="log"), axis=alt.Axis(format="~s"), title="training compute (FLOPs, counted; T = 10¹²), log scale")
+    x = alt.X(
+        "train_flops:Q",
+        scale=alt.Scale(type="log"),
+        axis=alt.Axis(format="~s"),
+        title="training compute (FLOPs, counted; T = 10¹²), log scale",
+    )
     y = _y(metric)
     colour = alt.Color("model:N", sort=_models_by_size(data), title="model (by size)")
     base = alt.Chart(data)
     layers = alt.layer(
         base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
-        base.mark_point(filled=True, size=80).encode(x=x, y=y, color=colour, tooltip=[*_tooltip(), alt.Tooltip("train_flops:Q", format=".3g")]),
+        base.mark_point(filled=True, size=80).encode(
+            x=x, y=y, color=colour, tooltip=[*_tooltip(), alt.Tooltip("train_flops:Q", format=".3g")]
+        ),
         base.mark_text(dx=8, align="left").encode(x=x, y=y, text="model:N"),
     )
     steps = ", ".join(str(s) for s in sorted(data["steps"].unique()))
-    return layers.properties(**PANEL).facet(column=alt.Column("task:N", title="task")).properties(
-        title=f"{metric} vs training compute (each model's best sampler and guidance at {steps} steps)"
+    return (
+        layers.properties(**PANEL)
+        .facet(column=alt.Column("task:N", title="task"))
+        .properties(title=f"{metric} vs training compute (each model's best sampler and guidance at {steps} steps)")
     )
 
 
@@ -572,12 +634,19 @@ def _runs(rows: list[dict]) -> list[dict]:
 
 
 def _budget_sentence(r: dict, metric: str) -> str:
-    budgets = f"Budget ≤ {_number(r['budget'])}" if r['budget_from'] == r['budget'] else f"Budgets {_number(r['budget_from'])} to {_number(r['budget'])}"
+    budgets = (
+        f"Budget ≤ {_number(r['budget'])}"
+        if r["budget_from"] == r["budget"]
+        else f"Budgets {_number(r['budget_from'])} to {_number(r['budget'])}"
+    )
     head = f"- {budgets}: **{describe(r)}** (cost {_number(r['cost'])}), {metric} {_number(r['value'])}{_interval(r['ci_low'], r['ci_high'])}"
     if r.get("runner_up_model") is None:
         return head + "; the only model that fits."
     verdict = "separable" if r["separable"] else "**not separable**"
-    return head + f"; ahead of {r['runner_up']} by {_number(r['margin'])}{_interval(r['margin_ci_low'], r['margin_ci_high'])}: {verdict}."
+    return (
+        head
+        + f"; ahead of {r['runner_up']} by {_number(r['margin'])}{_interval(r['margin_ci_low'], r['margin_ci_high'])}: {verdict}."
+    )
 
 
 def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: str) -> list[str]:
@@ -585,9 +654,17 @@ def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: st
         return ["The best model never changes with the budget."]
     rows = crosses.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
     pooled = [_crossover_sentence(c) for c in _pooled(rows).iter_rows(named=True)]
-    out = ["Where the best model changes (budgets at every configuration's own cost):", *pooled] if pooled else ["The best model never changes with the budget."]
+    out = (
+        ["Where the best model changes (budgets at every configuration's own cost):", *pooled]
+        if pooled
+        else ["The best model never changes with the budget."]
+    )
     for sampler in sorted(set(rows["samplers"].to_list()) - {ALL_SAMPLERS}) if "samplers" in rows.columns else []:
-        out += ["", f"Within sampler {sampler} alone:", *map(_crossover_sentence, rows.filter(pl.col("samplers") == sampler).iter_rows(named=True))]
+        out += [
+            "",
+            f"Within sampler {sampler} alone:",
+            *map(_crossover_sentence, rows.filter(pl.col("samplers") == sampler).iter_rows(named=True)),
+        ]
     return out
 
 
@@ -600,7 +677,9 @@ def _crossover_sentence(c: dict) -> str:
     return f"- {where}: {change}. **Not resolved**: the two models' scores are not separable here; not a finding."
 
 
-def write_all(summary_path: str, per_image_path: str, outputs, metric_names: list[str], edges: dict, buckets: int, reps: int) -> None:
+def write_all(
+    summary_path: str, per_image_path: str, outputs, metric_names: list[str], edges: dict, buckets: int, reps: int
+) -> None:
     """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary."""
     from pathlib import Path
 
@@ -608,7 +687,12 @@ def write_all(summary_path: str, per_image_path: str, outputs, metric_names: lis
 
     df, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
     results = [analyse(df, per_image, metric, edges, buckets, reps) for metric in metric_names if metric in df.columns]
-    tables = {name: pl.concat([r[name] for r in results if not r[name].is_empty()] or [pl.DataFrame()], how="diagonal_relaxed") for name in TABLES}
+    tables = {
+        name: pl.concat(
+            [r[name] for r in results if not r[name].is_empty()] or [pl.DataFrame()], how="diagonal_relaxed"
+        )
+        for name in TABLES
+    }
     for path in map(Path, [*outputs.tables, *outputs.parquet]):
         with io.atomic_path(path) as tmp:
             if path.suffix == ".parquet":
@@ -632,5 +716,7 @@ def write_chart(kind: str, table_paths: dict[str, str], metric: str, cost: str |
     if kind not in CHARTS:
         raise ValueError(f"unknown chart {kind!r}; valid charts: {', '.join(CHARTS)}")
     # A column that is all null (no runner-up when one model is swept) has no type altair can infer: make it text.
-    tables = {name: pl.read_parquet(path).with_columns(pl.col(pl.Null).cast(pl.String)) for name, path in table_paths.items()}
+    tables = {
+        name: pl.read_parquet(path).with_columns(pl.col(pl.Null).cast(pl.String)) for name, path in table_paths.items()
+    }
     save(CHARTS[kind](tables, metric, cost), paths)

@@ -108,7 +108,9 @@ def generate_shard(
                 for i, seed, image in zip(batch, seeds, result.images):
                     name = f"{i:06d}.png"
                     Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8)).save(tmp / name)
-                    records.append({"index": i, "file": name, "sha256": io.sha256(tmp / name), "prompt": prompts[i], "seed": seed})
+                    records.append(
+                        {"index": i, "file": name, "sha256": io.sha256(tmp / name), "prompt": prompts[i], "seed": seed}
+                    )
             manifest = {
                 "sampler": sampler,
                 "scheduler": type(pipe.scheduler).__name__,

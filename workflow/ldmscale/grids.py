@@ -11,7 +11,9 @@ LABEL_PX = 14
 MARGIN = 6
 
 
-def grid(cells: dict[tuple[str, int], np.ndarray], models: list[str], steps: list[int], cell_px: int, note: str) -> Image.Image:
+def grid(
+    cells: dict[tuple[str, int], np.ndarray], models: list[str], steps: list[int], cell_px: int, note: str
+) -> Image.Image:
     """Return the grid image: a row per model, a column per step count, each cell the same images side by side.
 
     `cells[(model, steps)]` holds (k, H, W, 3) uint8 images, the same k prompts in every cell.
@@ -39,7 +41,9 @@ def grid(cells: dict[tuple[str, int], np.ndarray], models: list[str], steps: lis
     return canvas
 
 
-def write(shard_dirs: list[str], prompt_doc: dict, models: list[str], steps: list[int], images: int, cell_px: int, out: str) -> None:
+def write(
+    shard_dirs: list[str], prompt_doc: dict, models: list[str], steps: list[int], images: int, cell_px: int, out: str
+) -> None:
     """Write the grid of the first `images` images of every (model, steps) among `shard_dirs` (one sampler and guidance)."""
     by_config: dict[tuple[str, int], list[str]] = {}
     for shard in shard_dirs:
@@ -47,6 +51,8 @@ def write(shard_dirs: list[str], prompt_doc: dict, models: list[str], steps: lis
         by_config.setdefault((config["model"], config["steps"]), []).append(shard)
     cells = {key: generate.load_images(sorted(shards))[0][:images] for key, shards in by_config.items()}
     prompts = {item["index"]: item["prompt"] for item in prompt_doc["items"]}
-    note = "Prompts of the images in every cell, left to right:\n" + "\n".join(f"{i + 1}. {prompts[i]}" for i in range(images))
+    note = "Prompts of the images in every cell, left to right:\n" + "\n".join(
+        f"{i + 1}. {prompts[i]}" for i in range(images)
+    )
     with io.atomic_path(out) as tmp:
         grid(cells, models, steps, cell_px, note).save(tmp, format="PNG")

@@ -17,13 +17,27 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
-    "attr_acc": Metric(True, False, "toy scorer: fraction of the caption's attributes an image shows, averaged over images"),
-    "fd_toy": Metric(False, True, "Fréchet distance in the toy scorer's feature space to real images (biased at small N)"),
-    "kid_toy": Metric(False, True, "KID in the toy scorer's feature space: unbiased MMD² (cubic kernel) of the whole sets, with per-image values"),
-    "fid": Metric(False, True, "Fréchet Inception Distance to the task's real images (2048-d pool features)", "inception"),
-    "kid": Metric(False, True, "Kernel Inception Distance: unbiased MMD², cubic kernel, mean over subsets", "inception"),
+    "attr_acc": Metric(
+        True, False, "toy scorer: fraction of the caption's attributes an image shows, averaged over images"
+    ),
+    "fd_toy": Metric(
+        False, True, "Fréchet distance in the toy scorer's feature space to real images (biased at small N)"
+    ),
+    "kid_toy": Metric(
+        False,
+        True,
+        "KID in the toy scorer's feature space: unbiased MMD² (cubic kernel) of the whole sets, with per-image values",
+    ),
+    "fid": Metric(
+        False, True, "Fréchet Inception Distance to the task's real images (2048-d pool features)", "inception"
+    ),
+    "kid": Metric(
+        False, True, "Kernel Inception Distance: unbiased MMD², cubic kernel, mean over subsets", "inception"
+    ),
     "clip_score": Metric(True, False, "CLIP score: 100 · max(cos(image, caption), 0), averaged over images", "clip"),
-    "cmmd": Metric(False, True, "CMMD: MMD² (Gaussian kernel, σ = 10, × 1000) of CLIP image embeddings to real images", "clip"),
+    "cmmd": Metric(
+        False, True, "CMMD: MMD² (Gaussian kernel, σ = 10, × 1000) of CLIP image embeddings to real images", "clip"
+    ),
 }
 
 
@@ -93,7 +107,13 @@ def score_mean(per_image: np.ndarray, reps: int, seed: int) -> dict:
     """Return the mean of per-image values with its bootstrap percentile interval over images."""
     per_image = np.asarray(per_image, dtype=np.float64)
     low, high = percentile_interval(bootstrap(lambda idx: per_image[idx].mean(), len(per_image), reps, seed))
-    return {"value": float(per_image.mean()), "ci_low": low, "ci_high": high, "interval": "bootstrap percentile", "n": len(per_image)}
+    return {
+        "value": float(per_image.mean()),
+        "ci_low": low,
+        "ci_high": high,
+        "interval": "bootstrap percentile",
+        "n": len(per_image),
+    }
 
 
 def score_attr_acc(predictions: np.ndarray, labels: np.ndarray, names: list[str], reps: int, seed: int) -> dict:

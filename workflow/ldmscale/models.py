@@ -222,14 +222,3 @@ def load_pipeline(path: str | Path, device: str = "cpu", dtype: str = "float32")
     )
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
-
-
-def resolve_device(name: str) -> str:
-    """Return 'cuda' or 'cpu' for a runtime.device setting ('auto' picks CUDA when present)."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("runtime.device is 'cuda' but torch sees no CUDA device; set runtime.device: auto or cpu")
-    return name

@@ -26,7 +26,9 @@ def _labels(prompt_doc: dict, n: int) -> np.ndarray:
     """Return the attribute labels of the task's first n items (the features files hold images in index order)."""
     items = sorted(prompt_doc["items"], key=lambda item: item["index"])
     if len(items) != n or "labels" not in items[0]:
-        raise ValueError(f"the task has {len(items)} prompts{'' if 'labels' in items[0] else ' without toy labels'}; the features hold {n} images")
+        raise ValueError(
+            f"the task has {len(items)} prompts{'' if 'labels' in items[0] else ' without toy labels'}; the features hold {n} images"
+        )
     return np.asarray([item["labels"] for item in items])
 
 
@@ -40,13 +42,17 @@ def _attr_acc(gen, ref, prompt_doc, options, reps):
 
 def _fd_toy(gen, ref, prompt_doc, options, reps):
     stats = metrics.gaussian_stats(ref["images"])
-    result = metrics.score_fd(np.asarray(gen["images"], dtype=np.float64), {"mu": stats[0], "sigma": stats[1]}, reps, BOOTSTRAP_SEED)
+    result = metrics.score_fd(
+        np.asarray(gen["images"], dtype=np.float64), {"mu": stats[0], "sigma": stats[1]}, reps, BOOTSTRAP_SEED
+    )
     return {**result, "floor": metrics.frechet_distance(*metrics.gaussian_stats(ref["held_out"]), *stats)}
 
 
 def _kid_toy(gen, ref, prompt_doc, options, reps):
     value, per_image = metrics.kid_per_image(gen["images"], ref["images"])
-    low, high = metrics.percentile_interval(metrics.bootstrap(lambda idx: per_image[idx].mean(), len(per_image), reps, BOOTSTRAP_SEED))
+    low, high = metrics.percentile_interval(
+        metrics.bootstrap(lambda idx: per_image[idx].mean(), len(per_image), reps, BOOTSTRAP_SEED)
+    )
     return {
         "value": value, "ci_low": low, "ci_high": high, "n": len(per_image), "per_image": per_image.tolist(),
         "interval": "bootstrap percentile of per-image influence values (first order)",
@@ -72,10 +78,20 @@ def _clip_score(gen, ref, prompt_doc, options, reps):
 
 
 # metric → its score function(generated features, reference features or None, task prompts, metric options, bootstrap reps)
-SCORERS = {"attr_acc": _attr_acc, "fd_toy": _fd_toy, "kid_toy": _kid_toy, "fid": _fid, "kid": _kid, "cmmd": _cmmd, "clip_score": _clip_score}
+SCORERS = {
+    "attr_acc": _attr_acc,
+    "fd_toy": _fd_toy,
+    "kid_toy": _kid_toy,
+    "fid": _fid,
+    "kid": _kid,
+    "cmmd": _cmmd,
+    "clip_score": _clip_score,
+}
 
 
-def score(metric: str, prompt_doc: dict, generated_path: str, reference_path: str | None, options: dict, reps: int) -> dict:
+def score(
+    metric: str, prompt_doc: dict, generated_path: str, reference_path: str | None, options: dict, reps: int
+) -> dict:
     """Return `metric` of one configuration from its cached features (and the real images' where it needs them)."""
     if metric not in SCORERS:
         raise ValueError(f"unknown metric {metric!r}; valid metrics: {', '.join(sorted(SCORERS))}")
@@ -84,7 +100,9 @@ def score(metric: str, prompt_doc: dict, generated_path: str, reference_path: st
     if reference_path is not None:
         reference, ref_meta = load_features(reference_path)
         if (meta["extractor"], meta["weights_sha256"]) != (ref_meta["extractor"], ref_meta["weights_sha256"]):
-            raise ValueError(f"{generated_path} and {reference_path} come from different extractors or weights; rerun both")
+            raise ValueError(
+                f"{generated_path} and {reference_path} come from different extractors or weights; rerun both"
+            )
     result = SCORERS[metric](generated, reference, prompt_doc, options, reps)
     extractor = {"extractor": meta["extractor"], "weights_sha256": meta["weights_sha256"]}
     return {"metric": metric, "higher_is_better": metrics.get(metric).higher_is_better, **extractor, **result}

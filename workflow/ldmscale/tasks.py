@@ -42,7 +42,13 @@ def toy_prompts(seed: int, num_images: int) -> dict:
     for index in range(num_images):
         attrs = data.attributes(seed, index)
         items.append({"index": index, "prompt": data.caption(attrs), "attributes": attrs, "labels": data.labels(attrs)})
-    return {"source": "toy", "seed": seed, "data_version": data.DATA_VERSION, "attributes": list(data.ATTRIBUTES), "items": items}
+    return {
+        "source": "toy",
+        "seed": seed,
+        "data_version": data.DATA_VERSION,
+        "attributes": list(data.ATTRIBUTES),
+        "items": items,
+    }
 
 
 def read_prompt_file(path: str | Path, column: str) -> list[str]:
@@ -53,7 +59,9 @@ def read_prompt_file(path: str | Path, column: str) -> list[str]:
     if path.suffix == ".txt":
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if path.suffix not in PROMPT_FILE_TYPES:
-        raise ValueError(f"prompts.file.path: {path}: unsupported type {path.suffix!r}; supported: {', '.join(PROMPT_FILE_TYPES)}")
+        raise ValueError(
+            f"prompts.file.path: {path}: unsupported type {path.suffix!r}; supported: {', '.join(PROMPT_FILE_TYPES)}"
+        )
     import polars as pl
 
     table = pl.read_csv(path) if path.suffix == ".csv" else pl.read_parquet(path)
@@ -90,7 +98,9 @@ def coco_prompts(captions_path: str, seed: int, num_images: int) -> dict:
     except FileNotFoundError:
         raise ValueError(f"prompts.coco.captions: {captions_path} does not exist") from None
     except (KeyError, TypeError, AttributeError) as err:
-        raise ValueError(f"prompts.coco.captions: {captions_path} is not a COCO captions file (annotations[].id, image_id, caption): {err!r}") from None
+        raise ValueError(
+            f"prompts.coco.captions: {captions_path} is not a COCO captions file (annotations[].id, image_id, caption): {err!r}"
+        ) from None
     order = subset(len(captions), len(captions), seed, f"prompts.coco.captions {captions_path}")
     items, seen = [], set()
     for position in order:  # the first caption drawn of each image, in the order drawn
@@ -101,7 +111,9 @@ def coco_prompts(captions_path: str, seed: int, num_images: int) -> dict:
         if len(items) == num_images:
             break
     if len(items) < num_images:
-        raise ValueError(f"prompts.coco.captions: {captions_path} has captions of {len(items)} images; num_images asks for {num_images}")
+        raise ValueError(
+            f"prompts.coco.captions: {captions_path} has captions of {len(items)} images; num_images asks for {num_images}"
+        )
     source = {"path": str(captions_path), "sha256": io.sha256(captions_path), "captions": len(captions)}
     return {"source": "coco", "seed": seed, "file": source, "items": items}
 
@@ -123,7 +135,9 @@ def reference_files(reference: dict, items: list[dict], count: int) -> dict:
         by_id = {_image_id(name): name for name in names}
         missing = [item["image_id"] for item in items if item.get("image_id") not in by_id]
         if missing:
-            raise ValueError(f"reference.images: {folder} has no image for COCO image_id {missing[:5]} ({len(missing)} missing)")
+            raise ValueError(
+                f"reference.images: {folder} has no image for COCO image_id {missing[:5]} ({len(missing)} missing)"
+            )
         chosen = [by_id[item["image_id"]] for item in items]
     else:
         chosen = [names[i] for i in subset(len(names), count, reference["seed"], f"reference.images {folder}")]
@@ -156,7 +170,9 @@ def image_batches(paths: list[str], size: int | None, batch: int):
             yield np.stack([load_square(p, size) for p in chunk])
 
 
-def reference_features(prompt_doc: dict, kind: str, options: dict, image_size: int, device: str, count: int | None = None) -> tuple[dict, dict]:
+def reference_features(
+    prompt_doc: dict, kind: str, options: dict, image_size: int, device: str, count: int | None = None
+) -> tuple[dict, dict]:
     """Return the features of the task's real images (checked against their recorded SHA-256) and their metadata.
 
     Toy tasks draw `count` real images from their own data stream, plus a held-out set the size
@@ -182,11 +198,18 @@ def _toy_reference(prompt_doc: dict, options: dict, image_size: int, count: int)
     held_out, held_out_labels = _real_images(prompt_doc, count, n, image_size)
     arrays = features.extract("toy", options, [reference], None, "cpu")
     floor = features.extract("toy", options, [held_out], None, "cpu")
-    arrays = {**arrays, "held_out": floor["images"], "held_out_predictions": floor["predictions"], "held_out_labels": held_out_labels}
+    arrays = {
+        **arrays,
+        "held_out": floor["images"],
+        "held_out_predictions": floor["predictions"],
+        "held_out_labels": held_out_labels,
+    }
     return arrays, _metadata("toy", options, count)
 
 
-def generated_features(shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str) -> tuple[dict, dict]:
+def generated_features(
+    shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str
+) -> tuple[dict, dict]:
     """Return the features of a configuration's images in index order (CLIP: and of their prompts), with metadata."""
     records = _checked_records(shard_dirs, prompt_doc)
     batches = image_batches([r["path"] for r in records], None, options["batch_size"])
@@ -195,7 +218,11 @@ def generated_features(shard_dirs: list[str], prompt_doc: dict, kind: str, optio
 
 
 def _metadata(kind: str, options: dict, n: int) -> dict:
-    return {"extractor": features.key(kind, options), "weights_sha256": io.sha256(features.weights_path(kind, options)), "n": str(n)}
+    return {
+        "extractor": features.key(kind, options),
+        "weights_sha256": io.sha256(features.weights_path(kind, options)),
+        "n": str(n),
+    }
 
 
 def _checked_records(shard_dirs: list[str], prompt_doc: dict) -> list[dict]:

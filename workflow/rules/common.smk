@@ -13,7 +13,9 @@ from ldmscale.toy.data import DATA_VERSION  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 cfg.check(config)
-cfg.check_files(config, "resources/models")  # data, extractor weights, offline hub models: list what to fetch, run nothing
+cfg.check_files(
+    config, "resources/models"
+)  # data, extractor weights, offline hub models: list what to fetch, run nothing
 
 # The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
 TOY_BUILT = f"results/toy/v{DATA_VERSION}"
@@ -120,9 +122,14 @@ def score_inputs(wildcards):
     """The task's prompts, the configuration's cached features and, where the metric needs them, the real images'."""
     metric = mtr.get(wildcards.metric)
     key = feat.key(metric.features, config["metrics"])
-    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "features": FEATURES.format(**dict(wildcards), extractor=key)}
+    inputs = {
+        "prompts": f"results/tasks/{wildcards.task}/prompts.json",
+        "features": FEATURES.format(**dict(wildcards), extractor=key),
+    }
     if metric.needs_reference:
-        inputs["reference"] = REFERENCE_FEATURES.format(task=wildcards.task, extractor=key, n=reference_count(task(wildcards)))
+        inputs["reference"] = REFERENCE_FEATURES.format(
+            task=wildcards.task, extractor=key, n=reference_count(task(wildcards))
+        )
     return inputs
 
 
@@ -135,11 +142,11 @@ def aggregate_inputs(wildcards):
     configs = cfg.configurations(config)
     return {
         "flops": expand("results/cost/{model}/flops.json", model=summary_cost_models()),
-        "latency": expand("results/cost/{model}/latency_b{batch}.json", model=GENERATING, batch=config["cost"]["latency_batch"]),
+        "latency": expand(
+            "results/cost/{model}/latency_b{batch}.json", model=GENERATING, batch=config["cost"]["latency_batch"]
+        ),
         "scores": [
-            SCORE.format(**c, metric=metric)
-            for c in configs
-            for metric in config["tasks"][c["task"]]["metrics"]
+            SCORE.format(**c, metric=metric) for c in configs for metric in config["tasks"][c["task"]]["metrics"]
         ],
         "first_shards": [SHARD.format(**c, shard=0) for c in configs],
         "training": [toy_member(m)["record"] for m in TOY_MODELS],
@@ -161,7 +168,9 @@ def cost_table_inputs(wildcards):
     names = [m["name"] for m in config["models"]]
     inputs = {"flops": expand("results/cost/{model}/flops.json", model=names)}
     if config["cost"]["latency"]:
-        inputs["latency"] = expand("results/cost/{model}/latency_b{batch}.json", model=names, batch=config["cost"]["latency_batch"])
+        inputs["latency"] = expand(
+            "results/cost/{model}/latency_b{batch}.json", model=names, batch=config["cost"]["latency_batch"]
+        )
     return inputs
 
 
@@ -180,9 +189,21 @@ def all_targets():
 
 def frontier_plots():
     """Every chart (HTML, PNG, SVG; training compute only when ldmscale trained models) and sample grid."""
-    views = [*ftr.COST_AXES, *(f"{c}__winners" for c in ftr.COST_AXES), "steps", *(["train_flops"] if TOY_MODELS else [])]
-    charts = expand("results/frontier/{metric}__{view}.{ext}", metric=METRICS_USED, view=views, ext=["html", "png", "svg"])
-    grids = expand("results/frontier/grids/{task}/{sampler}_g{guidance}.png", task=config["tasks"], sampler=config["samplers"], guidance=GRID_GUIDANCE)
+    views = [
+        *ftr.COST_AXES,
+        *(f"{c}__winners" for c in ftr.COST_AXES),
+        "steps",
+        *(["train_flops"] if TOY_MODELS else []),
+    ]
+    charts = expand(
+        "results/frontier/{metric}__{view}.{ext}", metric=METRICS_USED, view=views, ext=["html", "png", "svg"]
+    )
+    grids = expand(
+        "results/frontier/grids/{task}/{sampler}_g{guidance}.png",
+        task=config["tasks"],
+        sampler=config["samplers"],
+        guidance=GRID_GUIDANCE,
+    )
     return charts + grids
 
 

@@ -9,7 +9,9 @@ rule reference_features:
         REFERENCE_FEATURES,
     params:
         options=extractor_options,
-        image_size=lambda wc: task(wc)["reference"]["image_size"] or task(wc)["resolution"] or config["toy"]["image_size"],
+        image_size=lambda wc: task(wc)["reference"]["image_size"]
+        or task(wc)["resolution"]
+        or config["toy"]["image_size"],
         device=device(),
     resources:
         gpu=1,

@@ -7,5 +7,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 from ldmscale import frontier, io
 
 with io.job_log(snakemake.log[0]):
-    tables = {name: path for name, path in snakemake.input.items()}
-    frontier.write_chart(snakemake.params.kind, tables, snakemake.wildcards.metric, snakemake.wildcards.get("cost"), snakemake.output)
+    tables = dict(snakemake.input.items())
+    frontier.write_chart(
+        snakemake.params.kind, tables, snakemake.wildcards.metric, snakemake.wildcards.get("cost"), snakemake.output
+    )

@@ -8,4 +8,12 @@ from ldmscale import frontier, io
 
 with io.job_log(snakemake.log[0]):
     p = snakemake.params
-    frontier.write_all(snakemake.input.summary, snakemake.input.per_image, snakemake.output, p.metrics, p.budgets, p.buckets, p.bootstrap)
+    frontier.write_all(
+        snakemake.input.summary,
+        snakemake.input.per_image,
+        snakemake.output,
+        p.metrics,
+        p.budgets,
+        p.buckets,
+        p.bootstrap,
+    )

@@ -6,13 +6,13 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import cost, generate, gpu, io, models
+from ldmscale import cost, devices, generate, io, models
 
-with io.job_log(snakemake.log[0]), gpu.claim():
+with io.job_log(snakemake.log[0]), devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, wc = snakemake.params, snakemake.wildcards
     prompts = {r["index"]: r["prompt"] for r in io.read_json(snakemake.input.prompts)["items"]}
-    pipe = models.load_pipeline(snakemake.input.model, models.resolve_device(p.device), p.dtype)
+    pipe = models.load_pipeline(snakemake.input.model, devices.resolve_device(p.device), p.dtype)
     generate.generate_shard(
         pipe,
         snakemake.output[0],

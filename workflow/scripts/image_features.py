@@ -6,12 +6,14 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import features, gpu, io, models, tasks
+from ldmscale import devices, features, io, tasks
 
-with io.job_log(snakemake.log[0]) as log, gpu.claim():
+with io.job_log(snakemake.log[0]) as log, devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, i = snakemake.params, snakemake.input
     kind = features.kind_of(snakemake.wildcards.extractor)
-    arrays, metadata = tasks.generated_features(i.shards, io.read_json(i.prompts), kind, p.options, models.resolve_device(p.device))
+    arrays, metadata = tasks.generated_features(
+        i.shards, io.read_json(i.prompts), kind, p.options, devices.resolve_device(p.device)
+    )
     log.info("%s: %d images", metadata["extractor"], len(arrays["images"]))
     features.save(snakemake.output[0], arrays, metadata)

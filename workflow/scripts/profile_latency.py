@@ -6,12 +6,12 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import cost, gpu, io, models
+from ldmscale import cost, devices, io, models
 
-with io.job_log(snakemake.log[0]) as log, gpu.claim():
+with io.job_log(snakemake.log[0]) as log, devices.claim():
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
-    pipe = models.load_pipeline(snakemake.input[0], models.resolve_device(p.device), p.dtype)
+    pipe = models.load_pipeline(snakemake.input[0], devices.resolve_device(p.device), p.dtype)
     resolution = cost.geometry(snakemake.input[0], p.resolution)["resolution"]
     batch = int(snakemake.wildcards.batch)
     result = cost.profile_latency(pipe, batch, resolution, p.warmup, p.repeats, p.channels_last, p.compile)

@@ -6,14 +6,16 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import features, gpu, io, models, tasks
+from ldmscale import devices, features, io, tasks
 
-with io.job_log(snakemake.log[0]) as log, gpu.claim():
+with io.job_log(snakemake.log[0]) as log, devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, wc = snakemake.params, snakemake.wildcards
     kind = features.kind_of(wc.extractor)
     prompt_doc = io.read_json(snakemake.input.prompts)
-    arrays, metadata = tasks.reference_features(prompt_doc, kind, p.options, p.image_size, models.resolve_device(p.device), int(wc.n))
+    arrays, metadata = tasks.reference_features(
+        prompt_doc, kind, p.options, p.image_size, devices.resolve_device(p.device), int(wc.n)
+    )
     if len(arrays["images"]) != int(wc.n):
         raise ValueError(f"{snakemake.input.prompts}: {len(arrays['images'])} real images, the path asks for {wc.n}")
     log.info("%s: %d real images", metadata["extractor"], len(arrays["images"]))

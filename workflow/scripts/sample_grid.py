@@ -8,4 +8,12 @@ from ldmscale import grids, io
 
 with io.job_log(snakemake.log[0]):
     p = snakemake.params
-    grids.write(snakemake.input.shards, io.read_json(snakemake.input.prompts), p.models, p.steps, p.images, p.cell_px, snakemake.output[0])
+    grids.write(
+        snakemake.input.shards,
+        io.read_json(snakemake.input.prompts),
+        p.models,
+        p.steps,
+        p.images,
+        p.cell_px,
+        snakemake.output[0],
+    )

@@ -15,6 +15,10 @@ with io.job_log(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     with io.atomic_path(snakemake.output.unet) as out:
         record = train.train_unet(
-            Path(out), snakemake.params.width, Path(snakemake.input.vae), Path(snakemake.input.text), snakemake.params.recipe
+            Path(out),
+            snakemake.params.width,
+            Path(snakemake.input.vae),
+            Path(snakemake.input.text),
+            snakemake.params.recipe,
         )
     io.write_json(snakemake.output.record, {**record, "threads": snakemake.threads, "versions": io.python_info()})

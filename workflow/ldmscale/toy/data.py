@@ -104,7 +104,13 @@ def _polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> list[t
     """Return the corners of a square (half-diagonal 0.9 r·√2) or a triangle (circumradius r), rotated by `angle`."""
     corners, radius = (4, 0.9 * r * math.sqrt(2)) if shape == "square" else (3, r)
     start = angle + (math.pi / 4 if shape == "square" else -math.pi / 2)
-    return [(cx + radius * math.cos(start + 2 * math.pi * k / corners), cy + radius * math.sin(start + 2 * math.pi * k / corners)) for k in range(corners)]
+    return [
+        (
+            cx + radius * math.cos(start + 2 * math.pi * k / corners),
+            cy + radius * math.sin(start + 2 * math.pi * k / corners),
+        )
+        for k in range(corners)
+    ]
 
 
 def _background(side: int, rng: np.random.Generator) -> Image.Image:
@@ -125,7 +131,9 @@ def render(attrs: dict[str, str], size: int, seed: int, index: int) -> np.ndarra
     draw = ImageDraw.Draw(image)
     radii = tuple(rng.uniform(*RADII[attrs[f"size_{k}"]]) for k in (1, 2))
     for k, ((cx, cy), r) in enumerate(zip(layout(attrs["relation"], radii, rng), radii), start=1):
-        colour = tuple(int(np.clip(c + rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1), 0, 255)) for c in RGB[attrs[f"colour_{k}"]])
+        colour = tuple(
+            int(np.clip(c + rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1), 0, 255)) for c in RGB[attrs[f"colour_{k}"]]
+        )
         angle = rng.uniform(0, 2 * math.pi)
         cx, cy, r = cx * side, cy * side, r * side
         if attrs[f"shape_{k}"] == "circle":

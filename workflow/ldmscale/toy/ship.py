@@ -32,7 +32,9 @@ def _commit(repository: str | Path) -> str | None:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def ship(out: str | Path, parts: dict[str, Path], members: dict[int, tuple[Path, Path]], recipe: dict, repository) -> dict:
+def ship(
+    out: str | Path, parts: dict[str, Path], members: dict[int, tuple[Path, Path]], recipe: dict, repository
+) -> dict:
     """Write the shipped checkpoints to `out` and return their record (also written as SHIPPED.json).
 
     `parts` maps text/vae/scorer to their trained directories; `members` maps each UNet width to
@@ -57,4 +59,3 @@ def ship(out: str | Path, parts: dict[str, Path], members: dict[int, tuple[Path,
         }
         io.write_json(tmp / "SHIPPED.json", shipped)
     return shipped
-

@@ -89,7 +89,9 @@ def train_text_encoder(out: Path, seed: int, steps: int, batch: int, lr: float) 
     return {"final_loss": final_loss, "heldout_accuracy": accuracy}
 
 
-def train_autoencoder(out: Path, seed: int, image_size: int, steps: int, batch: int, lr: float, kl_weight: float) -> dict:
+def train_autoencoder(
+    out: Path, seed: int, image_size: int, steps: int, batch: int, lr: float, kl_weight: float
+) -> dict:
     """Train the toy AutoencoderKL and set its latent scaling factor from data; save it to `out`."""
     torch.manual_seed(seed)
     vae = nets.autoencoder(image_size)
@@ -190,7 +192,9 @@ def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dic
     scheduler = DDPMScheduler.from_config(nets.noise_schedule())
 
     start = time.perf_counter()
-    means, stds, table, caption_rows = _encode_training_set(vae, text_encoder, tok, seed, recipe["train_images"], image_size)
+    means, stds, table, caption_rows = _encode_training_set(
+        vae, text_encoder, tok, seed, recipe["train_images"], image_size
+    )
     empty_row = table.shape[0] - 1
     ema = EMAModel(unet.parameters(), decay=recipe["ema_decay"], use_ema_warmup=True, power=2 / 3)
     opt = torch.optim.AdamW(unet.parameters(), lr=recipe["lr"], weight_decay=0.0)

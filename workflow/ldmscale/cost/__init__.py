@@ -1,0 +1,30 @@
+"""Cost of sampling: FLOPs counted on the meta device (`flops`), latency timed on the real one (`latency`), and
+the per-model cost table (`table`). Device names, peaks and drivers live in `ldmscale.devices`; re-exported here.
+"""
+
+from ..devices import PEAK_TFLOPS_16BIT, device_info, device_name, nvidia_driver, peak_tflops
+from .flops import _counted, count_flops, flop_counter, geometry, normalised_cost, sampling_flops, unet_inputs
+from .latency import apply_switches, end_to_end, profile_latency, sampling_latency_ms, time_ms
+from .table import cost_table, markdown
+
+__all__ = [
+    "PEAK_TFLOPS_16BIT",
+    "_counted",
+    "apply_switches",
+    "cost_table",
+    "count_flops",
+    "device_info",
+    "device_name",
+    "end_to_end",
+    "flop_counter",
+    "geometry",
+    "markdown",
+    "normalised_cost",
+    "nvidia_driver",
+    "peak_tflops",
+    "profile_latency",
+    "sampling_flops",
+    "sampling_latency_ms",
+    "time_ms",
+    "unet_inputs",
+]

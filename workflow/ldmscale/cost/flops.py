@@ -1,0 +1,112 @@
+"""FLOPs of each component call, counted on the meta device, and the FLOP-based cost formulas (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.utils.flop_counter as flop_counter_module
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def flop_counter() -> FlopCounterMode:
+    """Return a FlopCounterMode that also counts attention run by PyTorch's CPU SDPA kernels.
+
+    torch's registry covers SDPA's CUDA kernels and the math path (which the meta device
+    takes) but not the fused CPU kernel, whose attention would otherwise count as 0 FLOPs.
+    """
+    aten = torch.ops.aten
+    cpu_kernels = {
+        "_scaled_dot_product_flash_attention_for_cpu": flop_counter_module.sdpa_flop,
+        "_scaled_dot_product_flash_attention_for_cpu_backward": flop_counter_module.sdpa_backward_flop,
+    }
+    mapping = {getattr(aten, op): formula.__wrapped__ for op, formula in cpu_kernels.items() if hasattr(aten, op)}
+    return FlopCounterMode(display=False, custom_mapping=mapping)
+
+
+def _counted(fn) -> int:
+    with flop_counter() as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def _component_config(model_dir: Path, name: str) -> dict:
+    return json.loads((model_dir / name / "config.json").read_text())
+
+
+def unet_inputs(config: dict, batch: int, latent_size: int, tokens: int, device="meta") -> tuple:
+    """Return (sample, timestep, encoder_hidden_states) for one UNet call at `batch`."""
+    return (
+        torch.zeros(batch, config["in_channels"], latent_size, latent_size, device=device),
+        torch.zeros(batch, dtype=torch.long, device=device),
+        torch.zeros(batch, tokens, config["cross_attention_dim"], device=device),
+    )
+
+
+def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
+    """Return the pipeline's image resolution, latent size and text length, from its configs alone."""
+    model_dir = Path(model_dir)
+    unet = _component_config(model_dir, "unet")
+    vae = _component_config(model_dir, "vae")
+    text = _component_config(model_dir, "text_encoder")
+    factor = 2 ** (len(vae["block_out_channels"]) - 1)
+    resolution = resolution or unet["sample_size"] * factor
+    if resolution % factor:
+        raise ValueError(f"{model_dir}: resolution {resolution} is not a multiple of the VAE factor {factor}")
+    return {"resolution": resolution, "latent_size": resolution // factor, "tokens": text["max_position_embeddings"]}
+
+
+def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
+    """Return params and FLOPs per call of the UNet (batch 1 and 2), VAE decoder and text encoder.
+
+    Models are built from their configs on the meta device: no weights are read and no
+    memory is used, so a 5B UNet counts in seconds. FLOPs are 2 × MACs, attention included.
+    """
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import AutoConfig, AutoModel
+
+    model_dir = Path(model_dir)
+    geo = geometry(model_dir, resolution)
+    with torch.device("meta"):
+        unet = UNet2DConditionModel.from_config(_component_config(model_dir, "unet"))
+        vae = AutoencoderKL.from_config(_component_config(model_dir, "vae"))
+        text = AutoModel.from_config(AutoConfig.from_pretrained(model_dir / "text_encoder"))
+        tokens = torch.zeros(1, geo["tokens"], dtype=torch.long)
+        latent = torch.zeros(1, vae.config.latent_channels, geo["latent_size"], geo["latent_size"])
+        with torch.no_grad():
+            result = {
+                "unet": {
+                    "params": sum(p.numel() for p in unet.parameters()),
+                    "flops_b1": _counted(lambda: unet(*unet_inputs(unet.config, 1, geo["latent_size"], geo["tokens"]))),
+                    "flops_b2": _counted(lambda: unet(*unet_inputs(unet.config, 2, geo["latent_size"], geo["tokens"]))),
+                },
+                "vae_decoder": {
+                    "params": sum(
+                        p.numel() for n, p in vae.named_parameters() if not n.startswith(("encoder", "quant_conv"))
+                    ),
+                    "flops_b1": _counted(lambda: vae.decode(latent)),
+                },
+                "text_encoder": {
+                    "params": sum(p.numel() for p in text.parameters()),
+                    "flops_b1": _counted(lambda: text(tokens)),
+                },
+            }
+    return {**geo, **result}
+
+
+def sampling_flops(flops: dict, nfe: int, cfg: bool) -> float:
+    """Return FLOPs to sample one image: text encoder + NFE UNet calls + VAE decode.
+
+    With classifier-free guidance the prompt and the empty prompt are encoded, and each UNet
+    call runs on the doubled batch.
+    """
+    per_unet_call = flops["unet"]["flops_b2"] if cfg else flops["unet"]["flops_b1"]
+    return (
+        (2 if cfg else 1) * flops["text_encoder"]["flops_b1"] + nfe * per_unet_call + flops["vae_decoder"]["flops_b1"]
+    )
+
+
+def normalised_cost(unet_flops: float, reference_unet_flops: float, steps: int) -> float:
+    """Return the paper's normalised sampling cost: UNet FLOPs relative to the reference model's, times steps."""
+    return unet_flops / reference_unet_flops * steps

@@ -1,0 +1,182 @@
+"""Latency of each component call, timed on the runtime device (warm-up, CUDA events, median), and end to end."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from ..devices import device_info, peak_tflops
+from .flops import _counted, unet_inputs
+
+
+def sampling_latency_ms(latency: dict, nfe: int, cfg: bool) -> float:
+    """Return ms per image from profiled component times at the profiled batch size."""
+    ms = latency["median_ms"]
+    per_batch = (
+        (2 if cfg else 1) * ms["text_encoder"] + nfe * (ms["unet_cfg"] if cfg else ms["unet"]) + ms["vae_decoder"]
+    )
+    return per_batch / latency["batch"]
+
+
+def time_ms(fn, device: torch.device, warmup: int, repeats: int) -> list[float]:
+    """Return wall times in ms of `repeats` calls after `warmup`, synchronised with CUDA events on a GPU."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize(device)
+            times.append(start.elapsed_time(end))
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+def apply_switches(pipe, channels_last: bool, compile: bool) -> None:
+    """Switch the pipeline's UNet and VAE to channels-last memory and/or torch.compile them, in place.
+
+    As diffusers' own guide does it: the UNet module is replaced by its compiled wrapper (which
+    forwards .config, .dtype and hooks) and the VAE's decode method by a compiled one.
+    """
+    if channels_last:
+        pipe.unet.to(memory_format=torch.channels_last)
+        pipe.vae.to(memory_format=torch.channels_last)
+    if compile:
+        pipe.unet = torch.compile(pipe.unet)
+        pipe.vae.decode = torch.compile(pipe.vae.decode)
+
+
+def profile_latency(
+    pipe,
+    batch: int,
+    resolution: int,
+    warmup: int = 3,
+    repeats: int = 10,
+    channels_last: bool = False,
+    compile: bool = False,
+) -> dict:
+    """Return per component call at `batch`: median ms and spread, FLOPs, TFLOP/s, MFU and peak memory.
+
+    FLOPs are counted on the eager modules before the switches apply, with the same inputs
+    as the timed calls. Peak memory is per component (`max_memory_allocated` after a reset,
+    weights of every loaded component included) and only on a GPU: PyTorch's CPU allocator
+    keeps no peak, so on CPU it is null rather than estimated.
+    """
+    device = pipe.unet.device
+    dtype = pipe.unet.dtype
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    latent_size = resolution // pipe.vae_scale_factor
+    tokens = pipe.text_encoder.config.max_position_embeddings
+    ids = torch.zeros(batch, tokens, dtype=torch.long, device=device)
+    latent = torch.zeros(batch, pipe.vae.config.latent_channels, latent_size, latent_size, device=device, dtype=dtype)
+    latent = latent.to(memory_format=memory_format)
+
+    def unet_call(b):
+        x, t, ctx = unet_inputs(pipe.unet.config, b, latent_size, tokens, device=device)
+        x = x.to(dtype).to(memory_format=memory_format)
+        return lambda: pipe.unet(x, t, ctx.to(dtype))
+
+    calls = {
+        "unet": unet_call(batch),
+        "unet_cfg": unet_call(2 * batch),
+        "text_encoder": lambda: pipe.text_encoder(ids),
+        "vae_decoder": lambda: pipe.vae.decode(latent),
+    }
+    info = device_info(device)
+    peak = peak_tflops(info["name"], dtype) if device.type == "cuda" else None
+    with torch.inference_mode():
+        flops = {name: _counted(fn) for name, fn in calls.items()}
+        attention = sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()})
+        apply_switches(pipe, channels_last, compile)
+        times, memory = {}, {}
+        for name, fn in calls.items():
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            times[name] = time_ms(fn, device, warmup, repeats)
+            memory[name] = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    median = {k: statistics.median(v) for k, v in times.items()}
+    achieved = {k: flops[k] / (median[k] * 1e-3) / 1e12 for k in calls}
+    return {
+        "batch": batch,
+        "resolution": resolution,
+        "dtype": str(dtype).removeprefix("torch."),
+        "device": info["name"],
+        "device_info": info,
+        "attention": attention,
+        "channels_last": channels_last,
+        "compile": compile,
+        "warmup": warmup,
+        "repeats": repeats,
+        "median_ms": median,
+        "iqr_ms": {k: _iqr(v) for k, v in times.items()},
+        "min_ms": {k: min(v) for k, v in times.items()},
+        "max_ms": {k: max(v) for k, v in times.items()},
+        "times_ms": times,
+        "flops_per_call": flops,
+        "achieved_tflops": achieved,
+        "peak_tflops": peak,
+        "mfu": {k: achieved[k] / peak if peak else None for k in calls},
+        "peak_memory_bytes": memory,
+        "peak_memory_note": None
+        if device.type == "cuda"
+        else "not measured on CPU: PyTorch's CPU allocator keeps no peak",
+    }
+
+
+def end_to_end(pipe, latency: dict, configurations: list[dict], warmup: int = 1, repeats: int = 3) -> list[dict]:
+    """Return, per configuration, ms per image derived from the component times beside a direct pipeline timing.
+
+    Each configuration (sampler, steps, guidance) runs the whole pipeline at the profiled
+    batch size and resolution; its UNet calls are counted with the same hook as generation,
+    so the derived figure uses the real NFE. The gap between the two is what the component
+    sum leaves out: scheduler steps, guidance arithmetic, post-processing, launch gaps.
+    """
+    from .. import generate, samplers
+
+    device, batch, resolution = pipe.unet.device, latency["batch"], latency["resolution"]
+    original = pipe.scheduler
+    results = []
+    try:
+        for c in configurations:
+            pipe.scheduler = samplers.scheduler(c["sampler"], original.config)
+            run = _pipeline_call(pipe, batch, resolution, c["steps"], c["guidance"])
+            counter = generate.CallCounter(pipe.unet)
+            try:
+                run()  # the first warm-up call, counted
+                unet_batches = counter.take()
+            finally:
+                counter.remove()
+            nfe, cfg = len(unet_batches), unet_batches[0] == 2 * batch
+            measured = [ms / batch for ms in time_ms(run, device, max(warmup - 1, 0), repeats)]
+            derived = sampling_latency_ms(latency, nfe, cfg)
+            results.append({
+                **c, "nfe": nfe, "cfg": cfg, "repeats": repeats,
+                "derived_ms_per_image": derived,
+                "measured_ms_per_image": statistics.median(measured),
+                "measured_iqr_ms": _iqr(measured),
+                "measured_over_derived": statistics.median(measured) / derived,
+            })  # fmt: skip
+    finally:
+        pipe.scheduler = original
+    return results
+
+
+def _pipeline_call(pipe, batch: int, resolution: int, steps: int, guidance: float):
+    """Return a function that generates `batch` images with the pipeline as it is set up."""
+    return lambda: pipe(
+        prompt=[""] * batch, height=resolution, width=resolution, num_inference_steps=steps,
+        guidance_scale=guidance, generator=torch.Generator().manual_seed(0), output_type="np",
+    )  # fmt: skip
+
+
+def _iqr(values: list[float]) -> float:
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return q[2] - q[0]
