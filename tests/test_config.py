@@ -126,12 +126,12 @@ def test_bad_config_fails_before_any_job_naming_the_field(tmp_path, case):
 def test_tiny_config_plans_every_rule(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, tiny_config(), "--dry-run"))
     assert jobs["generate"] == 2 * 2 * 2  # models × guidance × shards
-    assert jobs["score"] == 2 * 2 * 3  # models × guidance × metrics
+    assert jobs["score"] == 2 * 2 * 2  # models × guidance × metrics
     assert (
         jobs["image_features"] == 2 * 2 and jobs["reference_features"] == 1
     )  # the toy scorer's, once per configuration
     assert jobs["train_unet"] == 2 and jobs["frontier"] == 1 and jobs["sample_grid"] == 1
-    assert jobs["chart_cost"] == jobs["chart_winners"] == 3 * 3 and jobs["chart_steps"] == jobs["chart_train"] == 3
+    assert jobs["chart_cost"] == jobs["chart_winners"] == 2 * 3 and jobs["chart_steps"] == jobs["chart_train"] == 2
 
 
 @pytest.mark.parametrize(

@@ -52,12 +52,12 @@ def test_second_run_has_nothing_to_do(finished):
 
 def test_adding_a_sampler_schedules_only_its_jobs(finished):
     jobs = planned_jobs(snakemake(finished, tiny_config(samplers=["ddim", "euler"]), "--dry-run"))
-    assert jobs == {"generate": 2 * 2 * 2, "score": 2 * 2 * 2, **DOWNSTREAM}
+    assert jobs == {"generate": 2 * 2 * 2, "image_features": 2 * 2, "score": 2 * 2 * 2, **DOWNSTREAM}
 
 
 def test_adding_a_step_count_schedules_only_its_jobs(finished):
     jobs = planned_jobs(snakemake(finished, tiny_config(steps=[2, 3]), "--dry-run"))
-    assert jobs == {"generate": 8, "score": 8, **DOWNSTREAM}
+    assert jobs == {"generate": 8, "image_features": 4, "score": 8, **DOWNSTREAM}
 
 
 def test_changing_one_width_reruns_only_that_models_chain(finished):
@@ -66,7 +66,7 @@ def test_changing_one_width_reruns_only_that_models_chain(finished):
     jobs = planned_jobs(proc)
     assert jobs == {
         "train_unet": 1, "prepare_model": 1, "count_flops": 1, "profile_latency": 1,
-        "generate": 4, "score": 4, **DOWNSTREAM,
+        "generate": 4, "image_features": 2, "score": 4, **DOWNSTREAM,
     }  # fmt: skip
     assert "model=tiny-b" in proc.stdout and "model=tiny-a" not in proc.stdout
 

@@ -17,8 +17,9 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
+    # attr_acc reads the real images' features for its real-data floor only
     "attr_acc": Metric(
-        True, False, "toy scorer: fraction of the caption's attributes an image shows, averaged over images"
+        True, True, "toy scorer: fraction of the caption's attributes an image shows, averaged over images"
     ),
     "fd_toy": Metric(
         False, True, "Fréchet distance in the toy scorer's feature space to real images (biased at small N)"
