@@ -34,7 +34,7 @@ def _save_untrained_parts(directory: Path, width: int = 8) -> dict[str, Path]:
     import torch
     from diffusers import UNet2DConditionModel
 
-    from ldmscale import models
+    from ldmscale import integrity
     from ldmscale.toy import nets
 
     torch.manual_seed(0)
@@ -46,7 +46,7 @@ def _save_untrained_parts(directory: Path, width: int = 8) -> dict[str, Path]:
     UNet2DConditionModel.from_config(nets.unet_config(width, 8)).save_pretrained(directory / "unet")
     nets.save_scorer(nets.Scorer(32), directory / "scorer", {})
     for part in PARTS:
-        models.record_checksums(directory / part)
+        integrity.record_checksums(directory / part)
     return {part: directory / part for part in PARTS}
 
 

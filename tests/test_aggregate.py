@@ -4,12 +4,6 @@ import pytest
 from ldmscale import aggregate, io
 
 
-def test_config_is_parsed_back_from_paths():
-    expected = {"task": "coco", "model": "sd-v1.4", "sampler": "dpmpp_2m", "steps": 25, "guidance": 7.5}
-    assert aggregate.config_from_path("results/scores/coco/sd-v1.4/dpmpp_2m/s25_g7.5/fid.json") == expected
-    assert aggregate.config_from_path("/x/results/samples/coco/sd-v1.4/dpmpp_2m/s25_g7.5/shard3") == expected
-
-
 def test_summary_joins_costs_and_scores_by_hand(tmp_path):
     def put(rel, data):
         path = tmp_path / rel

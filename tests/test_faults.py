@@ -10,7 +10,7 @@ import pytest
 import yaml
 from helpers import ROOT, snakemake, snakemake_command, tiny_config
 
-from ldmscale import generate, io, models, tasks
+from ldmscale import generate, integrity, io, models, tasks
 
 CONFIG_DIR = "results/samples/shapes/c8/ddim/s8_g1"
 SHARDS = [f"{CONFIG_DIR}/shard{k}" for k in range(2)]
@@ -171,8 +171,8 @@ def test_prepare_model_names_a_corrupted_weight_file(toy_parts, tmp_path):
 
 
 def test_prepare_model_refuses_parts_without_checksums(toy_parts, tmp_path):
-    (toy_parts["unet"] / models.CHECKSUMS).unlink()
-    with pytest.raises(ValueError, match=f"unet: no {models.CHECKSUMS}, so its files cannot be verified"):
+    (toy_parts["unet"] / integrity.CHECKSUMS).unlink()
+    with pytest.raises(ValueError, match=f"unet: no {integrity.CHECKSUMS}, so its files cannot be verified"):
         assemble(toy_parts, tmp_path / "model")
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ldmscale import features
+from ldmscale import features, paths
 
 IMAGES = np.random.default_rng(0).integers(0, 256, (3, 40, 48, 3), dtype=np.uint8)
 
@@ -71,7 +71,7 @@ def test_saved_features_round_trip_with_metadata(tmp_path):
 
 def test_extractor_keys_name_the_resize_mode_and_model():
     options = {"inception": {"resize": "tf1"}, "clip": {"model": "ViT-L-14-336-quickgelu"}}
-    assert features.key("inception", options) == "inception-tf1"
-    assert features.key("clip", options) == "clip-ViT-L-14-336-quickgelu"
+    assert paths.extractor_key("inception", options) == "inception-tf1"
+    assert paths.extractor_key("clip", options) == "clip-ViT-L-14-336-quickgelu"
     with pytest.raises(ValueError, match="unknown Inception resize mode 'bilinear'"):
         features.load_inception("unused.safetensors", "bilinear")

@@ -10,13 +10,6 @@ def run(pipe, out, indices, sampler="ddim", steps=2, guidance=1.0, batch_size=4)
     return generate.generate_shard(pipe, out, PROMPTS, indices, 11, sampler, steps, guidance, batch_size, 32)
 
 
-def test_shard_indices_cover_every_image_once():
-    covered = [i for k in range(generate.num_shards(10, 4)) for i in generate.shard_indices(10, 4, k)]
-    assert covered == list(range(10))
-    with pytest.raises(ValueError, match="out of range"):
-        generate.shard_indices(10, 4, 3)
-
-
 def test_batches_align_on_global_index():
     assert generate.batches(range(2, 9), 4) == [[2, 3], [4, 5, 6, 7], [8]]
 

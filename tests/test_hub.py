@@ -10,7 +10,7 @@ import pytest
 import yaml
 from helpers import ROOT, snakemake, tiny_config
 
-from ldmscale import io, models
+from ldmscale import integrity, io, models
 
 REPO, REVISION = "tiny-org/tiny-sd", "0123456789abcdef0123456789abcdef01234567"
 
@@ -24,7 +24,7 @@ def lay_out_cache(cache, pipeline_dir, repo_id=REPO, revision=REVISION):
     repo = cache / f"models--{repo_id.replace('/', '--')}"
     snapshot = repo / "snapshots" / revision
     for path in sorted(pipeline_dir.rglob("*")):
-        if not path.is_file() or path.name == models.CHECKSUMS:
+        if not path.is_file() or path.name == integrity.CHECKSUMS:
             continue
         data = path.read_bytes()
         lfs = path.suffix in (".safetensors", ".bin")
@@ -58,10 +58,12 @@ def test_hub_model_comes_from_the_cache_with_only_safetensors_and_checksums(offl
     models.fetch_hub(REPO, REVISION, tmp_path / "model")
     out = tmp_path / "model"
     assert not list(out.rglob("*.bin"))
-    sums = io.read_json(out / models.CHECKSUMS)
+    sums = io.read_json(out / integrity.CHECKSUMS)
     weights = "unet/diffusion_pytorch_model.safetensors"
-    assert sums[weights] == io.sha256(tiny_pipeline_dir / weights)
-    assert set(sums) == {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != models.CHECKSUMS}
+    assert sums[weights] == integrity.sha256(tiny_pipeline_dir / weights)
+    assert set(sums) == {
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != integrity.CHECKSUMS
+    }
     assert models.load_pipeline(out).unet.config.block_out_channels == [8, 16, 32]
 
 
@@ -137,4 +139,4 @@ def test_offline_workflow_prepares_a_cached_hub_model(tmp_path, monkeypatch, tin
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     config = tiny_config(models=[{"name": "tiny-hub", "hub": {"repo_id": REPO, "revision": REVISION}}])
     snakemake(tmp_path / "work", config, "resources/models/tiny-hub")
-    models.verify_checksums(tmp_path / "work" / "resources" / "models" / "tiny-hub")
+    integrity.verify_checksums(tmp_path / "work" / "resources" / "models" / "tiny-hub")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ldmscale import features, metrics
+from ldmscale import features, metrics, scoring
 from ldmscale.toy import data, nets
 
 
@@ -64,7 +64,7 @@ def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_n():
 
 def test_unknown_metric_lists_valid_names():
     with pytest.raises(ValueError, match="unknown metric 'lpips'.*attr_acc.*clip_score.*cmmd.*fid.*kid"):
-        metrics.get("lpips")
+        scoring.get("lpips")
 
 
 def test_fd_interval_contains_the_estimate_and_shrinks_with_n():

@@ -2,22 +2,22 @@ import shutil
 
 import pytest
 
-from ldmscale import models
+from ldmscale import integrity, models
 
 
 def test_assembled_pipeline_is_valid_and_round_trips(tiny_pipeline_dir, tiny_pipeline):
     components = models.validate_pipeline_dir(tiny_pipeline_dir)
     assert {"unet", "vae", "text_encoder", "tokenizer", "scheduler"} <= set(components)
     assert type(tiny_pipeline).__name__ == "StableDiffusionPipeline"
-    models.verify_checksums(tiny_pipeline_dir)
+    integrity.verify_checksums(tiny_pipeline_dir)
 
 
 def test_copy_local_records_checksums_that_catch_changes(tiny_pipeline_dir, tmp_path):
     models.copy_local(tiny_pipeline_dir, tmp_path / "copy")
-    models.verify_checksums(tmp_path / "copy")
+    integrity.verify_checksums(tmp_path / "copy")
     (tmp_path / "copy" / "unet" / "config.json").write_text("{}")
     with pytest.raises(ValueError, match="unet/config.json"):
-        models.verify_checksums(tmp_path / "copy")
+        integrity.verify_checksums(tmp_path / "copy")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from ldmscale import config as cfg
-from ldmscale import io, models
+from ldmscale import integrity, io, models
 from ldmscale.toy import ship
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ def test_shipped_weights_are_float16_with_checksums_and_provenance(shipped):
     weights = load_file(shipped / "models/c8/unet/diffusion_pytorch_model.safetensors")
     assert {t.dtype for t in weights.values()} == {torch.float16}
     for part in ("text", "vae", "scorer", "models/c8/unet"):
-        models.verify_checksums(shipped / part)
+        integrity.verify_checksums(shipped / part)
 
 
 def test_shipped_parts_assemble_to_the_rounded_float32_weights(shipped, tiny_parts, tmp_path):

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from ldmscale import io, tasks
+from ldmscale import integrity, tasks
 
 PROMPTS = [f"prompt number {i}" for i in range(20)]
 NO_REFERENCE = {"images": None, "match": "sample", "seed": 0, "image_size": None}
@@ -28,7 +28,7 @@ def test_prompt_files_give_the_same_seeded_subset_with_provenance(prompt_files, 
     rows = [item["row"] for item in doc["items"]]
     assert [item["prompt"] for item in doc["items"]] == [PROMPTS[r] for r in rows]
     assert [item["index"] for item in doc["items"]] == list(range(5)) and len(set(rows)) == 5
-    assert doc["file"] == {"path": str(path), "sha256": io.sha256(path), "column": "caption", "rows": 20}
+    assert doc["file"] == {"path": str(path), "sha256": integrity.sha256(path), "column": "caption", "rows": 20}
     larger = tasks.prompts({"file": {"path": str(path), "column": "caption", "seed": 3}}, 8)
     assert [item["row"] for item in larger["items"][:5]] == rows  # N = 8 extends N = 5
     other_seed = tasks.prompts({"file": {"path": str(path), "column": "caption", "seed": 4}}, 5)
@@ -69,8 +69,8 @@ def test_coco_gives_one_caption_per_image_and_its_image(tmp_path):
     for item in doc["items"]:
         assert item["prompt"] == f"image {item['image_id']} caption {item['caption_id'] // 100}"  # stripped
     assert doc["reference"]["files"] == [f"COCO_val2014_{i:012d}.jpg" for i in ids]
-    assert doc["reference"]["sha256"] == [io.sha256(folder / f) for f in doc["reference"]["files"]]
-    assert doc["file"]["sha256"] == io.sha256(captions) and doc["file"]["captions"] == 8
+    assert doc["reference"]["sha256"] == [integrity.sha256(folder / f) for f in doc["reference"]["files"]]
+    assert doc["file"]["sha256"] == integrity.sha256(captions) and doc["file"]["captions"] == 8
     assert tasks.prompts({"coco": {"captions": str(captions), "seed": 0}}, 3, reference, 3) == doc
 
 

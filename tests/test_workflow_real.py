@@ -7,7 +7,7 @@ import yaml
 from helpers import ROOT, planned_jobs, snakemake
 from PIL import Image
 
-from ldmscale import features, io
+from ldmscale import features, integrity, io
 
 pytestmark = pytest.mark.workflow
 METRICS = ("fid", "kid", "clip_score", "cmmd")
@@ -53,10 +53,10 @@ def test_every_metric_is_scored_with_an_interval_and_reaches_the_frontier(real_r
 def test_task_records_its_sources_and_reference_features_are_cached_by_extractor_and_n(real_run):
     work, config = real_run
     task = io.read_json(work / "results" / "tasks" / "real" / "prompts.json")
-    assert task["file"]["sha256"] == io.sha256(config["tasks"]["real"]["prompts"]["file"]["path"])
+    assert task["file"]["sha256"] == integrity.sha256(config["tasks"]["real"]["prompts"]["file"]["path"])
     assert len(task["items"]) == 6 and len(task["reference"]["files"]) == 6
     inception, meta = features.load(work / "results" / "reference" / "real" / "inception-tf1" / "n6.safetensors")
-    assert inception["images"].shape == (6, 2048) and meta["weights_sha256"] == io.sha256(
+    assert inception["images"].shape == (6, 2048) and meta["weights_sha256"] == integrity.sha256(
         config["metrics"]["inception"]["feature_extractor_weights_path"]
     )
     clip, _ = features.load(

@@ -7,15 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from . import cost, generate, io
-
-
-def config_from_path(path: str) -> dict:
-    """Return (task, model, sampler, steps, guidance) parsed from a samples or scores path."""
-    parts = Path(path).parts
-    root = parts.index("scores") if "scores" in parts else parts.index("samples")
-    task, model, sampler, setting = parts[root + 1 : root + 5]
-    steps, guidance = setting.removeprefix("s").split("_g")
-    return {"task": task, "model": model, "sampler": sampler, "steps": int(steps), "guidance": float(guidance)}
+from .paths import config_from_path
 
 
 def summary(

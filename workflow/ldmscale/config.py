@@ -7,16 +7,12 @@ import re
 from itertools import product
 from pathlib import Path
 
-from . import architectures, metrics, models, samplers
+from . import architectures, integrity, models, samplers, scoring
+from .paths import fmt_guidance
 
 SOURCES = ("toy", "local", "hub", "architecture")
 GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-
-
-def fmt_guidance(value: float) -> str:
-    """Return the guidance scale as it appears in paths: 7.5 → '7.5', 1.0 → '1'."""
-    return f"{float(value):g}"
 
 
 def check_shipped(config: dict, root: Path) -> dict:
@@ -98,7 +94,7 @@ def check(config: dict) -> None:
         where = f"tasks.{task_name}"
         for i, name in enumerate(task["metrics"]):
             try:
-                metrics.get(name)
+                scoring.get(name)
             except ValueError as err:
                 raise ValueError(f"config: {where}.metrics[{i}]: {err}") from None
         if task["shard_size"] % task["batch_size"]:
@@ -163,7 +159,7 @@ def hub_models_missing(config: dict, models_dir: str | Path) -> list[str]:
         return []
     hints = []
     for model in config["models"]:
-        if "hub" not in model or (Path(models_dir) / model["name"] / models.CHECKSUMS).is_file():
+        if "hub" not in model or (Path(models_dir) / model["name"] / integrity.CHECKSUMS).is_file():
             continue  # not a hub model, or already prepared
         try:
             models.hub_snapshot(model["hub"]["repo_id"], model["hub"]["revision"], local_files_only=True)
@@ -203,10 +199,10 @@ def check_task_data(where: str, task: dict) -> None:
         _check_suffix(f"{where}.prompts.coco.captions", task["prompts"]["coco"]["captions"], (".json",))
     reference = task["reference"]
     for i, name in enumerate(task["metrics"]):
-        metric = metrics.get(name)
-        if metric.features == "toy" and kinds != ["toy"]:
+        metric = scoring.get(name)
+        if metric.extractor == "toy" and kinds != ["toy"]:
             raise ValueError(f"config: {where}.metrics[{i}]: {name} scores toy captions; it needs prompts: {{toy: …}}")
-        if metric.needs_reference and metric.features != "toy" and not reference["images"]:
+        if metric.needs_reference and metric.extractor != "toy" and not reference["images"]:
             raise ValueError(
                 f"config: {where}.metrics[{i}]: {name} compares with real images; set {where}.reference.images"
             )
@@ -234,7 +230,7 @@ def task_files_missing(where: str, task: dict) -> list[str]:
 
 
 def _extractors_used(config: dict) -> set[str]:
-    return {metrics.get(name).features for task in config["tasks"].values() for name in task["metrics"]}
+    return {scoring.get(name).extractor for task in config["tasks"].values() for name in task["metrics"]}
 
 
 def check_extractors(config: dict) -> None:

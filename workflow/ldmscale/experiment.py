@@ -20,7 +20,7 @@ import sys
 
 import polars as pl
 
-from . import frontier, metrics
+from . import frontier, scoring
 
 REPS = 1000
 
@@ -77,7 +77,7 @@ def _below_floor(model_rows: pl.DataFrame, metric: str) -> dict:
     """Return whether a model's best configuration stays clear of its metric's real-data floor (the best real images score)."""
     top = frontier._ranked(model_rows, metric).row(0, named=True)
     floor = top.get(f"{metric}_floor")
-    higher = metrics.get(metric).higher_is_better
+    higher = scoring.get(metric).higher_is_better
     bound = top[f"{metric}_ci_high"] if higher else top[f"{metric}_ci_low"]
     holds = None if floor is None else bool(bound < floor if higher else bound > floor)
     return {"condition": f"{top['model']}'s best is clear of the real-data floor {floor if floor is None else round(floor, 4)}",

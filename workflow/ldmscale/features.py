@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import io
+from . import integrity, io, paths
 
 # resize mode → torchmetrics' `antialias`: tf1 is torch-fidelity's reference behaviour (TF1-style
 # bilinear without antialiasing, as the original FID code); antialias is torchmetrics' default.
@@ -26,32 +26,6 @@ INCEPTION_RESIZE = {"tf1": False, "antialias": True}
 INCEPTION_URL = (
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 )
-KINDS = ("inception", "clip", "toy")
-
-
-def key(kind: str, options: dict) -> str:
-    """Return the name of extractor `kind` as configured in `options` (config `metrics`): inception-tf1, clip-ViT-L-14…"""
-    if kind == "inception":
-        return f"inception-{options['inception']['resize']}"
-    if kind == "clip":
-        return f"clip-{options['clip']['model']}"
-    if kind == "toy":
-        return "toy-scorer"
-    raise ValueError(f"unknown feature extractor {kind!r}; valid: {', '.join(KINDS)}")
-
-
-def kind_of(extractor: str) -> str:
-    """Return the kind (inception, clip, toy) of an extractor key written by `key`."""
-    return extractor.split("-", 1)[0]
-
-
-def weights_path(kind: str, options: dict) -> str:
-    """Return the configured local weights file of extractor `kind` (toy: the scorer directory's weights)."""
-    if kind == "toy":
-        return str(Path(options["toy"]["scorer"]) / "model.safetensors")
-    return (
-        options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
-    )
 
 
 def load_inception(weights: str | Path, resize: str) -> torch.nn.Module:
@@ -139,7 +113,7 @@ def extract(kind: str, options: dict, batches: Iterable[np.ndarray], prompts: li
     """Return {"images": (n, d)} features of image batches (CLIP: and {"texts": …} of `prompts`; toy: and predictions)."""
     if kind == "toy":
         return toy_features(options["toy"]["scorer"], batches)
-    weights = weights_path(kind, options)
+    weights = paths.extractor_weights(kind, options)
     if kind == "inception":
         model = load_inception(weights, options["inception"]["resize"])
         return {"images": inception_features(model, batches, device)}
@@ -173,13 +147,13 @@ def convert_inception(pth: str | Path, out: str | Path) -> str:
     named like the release (…-<8 hex>.pth) must match that SHA-256 prefix, as torch.hub checks it.
     """
     prefix = re.search(r"-([0-9a-f]{8,})\.pth$", Path(pth).name)
-    if prefix and not io.sha256(pth).startswith(prefix[1]):
+    if prefix and not integrity.sha256(pth).startswith(prefix[1]):
         raise ValueError(f"{pth}: SHA-256 does not start with {prefix[1]} as its name says; the download is corrupt")
     state = torch.load(pth, map_location="cpu", weights_only=True)
     with io.atomic_path(out) as tmp:
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
     load_inception(out, "tf1")  # every tensor of the architecture present, shapes right
-    return io.sha256(out)
+    return integrity.sha256(out)
 
 
 def main(argv: list[str] | None = None) -> None:

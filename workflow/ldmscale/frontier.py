@@ -8,7 +8,7 @@ import math
 import numpy as np
 import polars as pl
 
-from . import metrics
+from . import metrics, scoring
 
 CONFIG_KEYS = ["task", "model", "sampler", "steps", "guidance"]
 COST_AXES = {
@@ -22,7 +22,7 @@ RESOLVED, NOT_RESOLVED = "resolved", "not resolved"
 
 
 def _higher_is_better(metric: str) -> bool:
-    return metrics.get(metric).higher_is_better
+    return scoring.get(metric).higher_is_better
 
 
 def _finite(*columns: str) -> pl.Expr:

@@ -12,24 +12,11 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from . import io, samplers
+from . import integrity, io, samplers
 from .seeds import index_seed
 
 log = logging.getLogger("ldmscale")
 MANIFEST = "manifest.json"
-
-
-def shard_indices(num_images: int, shard_size: int, shard: int) -> range:
-    """Return the image indices of shard `shard` when `num_images` are cut into shards of `shard_size`."""
-    start = shard * shard_size
-    if shard < 0 or start >= num_images:
-        raise ValueError(f"shard {shard} is out of range for {num_images} images in shards of {shard_size}")
-    return range(start, min(start + shard_size, num_images))
-
-
-def num_shards(num_images: int, shard_size: int) -> int:
-    """Return how many shards `num_images` images make."""
-    return -(-num_images // shard_size)
 
 
 def batches(indices: range, batch_size: int) -> list[list[int]]:
@@ -109,7 +96,13 @@ def generate_shard(
                     name = f"{i:06d}.png"
                     Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8)).save(tmp / name)
                     records.append(
-                        {"index": i, "file": name, "sha256": io.sha256(tmp / name), "prompt": prompts[i], "seed": seed}
+                        {
+                            "index": i,
+                            "file": name,
+                            "sha256": integrity.sha256(tmp / name),
+                            "prompt": prompts[i],
+                            "seed": seed,
+                        }
                     )
             manifest = {
                 "sampler": sampler,
@@ -154,7 +147,7 @@ def read_manifest(shard_dir: str | Path, verify: bool = True) -> dict:
             image = shard_dir / record["file"]
             if not image.is_file():
                 raise ValueError(f"{image}: listed in {path} but missing")
-            if io.sha256(image) != record["sha256"]:
+            if integrity.sha256(image) != record["sha256"]:
                 raise ValueError(f"{image}: SHA-256 differs from {path}; the file is corrupt or was changed")
     return manifest
 

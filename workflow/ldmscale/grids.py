@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import aggregate, generate, io
+from . import generate, io, paths
 
 LABEL_PX = 14
 MARGIN = 6
@@ -47,7 +47,7 @@ def write(
     """Write the grid of the first `images` images of every (model, steps) among `shard_dirs` (one sampler and guidance)."""
     by_config: dict[tuple[str, int], list[str]] = {}
     for shard in shard_dirs:
-        config = aggregate.config_from_path(shard)
+        config = paths.config_from_path(shard)
         by_config.setdefault((config["model"], config["steps"]), []).append(shard)
     cells = {key: generate.load_images(sorted(shards))[0][:images] for key, shards in by_config.items()}
     prompts = {item["index"]: item["prompt"] for item in prompt_doc["items"]}

@@ -1,53 +1,10 @@
-"""Quality metrics: registry, the toy scorer's metrics, FID/KID/CLIP score/CMMD, and their uncertainties."""
+"""Quality metrics' estimators: the toy scorer's metrics, FID/KID/CLIP score/CMMD, and their uncertainties."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-
-
-@dataclass(frozen=True)
-class Metric:
-    higher_is_better: bool
-    needs_reference: bool
-    description: str
-    features: str = "toy"  # the feature extractor it reads: toy (the toy scorer), inception or clip
-
-
-METRICS: dict[str, Metric] = {
-    # attr_acc reads the real images' features for its real-data floor only
-    "attr_acc": Metric(
-        True, True, "toy scorer: fraction of the caption's attributes an image shows, averaged over images"
-    ),
-    "fd_toy": Metric(
-        False, True, "Fréchet distance in the toy scorer's feature space to real images (biased at small N)"
-    ),
-    "kid_toy": Metric(
-        False,
-        True,
-        "KID in the toy scorer's feature space: unbiased MMD² (cubic kernel) of the whole sets, with per-image values",
-    ),
-    "fid": Metric(
-        False, True, "Fréchet Inception Distance to the task's real images (2048-d pool features)", "inception"
-    ),
-    "kid": Metric(
-        False, True, "Kernel Inception Distance: unbiased MMD², cubic kernel, mean over subsets", "inception"
-    ),
-    "clip_score": Metric(True, False, "CLIP score: 100 · max(cos(image, caption), 0), averaged over images", "clip"),
-    "cmmd": Metric(
-        False, True, "CMMD: MMD² (Gaussian kernel, σ = 10, × 1000) of CLIP image embeddings to real images", "clip"
-    ),
-}
-
-
-def get(name: str) -> Metric:
-    """Return the registry entry for `name`, or raise ValueError listing the valid names."""
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise ValueError(f"unknown metric {name!r}; valid metrics: {', '.join(sorted(METRICS))}") from None
 
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
 from . import architectures, io
+from .integrity import CHECKSUMS, SHA256_RE, record_checksums, sha256, verify_checksums
 
-CHECKSUMS = "ldmscale_checksums.json"
 UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # ldmscale loads pipelines without their safety checker, so a hub model's is never downloaded (1.2 GB for SD1.x).
 OPTIONAL_COMPONENTS = ("safety_checker",)
@@ -22,7 +21,6 @@ HUB_PATTERNS = [
     "*/model.safetensors", "*/model-*.safetensors",
 ]  # fmt: skip
 HUB_IGNORE = [f"{name}/*" for name in OPTIONAL_COMPONENTS]
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def validate_pipeline_dir(path: str | Path) -> list[str]:
@@ -56,32 +54,6 @@ def validate_pipeline_dir(path: str | Path) -> list[str]:
         if (path / name / "config.json").is_file() and not any((path / name).glob("*.safetensors")):
             raise ValueError(f"{path / name}: no .safetensors weights (only safetensors are loaded)")
     return components
-
-
-def record_checksums(path: str | Path, sums: dict[str, str] | None = None) -> dict[str, str]:
-    """Write and return the SHA-256 of every file in the pipeline directory (`sums` when already computed)."""
-    path = Path(path)
-    if sums is None:
-        sums = {
-            str(p.relative_to(path)): io.sha256(p)
-            for p in sorted(path.rglob("*"))
-            if p.is_file() and p.name != CHECKSUMS
-        }
-    (path / CHECKSUMS).write_text(json.dumps(sums, indent=2, sort_keys=True) + "\n")
-    return sums
-
-
-def verify_checksums(path: str | Path) -> None:
-    """Raise ValueError naming every file of `path` that differs from its recorded SHA-256."""
-    path = Path(path)
-    if not (path / CHECKSUMS).is_file():
-        raise ValueError(f"{path}: no {CHECKSUMS}, so its files cannot be verified; prepare or ship it again")
-    sums = io.read_json(path / CHECKSUMS)
-    missing = [name for name in sums if not (path / name).is_file()]
-    changed = [name for name, digest in sums.items() if name not in missing and io.sha256(path / name) != digest]
-    if missing or changed:
-        names = changed + [f"{name} (missing)" for name in missing]
-        raise ValueError(f"{path}: files missing or changed since their checksums were recorded: {', '.join(names)}")
 
 
 def copy_local(source: str | Path, out: str | Path) -> None:
@@ -144,7 +116,7 @@ def fetch_hub(repo_id: str, revision: str, out: str | Path) -> None:
     files = sorted(str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.is_file())
     sums = {}
     for name in filter_repo_objects(files, allow_patterns=HUB_PATTERNS, ignore_patterns=HUB_IGNORE):
-        sums[name] = io.sha256(snapshot / name)
+        sums[name] = sha256(snapshot / name)
         blob = (snapshot / name).resolve().name
         if SHA256_RE.match(blob) and blob != sums[name]:
             raise ValueError(

@@ -1,10 +1,14 @@
-"""One metric of one configuration, from its cached features: numpy only, so a score job imports no torch.
+"""The metric registry, and one metric of one configuration from its cached features.
 
-Each metric is one function in SCORERS; `score` checks the feature files and dispatches to it.
+Numpy only, so a score job (and the Snakefile, which reads the registry) imports no torch. A metric is one entry in
+METRICS: its score function, the feature extractor it reads, its direction and the config section of its options.
+The estimators themselves (FD, KID, CMMD, bootstrap intervals) are in `metrics`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -77,24 +81,66 @@ def _clip_score(gen, ref, prompt_doc, options, reps):
     return {**metrics.score_mean(per_image, reps, BOOTSTRAP_SEED), "per_image": per_image.tolist()}
 
 
-# metric → its score function(generated features, reference features or None, task prompts, metric options, bootstrap reps)
-SCORERS = {
-    "attr_acc": _attr_acc,
-    "fd_toy": _fd_toy,
-    "kid_toy": _kid_toy,
-    "fid": _fid,
-    "kid": _kid,
-    "cmmd": _cmmd,
-    "clip_score": _clip_score,
+@dataclass(frozen=True)
+class Metric:
+    score: Callable  # (generated features, reference features or None, task prompts, options, bootstrap reps) → dict
+    higher_is_better: bool
+    needs_reference: bool  # reads the real images' features (attr_acc: for its real-data floor only)
+    description: str
+    extractor: str = "toy"  # the feature extractor it reads: toy (the toy scorer), inception or clip
+    options: str | None = None  # the config `metrics` section passed to `score` (changing it reruns only this metric)
+
+
+METRICS: dict[str, Metric] = {
+    "attr_acc": Metric(
+        _attr_acc, True, True, "toy scorer: fraction of the caption's attributes an image shows, averaged over images"
+    ),
+    "fd_toy": Metric(
+        _fd_toy, False, True, "Fréchet distance in the toy scorer's feature space to real images (biased at small N)"
+    ),
+    "kid_toy": Metric(
+        _kid_toy,
+        False,
+        True,
+        "KID in the toy scorer's feature space: unbiased MMD² (cubic kernel) of the whole sets, with per-image values",
+    ),
+    "fid": Metric(
+        _fid, False, True, "Fréchet Inception Distance to the task's real images (2048-d pool features)", "inception"
+    ),
+    "kid": Metric(
+        _kid,
+        False,
+        True,
+        "Kernel Inception Distance: unbiased MMD², cubic kernel, mean over subsets",
+        "inception",
+        "kid",
+    ),
+    "clip_score": Metric(
+        _clip_score, True, False, "CLIP score: 100 · max(cos(image, caption), 0), averaged over images", "clip"
+    ),
+    "cmmd": Metric(
+        _cmmd,
+        False,
+        True,
+        "CMMD: MMD² (Gaussian kernel, σ = 10, × 1000) of CLIP image embeddings to real images",
+        "clip",
+    ),
 }
+
+
+def get(name: str) -> Metric:
+    """Return the registry entry for `name`, or raise ValueError listing the valid names."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ValueError(f"unknown metric {name!r}; valid metrics: {', '.join(sorted(METRICS))}") from None
 
 
 def score(
     metric: str, prompt_doc: dict, generated_path: str, reference_path: str | None, options: dict, reps: int
 ) -> dict:
     """Return `metric` of one configuration from its cached features (and the real images' where it needs them)."""
-    if metric not in SCORERS:
-        raise ValueError(f"unknown metric {metric!r}; valid metrics: {', '.join(sorted(SCORERS))}")
+    entry = get(metric)
     generated, meta = load_features(generated_path)
     reference = None
     if reference_path is not None:
@@ -103,6 +149,6 @@ def score(
             raise ValueError(
                 f"{generated_path} and {reference_path} come from different extractors or weights; rerun both"
             )
-    result = SCORERS[metric](generated, reference, prompt_doc, options, reps)
+    result = entry.score(generated, reference, prompt_doc, options, reps)
     extractor = {"extractor": meta["extractor"], "weights_sha256": meta["weights_sha256"]}
-    return {"metric": metric, "higher_is_better": metrics.get(metric).higher_is_better, **extractor, **result}
+    return {"metric": metric, "higher_is_better": entry.higher_is_better, **extractor, **result}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import features, generate, io
+from . import features, generate, integrity, io, paths
 from .toy import data
 
 PROMPT_SOURCES = ("toy", "file", "coco")
@@ -86,7 +86,7 @@ def file_prompts(path: str, column: str, seed: int, num_images: int) -> dict:
     texts = read_prompt_file(path, column)
     rows = subset(len(texts), num_images, seed, f"prompts.file.path {path}")
     items = [{"index": i, "prompt": texts[row], "row": row} for i, row in enumerate(rows)]
-    source = {"path": str(path), "sha256": io.sha256(path), "column": column, "rows": len(texts)}
+    source = {"path": str(path), "sha256": integrity.sha256(path), "column": column, "rows": len(texts)}
     return {"source": "file", "seed": seed, "file": source, "items": items}
 
 
@@ -114,7 +114,7 @@ def coco_prompts(captions_path: str, seed: int, num_images: int) -> dict:
         raise ValueError(
             f"prompts.coco.captions: {captions_path} has captions of {len(items)} images; num_images asks for {num_images}"
         )
-    source = {"path": str(captions_path), "sha256": io.sha256(captions_path), "captions": len(captions)}
+    source = {"path": str(captions_path), "sha256": integrity.sha256(captions_path), "captions": len(captions)}
     return {"source": "coco", "seed": seed, "file": source, "items": items}
 
 
@@ -145,7 +145,7 @@ def reference_files(reference: dict, items: list[dict], count: int) -> dict:
         "images": str(folder),
         "match": reference["match"],
         "files": chosen,
-        "sha256": [io.sha256(folder / name) for name in chosen],
+        "sha256": [integrity.sha256(folder / name) for name in chosen],
     }
 
 
@@ -186,7 +186,7 @@ def reference_features(
         raise ValueError("the task has no reference images (tasks.<task>.reference.images)")
     paths = [str(Path(ref["images"]) / name) for name in ref["files"]]
     for path, digest in zip(paths, ref["sha256"]):
-        if io.sha256(path) != digest:
+        if integrity.sha256(path) != digest:
             raise ValueError(f"{path}: changed since the task was prepared; rerun prepare_task")
     arrays = features.extract(kind, options, image_batches(paths, image_size, options["batch_size"]), None, device)
     return arrays, _metadata(kind, options, len(paths))
@@ -219,8 +219,8 @@ def generated_features(
 
 def _metadata(kind: str, options: dict, n: int) -> dict:
     return {
-        "extractor": features.key(kind, options),
-        "weights_sha256": io.sha256(features.weights_path(kind, options)),
+        "extractor": paths.extractor_key(kind, options),
+        "weights_sha256": integrity.sha256(paths.extractor_weights(kind, options)),
         "n": str(n),
     }
 

@@ -7,9 +7,9 @@ min_version("9.0")
 
 # The rule scripts import the same package; put it on the path for parse-time checks too.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-from ldmscale import config as cfg, features as feat, frontier as ftr, generate as gen, metrics as mtr  # noqa: E402
-from ldmscale import samplers as smp  # noqa: E402
-from ldmscale.toy.data import DATA_VERSION  # noqa: E402
+from ldmscale import config as cfg, paths, samplers as smp, scoring  # noqa: E402
+from ldmscale.paths import FEATURES, FLOPS, LATENCY, PROMPTS, REFERENCE_FEATURES, SCORE, SHARD  # noqa: E402
+from ldmscale.toy import DATA_VERSION  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 cfg.check(config)
@@ -25,22 +25,18 @@ if not config["train_toy"]:
 TOY = TOY_BUILT if config["train_toy"] else TOY_SHIPPED
 TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m]
 GENERATING = cfg.generating_models(config)
-SHARD = "results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}"
-SCORE = "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.json"
-FEATURES = "results/features/{task}/{model}/{sampler}/s{steps}_g{guidance}/{extractor}.safetensors"
-REFERENCE_FEATURES = "results/reference/{task}/{extractor}/n{n}.safetensors"
 
 
 wildcard_constraints:
     task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     model=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     sampler="|".join(sorted(smp.SAMPLERS)),
-    metric="|".join(sorted(mtr.METRICS)),
+    metric="|".join(sorted(scoring.METRICS)),
     steps=r"\d+",
     guidance=r"\d+(\.\d+)?",
     shard=r"\d+",
     batch=r"\d+",
-    cost="|".join(ftr.COST_AXES),
+    cost="|".join(paths.COST_AXES),
     extractor=r"(inception|clip|toy)-[^/]+",
     n=r"\d+",
 
@@ -74,7 +70,7 @@ def model_sources(wildcards):
 def shard_dirs(wildcards):
     """Every shard directory of one configuration."""
     t = task(wildcards)
-    shards = gen.num_shards(t["num_images"], t["shard_size"])
+    shards = paths.num_shards(t["num_images"], t["shard_size"])
     return expand(SHARD, **dict(wildcards), shard=range(shards))
 
 
@@ -100,15 +96,15 @@ def metric_settings():
 
 def extractor_options(wildcards):
     """The `metrics` settings that define extractor wildcards.extractor (its kind's section and the batch size)."""
-    kind = feat.kind_of(wildcards.extractor)
+    kind = paths.extractor_kind(wildcards.extractor)
     return {"batch_size": config["metrics"]["batch_size"], kind: metric_settings()[kind]}
 
 
 def extractor_inputs(wildcards):
     """The task's prompts and the extractor's local weights (toy: the scorer directory; CLIP: and its model config)."""
-    kind = feat.kind_of(wildcards.extractor)
-    weights = f"{TOY}/scorer" if kind == "toy" else feat.weights_path(kind, config["metrics"])
-    inputs = {"prompts": f"results/tasks/{wildcards.task}/prompts.json", "weights": weights}
+    kind = paths.extractor_kind(wildcards.extractor)
+    weights = f"{TOY}/scorer" if kind == "toy" else paths.extractor_weights(kind, config["metrics"])
+    inputs = {"prompts": PROMPTS.format(task=wildcards.task), "weights": weights}
     if kind == "clip" and config["metrics"]["clip"]["model_config"]:
         inputs["model_config"] = config["metrics"]["clip"]["model_config"]
     return inputs
@@ -120,10 +116,10 @@ def image_feature_inputs(wildcards):
 
 def score_inputs(wildcards):
     """The task's prompts, the configuration's cached features and, where the metric needs them, the real images'."""
-    metric = mtr.get(wildcards.metric)
-    key = feat.key(metric.features, config["metrics"])
+    metric = scoring.get(wildcards.metric)
+    key = paths.extractor_key(metric.extractor, config["metrics"])
     inputs = {
-        "prompts": f"results/tasks/{wildcards.task}/prompts.json",
+        "prompts": PROMPTS.format(task=wildcards.task),
         "features": FEATURES.format(**dict(wildcards), extractor=key),
     }
     if metric.needs_reference:
@@ -134,17 +130,16 @@ def score_inputs(wildcards):
 
 
 def metric_options(wildcards):
-    """KID's subset settings for kid and kid_toy, nothing for other metrics (so that changing them reruns only KID)."""
-    return config["metrics"]["kid"] if wildcards.metric in ("kid", "kid_toy") else {}
+    """The config `metrics` section the metric reads (KID: its subsets), so that changing it reruns only that metric."""
+    section = scoring.get(wildcards.metric).options
+    return config["metrics"][section] if section else {}
 
 
 def aggregate_inputs(wildcards):
     configs = cfg.configurations(config)
     return {
-        "flops": expand("results/cost/{model}/flops.json", model=summary_cost_models()),
-        "latency": expand(
-            "results/cost/{model}/latency_b{batch}.json", model=GENERATING, batch=config["cost"]["latency_batch"]
-        ),
+        "flops": expand(FLOPS, model=summary_cost_models()),
+        "latency": expand(LATENCY, model=GENERATING, batch=config["cost"]["latency_batch"]),
         "scores": [
             SCORE.format(**c, metric=metric) for c in configs for metric in config["tasks"][c["task"]]["metrics"]
         ],
@@ -154,7 +149,7 @@ def aggregate_inputs(wildcards):
 
 
 METRICS_USED = sorted({m for t in config["tasks"].values() for m in t["metrics"]})
-GRID_GUIDANCE = cfg.fmt_guidance(config["frontier"]["grid_guidance"] or max(config["guidance"]))
+GRID_GUIDANCE = paths.fmt_guidance(config["frontier"]["grid_guidance"] or max(config["guidance"]))
 
 
 def summary_cost_models():
@@ -166,11 +161,9 @@ def summary_cost_models():
 def cost_table_inputs(wildcards):
     """Every model's FLOPs, and its latency unless cost.latency is off."""
     names = [m["name"] for m in config["models"]]
-    inputs = {"flops": expand("results/cost/{model}/flops.json", model=names)}
+    inputs = {"flops": expand(FLOPS, model=names)}
     if config["cost"]["latency"]:
-        inputs["latency"] = expand(
-            "results/cost/{model}/latency_b{batch}.json", model=names, batch=config["cost"]["latency_batch"]
-        )
+        inputs["latency"] = expand(LATENCY, model=names, batch=config["cost"]["latency_batch"])
     return inputs
 
 
@@ -190,8 +183,8 @@ def all_targets():
 def frontier_plots():
     """Every chart (HTML, PNG, SVG; training compute only when ldmscale trained models) and sample grid."""
     views = [
-        *ftr.COST_AXES,
-        *(f"{c}__winners" for c in ftr.COST_AXES),
+        *paths.COST_AXES,
+        *(f"{c}__winners" for c in paths.COST_AXES),
         "steps",
         *(["train_flops"] if TOY_MODELS else []),
     ]
@@ -209,7 +202,7 @@ def frontier_plots():
 
 def grid_shards(wildcards):
     """Every shard of every model and step count at one task, sampler and guidance: the cells of a sample grid."""
-    shards = range(gen.num_shards(task(wildcards)["num_images"], task(wildcards)["shard_size"]))
+    shards = range(paths.num_shards(task(wildcards)["num_images"], task(wildcards)["shard_size"]))
     return expand(SHARD, **dict(wildcards), model=GENERATING, steps=config["steps"], shard=shards)
 
 

@@ -5,7 +5,7 @@ rule count_flops:
     input:
         "resources/models/{model}",
     output:
-        "results/cost/{model}/flops.json",
+        FLOPS,
     params:
         resolution=cost_resolution(),
     log:
@@ -20,7 +20,7 @@ rule profile_latency:
     input:
         "resources/models/{model}",
     output:
-        "results/cost/{model}/latency_b{batch}.json",
+        LATENCY,
     params:
         resolution=cost_resolution(),
         device=device(),

@@ -25,9 +25,11 @@ rule frontier:
         per_image="results/per_image.parquet",
     output:
         tables=report(
-            expand("results/frontier/{table}.csv", table=ftr.TABLES), caption="../report/tables.rst", category="Tables"
+            expand("results/frontier/{table}.csv", table=paths.TABLES),
+            caption="../report/tables.rst",
+            category="Tables",
         ),
-        parquet=expand("results/frontier/{table}.parquet", table=ftr.TABLES),
+        parquet=expand("results/frontier/{table}.parquet", table=paths.TABLES),
         readme=report("results/frontier/README.md", caption="../report/summary.rst", category="Summary"),
     params:
         metrics=METRICS_USED,
@@ -137,7 +139,7 @@ rule chart_train:
 rule sample_grid:
     input:
         shards=grid_shards,
-        prompts="results/tasks/{task}/prompts.json",
+        prompts=PROMPTS,
     output:
         report(
             "results/frontier/grids/{task}/{sampler}_g{guidance}.png",

@@ -5,7 +5,7 @@ rule prepare_task:
     input:
         unpack(task_data),
     output:
-        "results/tasks/{task}/prompts.json",
+        PROMPTS,
     params:
         prompts=lambda wc: task(wc)["prompts"],
         num_images=lambda wc: task(wc)["num_images"],
@@ -22,9 +22,9 @@ rule prepare_task:
 rule generate:
     input:
         model="resources/models/{model}",
-        prompts="results/tasks/{task}/prompts.json",
+        prompts=PROMPTS,
     output:
-        directory("results/samples/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}"),
+        directory(SHARD),
     params:
         sampler=lambda wc: vars(smp.get(wc.sampler)),
         seed=lambda wc: task(wc)["seed"],

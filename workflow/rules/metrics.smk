@@ -49,7 +49,7 @@ rule score:
     input:
         unpack(score_inputs),
     output:
-        "results/scores/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.json",
+        SCORE,
     params:
         bootstrap=lambda wc: task(wc)["bootstrap"],
         options=metric_options,

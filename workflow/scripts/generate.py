@@ -6,7 +6,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import cost, devices, generate, io, models
+from ldmscale import cost, devices, generate, io, models, paths
 
 with io.job_log(snakemake.log[0]), devices.claim():
     torch.set_num_threads(snakemake.threads)
@@ -17,7 +17,7 @@ with io.job_log(snakemake.log[0]), devices.claim():
         pipe,
         snakemake.output[0],
         prompts,
-        generate.shard_indices(len(prompts), p.shard_size, int(wc.shard)),
+        paths.shard_indices(len(prompts), p.shard_size, int(wc.shard)),
         task_seed=p.seed,
         sampler=wc.sampler,
         steps=int(wc.steps),

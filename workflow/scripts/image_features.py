@@ -6,12 +6,12 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import devices, features, io, tasks
+from ldmscale import devices, features, io, paths, tasks
 
 with io.job_log(snakemake.log[0]) as log, devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, i = snakemake.params, snakemake.input
-    kind = features.kind_of(snakemake.wildcards.extractor)
+    kind = paths.extractor_kind(snakemake.wildcards.extractor)
     arrays, metadata = tasks.generated_features(
         i.shards, io.read_json(i.prompts), kind, p.options, devices.resolve_device(p.device)
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .. import integrity
 from . import data
 
 MAX_TOKENS = data.max_words() + 2  # [BOS] + the longest caption + [EOS]
@@ -153,10 +154,8 @@ def load_scorer(directory: str | Path) -> Scorer:
     """Return the scorer saved in `directory` (its checksums verified), in float32 eval mode."""
     from safetensors.torch import load_file
 
-    from .. import models
-
     directory = Path(directory)
-    models.verify_checksums(directory)
+    integrity.verify_checksums(directory)
     config = json.loads((directory / "config.json").read_text())
     if {k: tuple(v) for k, v in config["attributes"].items()} != data.ATTRIBUTES:
         raise ValueError(f"{directory}: scorer was trained on other attributes than this data version")

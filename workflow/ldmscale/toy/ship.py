@@ -8,17 +8,17 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from .. import io, models
+from .. import integrity, io
 from . import data
 
 
 def _half_copy(source: Path, out: Path) -> None:
     """Copy a component directory, storing floating-point safetensors weights as float16."""
-    shutil.copytree(source, out, ignore=shutil.ignore_patterns(models.CHECKSUMS, ".snakemake_timestamp"))
+    shutil.copytree(source, out, ignore=shutil.ignore_patterns(integrity.CHECKSUMS, ".snakemake_timestamp"))
     for weights in sorted(out.rglob("*.safetensors")):
         tensors = load_file(weights)
         save_file({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, weights, {"format": "pt"})
-    models.record_checksums(out)
+    integrity.record_checksums(out)
 
 
 def _commit(repository: str | Path) -> str | None:
@@ -55,7 +55,7 @@ def ship(
             "command": "make toy-checkpoints  (snakemake --config train_toy=True results/toy/ship/v{N}, then copied to resources/toy/)",
             "commit": _commit(repository),
             "weights": "float16 copies of the float32 training outputs; loaded back as float32",
-            "sha256": {str(p.relative_to(tmp)): io.sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
+            "sha256": {str(p.relative_to(tmp)): integrity.sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
         }
         io.write_json(tmp / "SHIPPED.json", shipped)
     return shipped

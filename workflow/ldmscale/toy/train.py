@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .. import models
+from .. import integrity
 from . import data, nets
 
 log = logging.getLogger("ldmscale")
@@ -84,7 +84,7 @@ def train_text_encoder(out: Path, seed: int, steps: int, batch: int, lr: float) 
         accuracy = _accuracy([h(encoder(ids).pooler_output) for h in heads], torch.from_numpy(labels))
     tok.save_pretrained(out / "tokenizer")
     encoder.save_pretrained(out / "text_encoder")
-    models.record_checksums(out)
+    integrity.record_checksums(out)
     log.info("text encoder: held-out attribute accuracy %s", accuracy)
     return {"final_loss": final_loss, "heldout_accuracy": accuracy}
 
@@ -113,7 +113,7 @@ def train_autoencoder(
     scaling_factor = 1.0 / latents.std().item()
     vae.register_to_config(scaling_factor=scaling_factor)
     vae.save_pretrained(out)
-    models.record_checksums(out)
+    integrity.record_checksums(out)
     log.info("autoencoder: held-out PSNR %.2f dB, scaling factor %.4f", psnr, scaling_factor)
     return {"final_loss": final_loss, "heldout_psnr_db": psnr, "scaling_factor": scaling_factor}
 
@@ -135,7 +135,7 @@ def train_scorer(out: Path, seed: int, image_size: int, steps: int, batch: int, 
         accuracy = _accuracy(scorer(torch.from_numpy(images).permute(0, 3, 1, 2)), torch.from_numpy(labels))
     record = {"final_loss": final_loss, "heldout_accuracy": accuracy, "data_version": data.DATA_VERSION}
     nets.save_scorer(scorer, out, {"training": record})
-    models.record_checksums(out)
+    integrity.record_checksums(out)
     log.info("scorer: held-out accuracy %s", accuracy)
     return record
 
@@ -221,7 +221,7 @@ def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dic
     wall = time.perf_counter() - start
     ema.copy_to(unet.parameters())
     unet.save_pretrained(out)
-    models.record_checksums(out)
+    integrity.record_checksums(out)
     step_flops = count_train_step_flops(config, recipe["batch"], nets.MAX_TOKENS)
     window = max(1, len(losses) // 10)
     return {

@@ -1,0 +1,55 @@
+import subprocess
+import sys
+
+import pytest
+
+from ldmscale import paths, scoring
+
+CONFIG = {"task": "coco", "model": "sd-v1.4", "sampler": "dpmpp_2m", "steps": 25, "guidance": 7.5}
+
+
+def test_config_is_parsed_back_from_every_per_configuration_path():
+    assert paths.config_from_path("results/scores/coco/sd-v1.4/dpmpp_2m/s25_g7.5/fid.json") == CONFIG
+    assert paths.config_from_path("/x/results/samples/coco/sd-v1.4/dpmpp_2m/s25_g7.5/shard3") == CONFIG
+    written = {**CONFIG, "guidance": paths.fmt_guidance(CONFIG["guidance"])}
+    for template, extra in ((paths.SHARD, {"shard": 0}), (paths.SCORE, {"metric": "fid"}),
+                            (paths.FEATURES, {"extractor": "inception-tf1"})):  # fmt: skip
+        assert paths.config_from_path(template.format(**written, **extra)) == CONFIG
+    whole = paths.config_from_path(paths.SHARD.format(**{**written, "guidance": "1"}, shard=2))
+    assert whole["guidance"] == 1.0 and whole["steps"] == 25
+
+
+def test_a_path_of_no_configuration_is_refused_with_its_name():
+    with pytest.raises(ValueError, match="results/cost/m/flops.json: not a results path of one configuration"):
+        paths.config_from_path("results/cost/m/flops.json")
+
+
+def test_guidance_is_written_without_a_trailing_zero():
+    assert [paths.fmt_guidance(g) for g in (1.0, 7.5, 3, 12.25)] == ["1", "7.5", "3", "12.25"]
+
+
+def test_shard_indices_cover_every_image_once():
+    covered = [i for k in range(paths.num_shards(10, 4)) for i in paths.shard_indices(10, 4, k)]
+    assert covered == list(range(10))
+    with pytest.raises(ValueError, match="shard 3 is out of range for 10 images"):
+        paths.shard_indices(10, 4, 3)
+
+
+def test_every_metric_reads_a_known_extractor_with_a_key():
+    options = {"inception": {"resize": "tf1"}, "clip": {"model": "ViT-B-32"}, "toy": {"scorer": "s"}}
+    for name, metric in scoring.METRICS.items():
+        assert metric.extractor in paths.EXTRACTOR_KINDS, name
+        key = paths.extractor_key(metric.extractor, options)
+        assert paths.extractor_kind(key) == metric.extractor
+    with pytest.raises(ValueError, match="unknown feature extractor 'dino'"):
+        paths.extractor_key("dino", options)
+
+
+def test_the_modules_the_snakefile_parses_with_import_nothing_heavy():
+    """common.smk imports config, paths, samplers, scoring and toy; none may pull in torch, polars or PIL."""
+    code = (
+        "import sys; from ldmscale import config, paths, samplers, scoring, toy; "
+        "print(sorted({'torch', 'PIL', 'polars', 'altair', 'diffusers'} & set(sys.modules)))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="workflow")
+    assert run.stdout.strip() == "[]"

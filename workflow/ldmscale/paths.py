@@ -1,0 +1,90 @@
+"""The results path grammar: every per-configuration path of the workflow, its parser, and the names in them.
+
+The rules write these templates and the library parses them back, so both read them from here. The module imports
+nothing heavy: the Snakefile imports it when it parses.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+# One configuration of the sweep: the keys of a results path, in the order they appear.
+CONFIG_KEYS = ("task", "model", "sampler", "steps", "guidance")
+CONFIGURATION = "{task}/{model}/{sampler}/s{steps}_g{guidance}"
+
+PROMPTS = "results/tasks/{task}/prompts.json"
+FLOPS = "results/cost/{model}/flops.json"
+LATENCY = "results/cost/{model}/latency_b{batch}.json"
+SHARD = f"results/samples/{CONFIGURATION}/shard{{shard}}"
+FEATURES = f"results/features/{CONFIGURATION}/{{extractor}}.safetensors"
+REFERENCE_FEATURES = "results/reference/{task}/{extractor}/n{n}.safetensors"
+SCORE = f"results/scores/{CONFIGURATION}/{{metric}}.json"
+
+# The frontier's cost axes (columns of the summary) and its tables (results/frontier/{table}.csv and .parquet).
+COST_AXES = {
+    "normalised_cost": "normalised sampling cost (UNet FLOPs / reference × steps)",
+    "gflops_per_image": "GFLOPs per image (text encoder + UNet calls + VAE decode)",
+    "latency_ms_per_image": "ms per image (profiled components)",
+}
+TABLES = ("best_guidance", "pareto", "best_per_budget", "best_per_cost", "crossovers")
+
+# Feature extractors, by kind; a key names everything that changes the features and appears in FEATURES paths.
+EXTRACTOR_KINDS = ("inception", "clip", "toy")
+
+_CONFIGURATION_RE = re.compile(
+    r"results/(?:samples|scores|features)/(?P<task>[^/]+)/(?P<model>[^/]+)/(?P<sampler>[^/]+)"
+    r"/s(?P<steps>\d+)_g(?P<guidance>\d+(?:\.\d+)?)/"
+)
+
+
+def fmt_guidance(value: float) -> str:
+    """Return the guidance scale as it appears in paths: 7.5 → '7.5', 1.0 → '1'."""
+    return f"{float(value):g}"
+
+
+def config_from_path(path: str | Path) -> dict:
+    """Return the configuration (task, model, sampler, steps, guidance) of a samples, features or scores path."""
+    match = _CONFIGURATION_RE.search(Path(path).as_posix() + "/")
+    if match is None:
+        raise ValueError(f"{path}: not a results path of one configuration ({SHARD}, {FEATURES} or {SCORE})")
+    config = match.groupdict()
+    return {**config, "steps": int(config["steps"]), "guidance": float(config["guidance"])}
+
+
+def num_shards(num_images: int, shard_size: int) -> int:
+    """Return how many shards `num_images` images make."""
+    return -(-num_images // shard_size)
+
+
+def shard_indices(num_images: int, shard_size: int, shard: int) -> range:
+    """Return the image indices of shard `shard` when `num_images` are cut into shards of `shard_size`."""
+    start = shard * shard_size
+    if shard < 0 or start >= num_images:
+        raise ValueError(f"shard {shard} is out of range for {num_images} images in shards of {shard_size}")
+    return range(start, min(start + shard_size, num_images))
+
+
+def extractor_key(kind: str, options: dict) -> str:
+    """Return the name of extractor `kind` as configured in `options` (config `metrics`): inception-tf1, clip-ViT-L-14…"""
+    if kind == "inception":
+        return f"inception-{options['inception']['resize']}"
+    if kind == "clip":
+        return f"clip-{options['clip']['model']}"
+    if kind == "toy":
+        return "toy-scorer"
+    raise ValueError(f"unknown feature extractor {kind!r}; valid: {', '.join(EXTRACTOR_KINDS)}")
+
+
+def extractor_kind(extractor: str) -> str:
+    """Return the kind (inception, clip, toy) of an extractor key written by `extractor_key`."""
+    return extractor.split("-", 1)[0]
+
+
+def extractor_weights(kind: str, options: dict) -> str:
+    """Return the configured local weights file of extractor `kind` (toy: the scorer directory's weights)."""
+    if kind == "toy":
+        return str(Path(options["toy"]["scorer"]) / "model.safetensors")
+    return (
+        options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
+    )
