@@ -1,5 +1,7 @@
+import hashlib
 import math
 import re
+from types import SimpleNamespace
 
 import browser
 import numpy as np
@@ -324,3 +326,71 @@ def test_html_draws_in_headless_chromium_without_network(analysed, tmp_path):
     small_blue, big_orange = (76, 120, 168), (245, 133, 24)  # the first two colours of Vega's palette: the two models
     for colour in (small_blue, big_orange):
         assert (np.abs(pixels - colour).sum(-1) < 30).sum() > 20, f"no point of colour {colour}: the chart did not draw"
+
+
+# --- the tables' bytes: a fixed sweep through write_all, the writer the frontier rule calls -------------------------
+
+GOLDEN_MODELS = {"s": (1, 0.25), "m": (4, 0.5), "l": (10, 1.0)}  # model: (UNet parameters, normalised cost per step)
+
+
+def golden_sweep(n_images=128):
+    """Return (summary, per-image table) of 3 models × 2 samplers × 4 step counts × 2 guidance scales, seed 0.
+
+    attr_acc has per-image values (the paired bootstrap); fd_toy is set-level, with its own intervals only.
+    """
+    rng = np.random.default_rng(0)
+    rows, per_image = [], []
+    for model, (params, per_step) in GOLDEN_MODELS.items():
+        for sampler in ("ddim", "euler"):
+            for steps in (1, 2, 4, 8):
+                for guidance in (1.0, 3.0):
+                    cap = {"s": 0.45, "m": 0.7, "l": 0.97}[model] - (0.05 if sampler == "euler" else 0.0)
+                    mean = cap * (1 - math.exp(-steps / (1 + params / 4))) + (0.04 if guidance == 3.0 else 0.0)
+                    values = (rng.random(n_images) < mean).astype(float)
+                    config = {"task": "t", "model": model, "sampler": sampler, "steps": steps, "guidance": guidance}
+                    cost = steps * per_step
+                    acc, fd = values.mean(), 1.0 - values.mean() + rng.normal(0, 0.02)
+                    rows.append({**config, "normalised_cost": cost, "gflops_per_image": cost * 3 + 0.5,
+                                 "latency_ms_per_image": round(cost * 7 + 1.5 + rng.uniform(0, 0.5), 3),
+                                 "latency_device": "cpu", "attr_acc": acc, "attr_acc_ci_low": acc - 0.06,
+                                 "attr_acc_ci_high": acc + 0.06, "fd_toy": fd, "fd_toy_ci_low": fd - 0.05,
+                                 "fd_toy_ci_high": fd + 0.05, "unet_params": params, "train_flops": params * 1e12,
+                                 "num_images": n_images})  # fmt: skip
+                    per_image.append(
+                        pl.DataFrame({**config, "metric": "attr_acc", "index": range(n_images), "value": values})
+                    )
+    return pl.DataFrame(rows), pl.concat(per_image)
+
+
+# SHA-256 of each file write_all writes from golden_sweep(): the five CSV tables and README.md. Produced by the pre-split
+# module (workflow/ldmscale/frontier.py at commit 8fbf2e7), with the project's pinned polars and numpy. Any change to
+# a table's bytes must be deliberate: say why in the commit and update the hash here.
+GOLDEN_SHA256 = {
+    "best_guidance.csv": "92d45d0244fd2ff02604edb60d678c9f97951ecc515372e0166b3ab7ca568353",
+    "pareto.csv": "0cc09422fa75068af636f95726fa8f37d37917230f3fb561c04a2e06de89de82",
+    "best_per_budget.csv": "ad1505f53b5dc31ac48e82fd6e4cd9350f27a131b04f6b4d075d3cd4429c99fb",
+    "best_per_cost.csv": "e5168083426f60ea4322815bac7c17cc6d450022d9d04358b4e412e0ff5389e5",
+    "crossovers.csv": "4cd7df756475526d6b567f93258699ca72bea2920a1e151513f8e21f694a1032",
+    "README.md": "6e4651169516df87d149ba0295f5b249d5884bae6b890d660e09a93a1851c71e",
+}
+
+
+def golden_hashes(tmp_path, summary, per_image):
+    """Return {file name: SHA-256} of what write_all writes from the two tables, both metrics, 200 resamples."""
+    summary.write_parquet(tmp_path / "summary.parquet")
+    per_image.write_parquet(tmp_path / "per_image.parquet")
+    out = SimpleNamespace(
+        tables=[str(tmp_path / f"{name}.csv") for name in frontier.TABLES],
+        parquet=[],
+        readme=str(tmp_path / "README.md"),
+    )
+    frontier.write_all(str(tmp_path / "summary.parquet"), str(tmp_path / "per_image.parquet"), out,
+                       ["attr_acc", "fd_toy"], {"normalised_cost": [0.25, 1.0, 2.0, 4.0, 8.0]}, 5, 200)  # fmt: skip
+    names = [*(f"{name}.csv" for name in frontier.TABLES), "README.md"]
+    return {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() for name in names}
+
+
+def test_frontier_tables_are_byte_identical_to_the_pre_split_module(tmp_path):
+    # Crossovers resolved and not, per-image and set-level intervals, guidance 1 and 3 chosen, user's and log-spaced
+    # budgets on all three cost axes: every table and sentence the analysis writes is in these bytes.
+    assert golden_hashes(tmp_path, *golden_sweep()) == GOLDEN_SHA256

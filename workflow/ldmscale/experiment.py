@@ -20,19 +20,22 @@ import sys
 
 import polars as pl
 
-from . import frontier, scoring
+from . import scoring
+from .frontier.analysis import best_guidance
+from .frontier.ranking import _ranked, describe
+from .frontier.uncertainty import compare, per_image_values, resample_counts
 
 REPS = 1000
 
 
 def conditions(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int = REPS) -> list[dict]:
     """Return one row per condition and (task, sampler): what was compared, the margin with its interval, and whether it holds."""
-    best = frontier.best_guidance(summary, metric)
-    values = frontier.per_image_values(per_image, metric)
+    best = best_guidance(summary, metric)
+    values = per_image_values(per_image, metric)
     rows = []
     for (task, sampler), group in best.group_by(["task", "sampler"], maintain_order=True):
         lengths = {len(v) for key, v in values.items() if key[0] == task}
-        counts = frontier.resample_counts(lengths.pop(), reps) if len(lengths) == 1 else None
+        counts = resample_counts(lengths.pop(), reps) if len(lengths) == 1 else None
         scope = {"task": task, "sampler": sampler}
         rows += [{**scope, **row} for row in _group_conditions(group, metric, values, counts)]
     return rows
@@ -48,12 +51,12 @@ def _group_conditions(group: pl.DataFrame, metric: str, values: dict, counts) ->
         return group.filter((pl.col("model") == model) & (pl.col("steps") == n)).row(0, named=True)
 
     def check(condition, a, b):
-        margin = frontier.compare(a, b, metric, values, counts)
+        margin = compare(a, b, metric, values, counts)
         holds = bool(margin["separable"] and margin["margin"] > 0)
         return {
             "condition": condition,
-            "better": frontier.describe(a),
-            "worse": frontier.describe(b),
+            "better": describe(a),
+            "worse": describe(b),
             **margin,
             "holds": holds,
         }
@@ -75,13 +78,13 @@ def _group_conditions(group: pl.DataFrame, metric: str, values: dict, counts) ->
 
 def _below_floor(model_rows: pl.DataFrame, metric: str) -> dict:
     """Return whether a model's best configuration stays clear of its metric's real-data floor (the best real images score)."""
-    top = frontier._ranked(model_rows, metric).row(0, named=True)
+    top = _ranked(model_rows, metric).row(0, named=True)
     floor = top.get(f"{metric}_floor")
     higher = scoring.get(metric).higher_is_better
     bound = top[f"{metric}_ci_high"] if higher else top[f"{metric}_ci_low"]
     holds = None if floor is None else bool(bound < floor if higher else bound > floor)
     return {"condition": f"{top['model']}'s best is clear of the real-data floor {floor if floor is None else round(floor, 4)}",
-            "better": None, "worse": frontier.describe(top), "margin": None if floor is None else abs(floor - top[metric]),
+            "better": None, "worse": describe(top), "margin": None if floor is None else abs(floor - top[metric]),
             "margin_ci_low": None if floor is None else abs(floor - bound), "margin_ci_high": None, "separable": holds,
             "interval": "the score's own 95% interval", "holds": holds}  # fmt: skip
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 # One configuration of the sweep: the keys of a results path, in the order they appear.
-CONFIG_KEYS = ("task", "model", "sampler", "steps", "guidance")
+CONFIG_KEYS = ["task", "model", "sampler", "steps", "guidance"]
 CONFIGURATION = "{task}/{model}/{sampler}/s{steps}_g{guidance}"
 
 PROMPTS = "results/tasks/{task}/prompts.json"

@@ -4,10 +4,11 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
-from ldmscale import frontier, io
+from ldmscale import io
+from ldmscale.frontier.charts import write_chart
 
 with io.job_log(snakemake.log[0]):
     tables = dict(snakemake.input.items())
-    frontier.write_chart(
+    write_chart(
         snakemake.params.kind, tables, snakemake.wildcards.metric, snakemake.wildcards.get("cost"), snakemake.output
     )

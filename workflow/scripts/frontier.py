@@ -4,11 +4,12 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
-from ldmscale import frontier, io
+from ldmscale import io
+from ldmscale.frontier.summary import write_all
 
 with io.job_log(snakemake.log[0]):
     p = snakemake.params
-    frontier.write_all(
+    write_all(
         snakemake.input.summary,
         snakemake.input.per_image,
         snakemake.output,

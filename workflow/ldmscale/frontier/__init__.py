@@ -1,0 +1,96 @@
+"""The answer: best guidance per (model, sampler, steps), Pareto sets, best configuration per budget, crossovers with
+paired-bootstrap intervals, the plain-words summary and the charts.
+
+One module per concern, each importing only those above it:
+
+- the configuration keys, cost axes and table names live in `ldmscale.paths` (the path grammar);
+- `ranking`: the one ranking every choice makes, budgets as filters, configurations in words;
+- `uncertainty`: the paired bootstrap over images, margins and each crossover's evidence;
+- `analysis`: best guidance, Pareto sets, best per budget, crossovers and the tidy tables (`analyse`);
+- `charts`: the altair charts and `write_chart`;
+- `summary`: the plain-words README.md and `write_all`.
+
+Every public name is re-exported here, so `from ldmscale import frontier; frontier.analyse(...)` works as before.
+"""
+
+from ..paths import CONFIG_KEYS, COST_AXES
+from .analysis import (
+    ALL_SAMPLERS,
+    KEEP,
+    MARGIN_COLUMNS,
+    TABLES,
+    analyse,
+    best_guidance,
+    best_per_budget,
+    budget_edges,
+    crossover_table,
+    crossovers,
+    pareto,
+    tidy,
+)
+from .charts import (
+    AXIS_TITLES,
+    CHARTS,
+    PANEL,
+    WINNERS_HEIGHT,
+    chart,
+    cost_chart,
+    save,
+    steps_chart,
+    train_chart,
+    winners_chart,
+    write_chart,
+)
+from .ranking import describe
+from .summary import summary_markdown, write_all
+from .uncertainty import (
+    BOOTSTRAP_SEED,
+    LEVEL,
+    NO_RUNNER_UP,
+    NOT_RESOLVED,
+    RESOLVED,
+    compare,
+    per_image_values,
+    resample_counts,
+    with_margins,
+)
+
+__all__ = [
+    "ALL_SAMPLERS",
+    "AXIS_TITLES",
+    "BOOTSTRAP_SEED",
+    "CHARTS",
+    "CONFIG_KEYS",
+    "COST_AXES",
+    "KEEP",
+    "LEVEL",
+    "MARGIN_COLUMNS",
+    "NOT_RESOLVED",
+    "NO_RUNNER_UP",
+    "PANEL",
+    "RESOLVED",
+    "TABLES",
+    "WINNERS_HEIGHT",
+    "analyse",
+    "best_guidance",
+    "best_per_budget",
+    "budget_edges",
+    "chart",
+    "compare",
+    "cost_chart",
+    "crossover_table",
+    "crossovers",
+    "describe",
+    "pareto",
+    "per_image_values",
+    "resample_counts",
+    "save",
+    "steps_chart",
+    "summary_markdown",
+    "tidy",
+    "train_chart",
+    "winners_chart",
+    "with_margins",
+    "write_all",
+    "write_chart",
+]

@@ -1,0 +1,230 @@
+"""The altair charts of the frontier tables (altair is imported where a chart is drawn) and `write_chart`."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .analysis import _pooled, best_guidance, pareto, tidy
+from .ranking import _higher_is_better, _ranked
+from .uncertainty import NOT_RESOLVED, RESOLVED
+
+PANEL = {"width": 320, "height": 240}
+
+
+WINNERS_HEIGHT = 320
+
+
+def _y(metric: str, prefix: str = ""):
+    """Return the quality axis, reversed for lower-is-better metrics so that up is always better."""
+    import altair as alt
+
+    higher = _higher_is_better(metric)
+    direction = "higher is better" if higher else "lower is better, drawn upwards"
+    title = f"{prefix}{metric} ({direction}; bars: 95% interval)"
+    return alt.Y("value:Q", title=title, scale=alt.Scale(zero=False, reverse=not higher))
+
+
+AXIS_TITLES = {"normalised_cost": "normalised cost (UNet FLOPs ÷ reference's, × steps)", "gflops_per_image": "GFLOPs per image",
+               "latency_ms_per_image": "ms per image"}  # fmt: skip
+
+
+def _cost_title(cost: str) -> str:
+    return f"{AXIS_TITLES[cost]}, log scale"
+
+
+def _device(cost: str, table: pl.DataFrame) -> str:
+    """Return ', latency on <device>' for the latency axis (for a chart's title), else ''."""
+    if cost != "latency_ms_per_image" or "latency_device" not in table.columns:
+        return ""
+    return f"; latency on {', '.join(sorted(table['latency_device'].drop_nulls().unique()))}"
+
+
+def _models_by_size(table: pl.DataFrame) -> list[str]:
+    return table.group_by("model").agg(pl.col("unet_params").first()).sort(["unet_params", "model"])["model"].to_list()
+
+
+def _tooltip(cost: str | None = None) -> list:
+    import altair as alt
+
+    extra = [alt.Tooltip(f"{cost}:Q", format=".4g")] if cost else []
+    return ["model", "sampler", "steps", "guidance", alt.Tooltip("value:Q", format=".4f"),
+            alt.Tooltip("ci_low:Q", format=".4f"), alt.Tooltip("ci_high:Q", format=".4f"), *extra]  # fmt: skip
+
+
+def _per_model(table: pl.DataFrame, x, metric: str, cost: str | None):
+    """Return layers (interval bars, one line per model) of `value` against `x`."""
+    import altair as alt
+
+    y = _y(metric)
+    colour = alt.Color("model:N", sort=_models_by_size(table), title="model (by size)")
+    base = alt.Chart(table)
+    bars = base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour)
+    lines = base.mark_line(point=True).encode(x=x, y=y, color=colour, detail="model:N", tooltip=_tooltip(cost))
+    return bars, lines, y
+
+
+def _facet(layers, table: pl.DataFrame, title: str):
+    import altair as alt
+
+    facet = {"column": alt.Column("sampler:N", title="sampler")}
+    if table["task"].n_unique() > 1:
+        facet["row"] = alt.Row("task:N", title="task")
+    return alt.layer(*layers, data=table).properties(**PANEL).facet(**facet).properties(title=title)
+
+
+def chart(df: pl.DataFrame, cost: str, metric: str):
+    """Return an altair chart of `metric` against `cost` from a summary table (see `cost_chart`)."""
+    best = best_guidance(df, metric)
+    return cost_chart(tidy(best, metric), tidy(pareto(best, cost, metric), metric, cost), cost, metric)
+
+
+def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: str):
+    """Return quality against sampling cost: one line per model, a panel per sampler, the Pareto front ringed."""
+    import altair as alt
+
+    data = (
+        guidance.filter(pl.col("metric") == metric)
+        .join(
+            front.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+            .select(["task", "model", "sampler", "steps"])
+            .with_columns(on_front=pl.lit(True)),
+            on=["task", "model", "sampler", "steps"],
+            how="left",
+        )
+        .with_columns(pl.col("on_front").fill_null(False))
+    )
+    x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=_cost_title(cost))
+    bars, lines, y = _per_model(data, x, metric, cost)
+    ring = (
+        alt.Chart()
+        .transform_filter("datum.on_front")
+        .mark_point(size=160, shape="circle", filled=False, color="black", strokeWidth=1.5)
+        .encode(x=x, y=y, tooltip=_tooltip(cost))
+    )
+    title = f"{metric} vs sampling cost (best guidance per model and steps; ringed: Pareto front over all samplers{_device(cost, data)})"
+    return _facet([bars, lines, ring], data, title)
+
+
+def steps_chart(guidance: pl.DataFrame, metric: str):
+    """Return quality against the number of sampling steps: one line per model, a panel per sampler."""
+    import altair as alt
+
+    data = guidance.filter(pl.col("metric") == metric)
+    x = alt.X("steps:Q", scale=alt.Scale(type="log", base=2), title="sampling steps, log scale")
+    bars, lines, _ = _per_model(data, x, metric, None)
+    return _facet([bars, lines], data, f"{metric} vs sampling steps (best guidance per model and steps)")
+
+
+def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metric: str):
+    """Return the frontier: the best score within each budget, coloured by the winning model, crossovers marked."""
+    import altair as alt
+
+    data = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    if not crosses.is_empty():
+        crosses = _pooled(crosses).filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget: {_cost_title(cost)}")
+    y = _y(metric, "best ")
+    colour = alt.Color("model:N", sort=_models_by_size(data), title="winning model")
+    charts = []
+    for task in sorted(data["task"].unique()):
+        rows = data.filter(pl.col("task") == task)
+        base = alt.Chart(rows)
+        layers = [
+            base.mark_line(interpolate="step-after", color="lightgray").encode(x=x, y=y),
+            base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
+            base.mark_point(filled=True, size=70).encode(
+                x=x, y=y, color=colour, tooltip=[*_tooltip(), "runner_up", alt.Tooltip("margin:Q", format=".4f")]
+            ),
+        ]
+        task_crosses = crosses.filter(pl.col("task") == task) if not crosses.is_empty() else crosses
+        if not task_crosses.is_empty():
+            marks = task_crosses.sort("budget").with_columns(
+                label=pl.col("from_model") + " → " + pl.col("to_model") + " (" + pl.col("status") + ")",
+                label_y=WINNERS_HEIGHT
+                - 12
+                - 14 * pl.int_range(pl.len()),  # pixels: one line each, bottom right (up is better)
+            )
+            dash = alt.StrokeDash(
+                "status:N", title="crossover", scale=alt.Scale(domain=[RESOLVED, NOT_RESOLVED], range=[[1, 0], [5, 4]])
+            )
+            rule = (
+                alt.Chart(marks)
+                .mark_rule(color="black")
+                .encode(x="budget:Q", strokeDash=dash, tooltip=["label", "budget", "budget_ci_low", "budget_ci_high"])
+            )
+            text = (
+                alt.Chart(marks)
+                .mark_text(align="left", dx=4, baseline="top", fontSize=11)
+                .encode(x="budget:Q", y=alt.Y("label_y:Q", scale=None), text="label")
+            )
+            layers += [rule, text]
+        charts.append(alt.layer(*layers).properties(width=560, height=WINNERS_HEIGHT, title=f"task {task}"))
+    title = f"Best {metric} within each {cost} budget (winning model coloured; dashed: crossover not resolved{_device(cost, data)})"
+    return alt.vconcat(*charts).properties(title=title)
+
+
+def train_chart(guidance: pl.DataFrame, metric: str):
+    """Return quality against training compute: one point per model, its best configuration at the largest steps."""
+    import altair as alt
+
+    data = guidance.filter((pl.col("metric") == metric) & pl.col("train_flops").is_not_null())
+    if data.is_empty():
+        raise ValueError("no model has train_flops in the summary; the training-compute chart needs it")
+    largest = data.group_by("task").agg(pl.col("steps").max().alias("largest"))
+    data = _ranked(
+        data.join(largest, on="task").filter(pl.col("steps") == pl.col("largest")).rename({"value": metric}), metric
+    )
+    data = data.group_by(["task", "model"], maintain_order=True).first().rename({metric: "value"})
+    x = alt.X(
+        "train_flops:Q",
+        scale=alt.Scale(type="log"),
+        axis=alt.Axis(format="~s"),
+        title="training compute (FLOPs, counted; T = 10¹²), log scale",
+    )
+    y = _y(metric)
+    colour = alt.Color("model:N", sort=_models_by_size(data), title="model (by size)")
+    base = alt.Chart(data)
+    layers = alt.layer(
+        base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
+        base.mark_point(filled=True, size=80).encode(
+            x=x, y=y, color=colour, tooltip=[*_tooltip(), alt.Tooltip("train_flops:Q", format=".3g")]
+        ),
+        base.mark_text(dx=8, align="left").encode(x=x, y=y, text="model:N"),
+    )
+    steps = ", ".join(str(s) for s in sorted(data["steps"].unique()))
+    return (
+        layers.properties(**PANEL)
+        .facet(column=alt.Column("task:N", title="task"))
+        .properties(title=f"{metric} vs training compute (each model's best sampler and guidance at {steps} steps)")
+    )
+
+
+def save(figure, paths) -> None:
+    """Write `figure` to each path by its extension: HTML with the Vega libraries inlined, PNG and SVG through vl-convert."""
+    from pathlib import Path
+
+    from .. import io
+
+    for path in map(Path, paths):
+        with io.atomic_path(path) as tmp:
+            options = {".html": {"inline": True}, ".png": {"scale_factor": 2}}.get(path.suffix, {})
+            figure.save(str(tmp), format=path.suffix[1:], **options)
+
+
+CHARTS = {
+    "cost": lambda t, metric, cost: cost_chart(t["best_guidance"], t["pareto"], cost, metric),
+    "winners": lambda t, metric, cost: winners_chart(t["best_per_cost"], t["crossovers"], cost, metric),
+    "steps": lambda t, metric, cost: steps_chart(t["best_guidance"], metric),
+    "train": lambda t, metric, cost: train_chart(t["best_guidance"], metric),
+}
+
+
+def write_chart(kind: str, table_paths: dict[str, str], metric: str, cost: str | None, paths) -> None:
+    """Draw chart `kind` (see CHARTS) of `metric` (and `cost`) from the frontier tables and write it to `paths`."""
+    if kind not in CHARTS:
+        raise ValueError(f"unknown chart {kind!r}; valid charts: {', '.join(CHARTS)}")
+    # A column that is all null (no runner-up when one model is swept) has no type altair can infer: make it text.
+    tables = {
+        name: pl.read_parquet(path).with_columns(pl.col(pl.Null).cast(pl.String)) for name, path in table_paths.items()
+    }
+    save(CHARTS[kind](tables, metric, cost), paths)

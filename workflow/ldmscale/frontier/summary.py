@@ -1,0 +1,128 @@
+"""The plain-words summary (results/frontier/README.md) and `write_all`, which writes it with the frontier tables."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from ..paths import COST_AXES
+from .analysis import ALL_SAMPLERS, TABLES, _pooled, analyse
+from .ranking import _higher_is_better, describe
+from .uncertainty import RESOLVED
+
+
+def _number(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return "∞" if x == math.inf else f"{x:.3g}"
+
+
+def _interval(low, high) -> str:
+    return "" if low is None else f" [{_number(low)}, {_number(high)}]"
+
+
+def summary_markdown(tables: dict[str, pl.DataFrame], reps: int) -> str:
+    """Return results/frontier/README.md: per metric and cost axis, who wins at each budget, by how much, how sure."""
+    lines = [
+        "# What the frontier says",
+        "",
+        "Written by the `frontier` rule from `results/summary.parquet`. Each budget is a cap on the sampling cost of one",
+        "image; the winner is the best configuration (model, sampler, steps, guidance) that fits, with guidance chosen per",
+        "model and steps as in the paper. 'ahead of' compares it with the best configuration of any *other* model that fits.",
+        f"Intervals are 95%: a paired bootstrap over images ({reps} resamples; image i has the same prompt and seed in",
+        "every configuration) where the metric has per-image values, otherwise the scores' own intervals. A margin whose",
+        "interval includes zero is **not separable**, and a change of winner that rests on one is **not resolved**: it is",
+        "reported, never claimed.",
+    ]
+    budgets, crosses = tables["best_per_budget"], tables["crossovers"]
+    if budgets.is_empty():
+        return "\n".join(lines + ["", "No configuration has a finite score: nothing to report.", ""])
+    for (task, metric, cost), rows in budgets.group_by(["task", "metric", "cost_axis"], maintain_order=True):
+        direction = "higher is better" if _higher_is_better(metric) else "lower is better"
+        lines += ["", f"## {metric} ({direction}) by {cost}, task {task}", "", f"Cost: {COST_AXES[cost]}.", ""]
+        for run in _runs(rows.sort("budget").to_dicts()):
+            lines.append(_budget_sentence(run, metric))
+        lines += ["", *_crossover_sentences(crosses, task, metric, cost)]
+    return "\n".join(lines) + "\n"
+
+
+def _runs(rows: list[dict]) -> list[dict]:
+    """Return consecutive budgets with the same winner and runner-up merged into one row with `budget_from`."""
+    runs: list[dict] = []
+    for r in rows:
+        if runs and (describe(runs[-1]), runs[-1].get("runner_up")) == (describe(r), r.get("runner_up")):
+            runs[-1] = {**r, "budget_from": runs[-1]["budget_from"]}
+        else:
+            runs.append({**r, "budget_from": r["budget"]})
+    return runs
+
+
+def _budget_sentence(r: dict, metric: str) -> str:
+    budgets = (
+        f"Budget ≤ {_number(r['budget'])}"
+        if r["budget_from"] == r["budget"]
+        else f"Budgets {_number(r['budget_from'])} to {_number(r['budget'])}"
+    )
+    head = f"- {budgets}: **{describe(r)}** (cost {_number(r['cost'])}), {metric} {_number(r['value'])}{_interval(r['ci_low'], r['ci_high'])}"
+    if r.get("runner_up_model") is None:
+        return head + "; the only model that fits."
+    verdict = "separable" if r["separable"] else "**not separable**"
+    return (
+        head
+        + f"; ahead of {r['runner_up']} by {_number(r['margin'])}{_interval(r['margin_ci_low'], r['margin_ci_high'])}: {verdict}."
+    )
+
+
+def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: str) -> list[str]:
+    if crosses.is_empty():
+        return ["The best model never changes with the budget."]
+    rows = crosses.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    pooled = [_crossover_sentence(c) for c in _pooled(rows).iter_rows(named=True)]
+    out = (
+        ["Where the best model changes (budgets at every configuration's own cost):", *pooled]
+        if pooled
+        else ["The best model never changes with the budget."]
+    )
+    for sampler in sorted(set(rows["samplers"].to_list()) - {ALL_SAMPLERS}) if "samplers" in rows.columns else []:
+        out += [
+            "",
+            f"Within sampler {sampler} alone:",
+            *map(_crossover_sentence, rows.filter(pl.col("samplers") == sampler).iter_rows(named=True)),
+        ]
+    return out
+
+
+def _crossover_sentence(c: dict) -> str:
+    """Return one crossover in words, with its intervals and whether it is resolved."""
+    where = f"at {_number(c['budget'])}{_interval(c['budget_ci_low'], c['budget_ci_high'])}"
+    change = f"{c['from_model']} → {c['to_model']} ({c['to_config']} beats {c['from_config']} by {_number(c['margin_after'])}{_interval(c['margin_after_ci_low'], c['margin_after_ci_high'])})"
+    if c["status"] == RESOLVED:
+        return f"- {where}: {change}. Resolved."
+    return f"- {where}: {change}. **Not resolved**: the two models' scores are not separable here; not a finding."
+
+
+def write_all(
+    summary_path: str, per_image_path: str, outputs, metric_names: list[str], edges: dict, buckets: int, reps: int
+) -> None:
+    """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary."""
+    from pathlib import Path
+
+    from .. import io
+
+    df, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
+    results = [analyse(df, per_image, metric, edges, buckets, reps) for metric in metric_names if metric in df.columns]
+    tables = {
+        name: pl.concat(
+            [r[name] for r in results if not r[name].is_empty()] or [pl.DataFrame()], how="diagonal_relaxed"
+        )
+        for name in TABLES
+    }
+    for path in map(Path, [*outputs.tables, *outputs.parquet]):
+        with io.atomic_path(path) as tmp:
+            if path.suffix == ".parquet":
+                tables[path.stem].write_parquet(tmp)
+            else:
+                tables[path.stem].write_csv(tmp)
+    with io.atomic_path(outputs.readme) as tmp:
+        Path(tmp).write_text(summary_markdown(tables, reps))
