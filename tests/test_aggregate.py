@@ -1,13 +1,13 @@
 import polars as pl
 import pytest
 
-from ldmscale import aggregate, io
+from ldmscale import aggregate, files
 
 
 def test_summary_joins_costs_and_scores_by_hand(tmp_path):
     def put(rel, data):
         path = tmp_path / rel
-        io.write_json(path, data)
+        files.write_json(path, data)
         return str(path)
 
     flops = {
@@ -45,8 +45,8 @@ def test_per_image_values_pair_by_index_and_skip_set_level_metrics(tmp_path):
         tmp_path / "results/scores/t/m/ddim/s5_g3/attr_acc.json",
         tmp_path / "results/scores/t/m/ddim/s5_g3/fd_toy.json",
     )
-    io.write_json(acc, {"metric": "attr_acc", "value": 0.5, "per_image": [0.0, 1.0, 0.5]})
-    io.write_json(fd, {"metric": "fd_toy", "value": 3.0})
+    files.write_json(acc, {"metric": "attr_acc", "value": 0.5, "per_image": [0.0, 1.0, 0.5]})
+    files.write_json(fd, {"metric": "fd_toy", "value": 3.0})
     table = aggregate.per_image([str(acc), str(fd)])
     assert table["index"].to_list() == [0, 1, 2] and table["value"].to_list() == [0.0, 1.0, 0.5]
     assert table.row(0, named=True) == {"task": "t", "model": "m", "sampler": "ddim", "steps": 5, "guidance": 3.0,

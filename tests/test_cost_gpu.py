@@ -6,7 +6,7 @@ import pytest
 import torch
 from helpers import snakemake, tiny_config
 
-from ldmscale import cost, io, models
+from ldmscale import cost, files, models
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 COMPONENTS = {"unet", "unet_cfg", "text_encoder", "vae_decoder"}
@@ -57,6 +57,6 @@ def test_profile_latency_rule_on_cuda(tmp_path):
     config = tiny_config(runtime={"device": "cuda", "dtype": "float32"})
     config["cost"] = {**config["cost"], "dtype": "bfloat16", "repeats": 5}
     snakemake(tmp_path, config, "results/cost/tiny-a/latency_b2.json")
-    result = io.read_json(tmp_path / "results/cost/tiny-a/latency_b2.json")
+    result = files.read_json(tmp_path / "results/cost/tiny-a/latency_b2.json")
     check_latency_json(result, 2, "bfloat16")
     assert [(c["sampler"], c["nfe"]) for c in result["end_to_end"]] == [("ddim", 2), ("heun", 3)]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from helpers import ROOT, snakemake, snakemake_command, tiny_config
 
-from ldmscale import generate, integrity, io, models, tasks
+from ldmscale import features, files, generate, integrity, models, tasks
 
 CONFIG_DIR = "results/samples/shapes/c8/ddim/s8_g1"
 SHARDS = [f"{CONFIG_DIR}/shard{k}" for k in range(2)]
@@ -131,16 +131,16 @@ def test_scoring_features_checks_every_image_against_the_manifest(tiny_pipeline,
     (tmp_path / "shard0" / "000002.png").write_bytes(b"")
     toy_options = {"batch_size": 4, "toy": {"scorer": str(tiny_parts["scorer"])}}
     with pytest.raises(ValueError, match=r"shard0/000002.png: SHA-256 differs from .*manifest.json"):
-        tasks.generated_features([str(tmp_path / "shard0")], doc, "toy", toy_options, "cpu")
+        features.generated_features([str(tmp_path / "shard0")], doc, "toy", toy_options, "cpu")
     (tmp_path / "shard0" / "000002.png").unlink()
     with pytest.raises(ValueError, match=r"shard0/000002.png: listed in .*manifest.json but missing"):
-        tasks.generated_features([str(tmp_path / "shard0")], doc, "toy", toy_options, "cpu")
+        features.generated_features([str(tmp_path / "shard0")], doc, "toy", toy_options, "cpu")
 
 
 def test_a_dead_jobs_temporary_is_removed_by_the_next_write(tmp_path):
     dead = tmp_path / ".out.json.tmp-999999"
     dead.mkdir()
-    io.write_json(tmp_path / "out.json", {"a": 1})
+    files.write_json(tmp_path / "out.json", {"a": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from helpers import ROOT, snakemake, tiny_config
 
-from ldmscale import integrity, io, models
+from ldmscale import files, integrity, models
 
 REPO, REVISION = "tiny-org/tiny-sd", "0123456789abcdef0123456789abcdef01234567"
 
@@ -58,7 +58,7 @@ def test_hub_model_comes_from_the_cache_with_only_safetensors_and_checksums(offl
     models.fetch_hub(REPO, REVISION, tmp_path / "model")
     out = tmp_path / "model"
     assert not list(out.rglob("*.bin"))
-    sums = io.read_json(out / integrity.CHECKSUMS)
+    sums = files.read_json(out / integrity.CHECKSUMS)
     weights = "unet/diffusion_pytorch_model.safetensors"
     assert sums[weights] == integrity.sha256(tiny_pipeline_dir / weights)
     assert set(sums) == {

@@ -53,3 +53,38 @@ def test_the_modules_the_snakefile_parses_with_import_nothing_heavy():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="workflow")
     assert run.stdout.strip() == "[]"
+
+
+def test_the_package_has_no_import_cycle():
+    """Every `from . import x` / `from .x import y` in ldmscale, at any depth of a module, forms an acyclic graph."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "workflow" / "ldmscale"
+    name = {
+        p: ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        for p in root.rglob("*.py")
+    }
+    graph = {}
+    for path, module in name.items():
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+                for alias in node.names:
+                    edges.add(f"{target}.{alias.name}" if f"{target}.{alias.name}" in name.values() else target)
+        graph[module] = edges - {module}
+
+    def visit(module, stack):
+        assert module not in stack, f"import cycle: {' → '.join([*stack, module])}"
+        for target in graph.get(module, ()):
+            if target != package_of(module):
+                visit(target, [*stack, module])
+
+    def package_of(module):  # a submodule importing its own package's __init__ is how relative imports start
+        return module.rsplit(".", 1)[0]
+
+    for module in graph:
+        visit(module, [])

@@ -52,7 +52,9 @@ def test_features_of_other_extractors_are_refused(files, tmp_path):
 
 
 def test_a_score_job_imports_no_torch():
-    code = "import sys; from ldmscale import io, scoring; print(sorted({'torch', 'PIL', 'polars'} & set(sys.modules)))"
+    code = (
+        "import sys; from ldmscale import files, scoring; print(sorted({'torch', 'PIL', 'polars'} & set(sys.modules)))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="workflow"
     ).stdout

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from ldmscale import config as cfg
-from ldmscale import integrity, io, models
+from ldmscale import files, integrity, models
 from ldmscale.toy import ship
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ RECIPE = {"seed": 0, "unet": {"steps": 10}}
 def shipped(tmp_path_factory, tiny_parts):
     out = tmp_path_factory.mktemp("ship") / "v9"
     record = tmp_path_factory.mktemp("record") / "train.json"
-    io.write_json(record, {"width": 8, "train_flops": 123})
+    files.write_json(record, {"width": 8, "train_flops": 123})
     parts = {name: tiny_parts[name] for name in ("text", "vae", "scorer")}
     ship.ship(out, parts, {8: (tiny_parts["unet"], record)}, RECIPE, ROOT)
     return out

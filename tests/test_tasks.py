@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from ldmscale import integrity, tasks
+from ldmscale import images, integrity, tasks
 
 PROMPTS = [f"prompt number {i}" for i in range(20)]
 NO_REFERENCE = {"images": None, "match": "sample", "seed": 0, "image_size": None}
@@ -107,5 +107,5 @@ def test_real_images_are_centre_cropped_and_resized(tmp_path):
     image = np.zeros((40, 60, 3), dtype=np.uint8)
     image[:, 10:50] = 200  # the centre square; the side bands are cropped away
     Image.fromarray(image).save(tmp_path / "x.png")
-    square = tasks.load_square(tmp_path / "x.png", 20)
+    square = images.load_square(tmp_path / "x.png", 20)
     assert square.shape == (20, 20, 3) and square.min() == 200

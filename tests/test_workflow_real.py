@@ -7,7 +7,7 @@ import yaml
 from helpers import ROOT, planned_jobs, snakemake
 from PIL import Image
 
-from ldmscale import features, integrity, io
+from ldmscale import features, files, integrity
 
 pytestmark = pytest.mark.workflow
 METRICS = ("fid", "kid", "clip_score", "cmmd")
@@ -39,12 +39,12 @@ def real_run(tmp_path_factory, tiny_pipeline_dir, inception_weights, tiny_clip):
 def test_every_metric_is_scored_with_an_interval_and_reaches_the_frontier(real_run):
     work, _ = real_run
     for metric in METRICS:
-        result = io.read_json(work / CONFIG_DIR / f"{metric}.json")
+        result = files.read_json(work / CONFIG_DIR / f"{metric}.json")
         assert result["n"] == 6 and result["ci_low"] <= result["value"] <= result["ci_high"], result
         assert np.isfinite(result["value"]) and result["extractor"].startswith(
             "clip-" if "c" in metric[0] else "inception-"
         )
-    assert io.read_json(work / CONFIG_DIR / "fid.json")["value"] > 0
+    assert files.read_json(work / CONFIG_DIR / "fid.json")["value"] > 0
     summary = pl.read_parquet(work / "results" / "summary.parquet")
     assert summary.height == 2 and all(summary[m].is_not_null().all() for m in METRICS)
     assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
@@ -52,7 +52,7 @@ def test_every_metric_is_scored_with_an_interval_and_reaches_the_frontier(real_r
 
 def test_task_records_its_sources_and_reference_features_are_cached_by_extractor_and_n(real_run):
     work, config = real_run
-    task = io.read_json(work / "results" / "tasks" / "real" / "prompts.json")
+    task = files.read_json(work / "results" / "tasks" / "real" / "prompts.json")
     assert task["file"]["sha256"] == integrity.sha256(config["tasks"]["real"]["prompts"]["file"]["path"])
     assert len(task["items"]) == 6 and len(task["reference"]["files"]) == 6
     inception, meta = features.load(work / "results" / "reference" / "real" / "inception-tf1" / "n6.safetensors")

@@ -1,6 +1,6 @@
 """Where a run's job time goes: per rule, the number of jobs, their summed time and its fixed-cost share.
 
-Every rule script logs, through `io.job_log`, its start-up (interpreter, imports and Snakemake's
+Every rule script logs, through `files.job_log`, its start-up (interpreter, imports and Snakemake's
 script preamble, before the job's own code) and the seconds of its own code. This adds them up over
 the logs of a finished run:
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from . import cost, generate, io
+from . import cost, files, generate
 from .paths import config_from_path
 
 
@@ -14,9 +14,9 @@ def summary(
     flops_files, latency_files, score_files, shard_dirs, reference_model: str | None, training=None
 ) -> pl.DataFrame:
     """Return the summary table of the sweep; `training` maps models trained by ldmscale to their train.json."""
-    training = {model: io.read_json(path) for model, path in (training or {}).items()}
-    flops = {Path(f).parent.name: io.read_json(f) for f in flops_files}
-    latency = {Path(f).parent.name: io.read_json(f) for f in latency_files}
+    training = {model: files.read_json(path) for model, path in (training or {}).items()}
+    flops = {Path(f).parent.name: files.read_json(f) for f in flops_files}
+    latency = {Path(f).parent.name: files.read_json(f) for f in latency_files}
     if reference_model is None:
         reference_model = max(flops, key=lambda m: flops[m]["unet"]["flops_b1"])
     reference_flops = flops[reference_model]["unet"]["flops_b1"]
@@ -43,7 +43,7 @@ def summary(
         }
     for path in score_files:
         config = config_from_path(path)
-        result = io.read_json(path)
+        result = files.read_json(path)
         row = rows[tuple(config.values())]
         metric = result["metric"]
         row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = (
@@ -66,7 +66,7 @@ def per_image(score_files) -> pl.DataFrame:
     """
     frames = []
     for path in score_files:
-        result = io.read_json(path)
+        result = files.read_json(path)
         if "per_image" in result:
             values = result["per_image"]
             config = {k: [v] * len(values) for k, v in config_from_path(path).items()}
@@ -82,7 +82,7 @@ def per_image(score_files) -> pl.DataFrame:
 
 def write(table: pl.DataFrame, parquet_path: str, csv_path: str) -> None:
     """Write the summary as parquet (for code) and CSV (for people), atomically."""
-    with io.atomic_path(parquet_path) as tmp:
+    with files.atomic_path(parquet_path) as tmp:
         table.write_parquet(tmp)
-    with io.atomic_path(csv_path) as tmp:
+    with files.atomic_path(csv_path) as tmp:
         table.write_csv(tmp)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import io
+from . import files
 
 MARKER = "architecture.json"
 
@@ -113,7 +113,7 @@ def write(out: str | Path, preset: str, base_channels: int | None, unet: dict | 
     """Write the components' configs (no weights) of an architecture-only model to `out`, atomically."""
     from transformers import CLIPTextConfig
 
-    with io.atomic_path(out) as tmp:
+    with files.atomic_path(out) as tmp:
         for name, config in (("unet", unet_config(preset, base_channels, unet)), ("vae", SD15_VAE)):
             (tmp / name).mkdir(parents=True)
             (tmp / name / "config.json").write_text(json.dumps(config, indent=2) + "\n")

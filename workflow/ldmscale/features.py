@@ -9,7 +9,7 @@ features (extractor, its resize mode) and appear in the paths of cached features
 from __future__ import annotations
 
 import argparse
-import io as _bytes
+import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import integrity, io, paths
+from . import files, generate, images, integrity, paths
 
 # resize mode → torchmetrics' `antialias`: tf1 is torch-fidelity's reference behaviour (TF1-style
 # bilinear without antialiasing, as the original FID code); antialias is torchmetrics' default.
@@ -36,7 +36,7 @@ def load_inception(weights: str | Path, resize: str) -> torch.nn.Module:
         raise ValueError(f"unknown Inception resize mode {resize!r}; valid: {', '.join(INCEPTION_RESIZE)}")
     # torch-fidelity's constructor torch.load()s whatever it is given (pickle): hand it bytes
     # serialised here from the safetensors tensors, never a file from elsewhere.
-    buffer = _bytes.BytesIO()
+    buffer = io.BytesIO()
     torch.save(load_file(str(weights)), buffer)
     buffer.seek(0)
     return NoTrainInceptionV3("inception-v3-compat", ["2048"], buffer, antialias=INCEPTION_RESIZE[resize])
@@ -127,7 +127,7 @@ def extract(kind: str, options: dict, batches: Iterable[np.ndarray], prompts: li
 
 def save(path: str | Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     """Write feature arrays and string metadata (extractor, weights SHA-256, indices) as safetensors, atomically."""
-    with io.atomic_path(path) as tmp:
+    with files.atomic_path(path) as tmp:
         save_file(
             {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(tmp), metadata=metadata
         )
@@ -140,6 +140,74 @@ def load(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     return load_features(path)
 
 
+def reference_features(
+    prompt_doc: dict, kind: str, options: dict, image_size: int, device: str, count: int | None = None
+) -> tuple[dict, dict]:
+    """Return the features of the task's real images (checked against their recorded SHA-256) and their metadata.
+
+    Toy tasks draw `count` real images from their own data stream, plus a held-out set the size
+    of a generated one (features, predictions and labels): a metric's real-data floor, the best a
+    perfect model could score at that sample size.
+    """
+    if kind == "toy":
+        return _toy_reference(prompt_doc, options, image_size, count)
+    ref = prompt_doc.get("reference")
+    if not ref:
+        raise ValueError("the task has no reference images (tasks.<task>.reference.images)")
+    paths = [str(Path(ref["images"]) / name) for name in ref["files"]]
+    for path, digest in zip(paths, ref["sha256"]):
+        if integrity.sha256(path) != digest:
+            raise ValueError(f"{path}: changed since the task was prepared; rerun prepare_task")
+    arrays = extract(kind, options, images.image_batches(paths, image_size, options["batch_size"]), None, device)
+    return arrays, _metadata(kind, options, len(paths))
+
+
+def _toy_reference(prompt_doc: dict, options: dict, image_size: int, count: int) -> tuple[dict, dict]:
+    n = len(prompt_doc["items"])
+    reference, _ = images.real_toy_images(prompt_doc, 0, count, image_size)
+    held_out, held_out_labels = images.real_toy_images(prompt_doc, count, n, image_size)
+    arrays = extract("toy", options, [reference], None, "cpu")
+    floor = extract("toy", options, [held_out], None, "cpu")
+    arrays = {
+        **arrays,
+        "held_out": floor["images"],
+        "held_out_predictions": floor["predictions"],
+        "held_out_labels": held_out_labels,
+    }
+    return arrays, _metadata("toy", options, count)
+
+
+def generated_features(
+    shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str
+) -> tuple[dict, dict]:
+    """Return the features of a configuration's images in index order (CLIP: and of their prompts), with metadata."""
+    records = _checked_records(shard_dirs, prompt_doc)
+    batches = images.image_batches([r["path"] for r in records], None, options["batch_size"])
+    arrays = extract(kind, options, batches, [r["prompt"] for r in records], device)
+    return arrays, _metadata(kind, options, len(records))
+
+
+def _metadata(kind: str, options: dict, n: int) -> dict:
+    return {
+        "extractor": paths.extractor_key(kind, options),
+        "weights_sha256": integrity.sha256(paths.extractor_weights(kind, options)),
+        "n": str(n),
+    }
+
+
+def _checked_records(shard_dirs: list[str], prompt_doc: dict) -> list[dict]:
+    """Return the manifest records of all shards in index order, checked against the task's prompts."""
+    records = generate.shard_records(shard_dirs)
+    items = {item["index"]: item for item in prompt_doc["items"]}
+    indices = [r["index"] for r in records]
+    if indices != sorted(items):
+        raise ValueError(f"shards hold images {indices[:3]}… but the task has {len(items)} prompts; rerun generate")
+    for record in records:
+        if record["prompt"] != items[record["index"]]["prompt"]:
+            raise ValueError(f"{record['path']}: generated from another prompt than the task's; rerun generate")
+    return records
+
+
 def convert_inception(pth: str | Path, out: str | Path) -> str:
     """Convert torch-fidelity's Inception .pth (a state_dict) to safetensors once; return the output's SHA-256.
 
@@ -150,7 +218,7 @@ def convert_inception(pth: str | Path, out: str | Path) -> str:
     if prefix and not integrity.sha256(pth).startswith(prefix[1]):
         raise ValueError(f"{pth}: SHA-256 does not start with {prefix[1]} as its name says; the download is corrupt")
     state = torch.load(pth, map_location="cpu", weights_only=True)
-    with io.atomic_path(out) as tmp:
+    with files.atomic_path(out) as tmp:
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
     load_inception(out, "tf1")  # every tensor of the architecture present, shapes right
     return integrity.sha256(out)

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from . import integrity, io, samplers
+from . import files, integrity, samplers
 from .seeds import index_seed
 
 log = logging.getLogger("ldmscale")
@@ -73,7 +73,7 @@ def generate_shard(
     records, calls = [], []
     start = time.perf_counter()
     try:
-        with io.atomic_path(out) as tmp:
+        with files.atomic_path(out) as tmp:
             tmp.mkdir()
             for batch in tqdm(batches(indices, batch_size), desc=f"{sampler} s{steps} g{guidance:g}", mininterval=10):
                 seeds = [index_seed(task_seed, i) for i in batch]
@@ -117,9 +117,9 @@ def generate_shard(
                 "nfe": _nfe(calls),
                 "unet_calls": calls,
                 "images": records,
-                "versions": io.python_info(),
+                "versions": files.python_info(),
             }
-            io.write_json(tmp / MANIFEST, manifest)  # last: a shard without it is incomplete
+            files.write_json(tmp / MANIFEST, manifest)  # last: a shard without it is incomplete
     finally:
         counter.remove()
     log.info("%d images, %d UNet calls per image, %.1f s", len(records), manifest["nfe"]["calls"], manifest["seconds"])
@@ -141,7 +141,7 @@ def read_manifest(shard_dir: str | Path, verify: bool = True) -> dict:
     path = shard_dir / MANIFEST
     if not path.is_file():
         raise ValueError(f"{shard_dir}: no {MANIFEST}; the shard is incomplete, rerun its generate job")
-    manifest = io.read_json(path)
+    manifest = files.read_json(path)
     if verify:
         for record in manifest["images"]:
             image = shard_dir / record["file"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import generate, io, paths
+from . import files, generate, paths
 
 LABEL_PX = 14
 MARGIN = 6
@@ -54,5 +54,5 @@ def write(
     note = "Prompts of the images in every cell, left to right:\n" + "\n".join(
         f"{i + 1}. {prompts[i]}" for i in range(images)
     )
-    with io.atomic_path(out) as tmp:
+    with files.atomic_path(out) as tmp:
         grid(cells, models, steps, cell_px, note).save(tmp, format="PNG")

@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from . import architectures, io
+from . import architectures, files
 from .integrity import CHECKSUMS, SHA256_RE, record_checksums, sha256, verify_checksums
 
 UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -64,7 +64,7 @@ def copy_local(source: str | Path, out: str | Path) -> None:
     validate_pipeline_dir(source)
     if (Path(source) / CHECKSUMS).is_file():
         verify_checksums(source)
-    with io.atomic_path(out) as tmp:
+    with files.atomic_path(out) as tmp:
         shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(CHECKSUMS))
         record_checksums(tmp)
 
@@ -123,7 +123,7 @@ def fetch_hub(repo_id: str, revision: str, out: str | Path) -> None:
                 f"{snapshot / name}: cached file is corrupt (SHA-256 {sums[name]}, the hub's is {blob}); "
                 f"delete {(snapshot / name).resolve()} and download it again"
             )
-    with io.atomic_path(out) as tmp:
+    with files.atomic_path(out) as tmp:
         for name in sums:
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             _link_or_copy(snapshot / name, tmp / name)
@@ -165,7 +165,7 @@ def assemble_toy(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path)
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    with io.atomic_path(out) as tmp:
+    with files.atomic_path(out) as tmp:
         pipe.save_pretrained(tmp, safe_serialization=True)
         validate_pipeline_dir(tmp)
         record_checksums(tmp)

@@ -1,4 +1,4 @@
-"""Tasks: the prompts of a task, its real images, and the features of real and generated images."""
+"""Tasks: what a task asks for: its prompts (one per image index) and the files of its real images."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from . import features, generate, integrity, io, paths
+from . import files, integrity
+from .images import IMAGE_TYPES
 from .toy import data
 
 PROMPT_SOURCES = ("toy", "file", "coco")
 PROMPT_FILE_TYPES = (".txt", ".csv", ".parquet")
-IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 def prompts(spec: dict, num_images: int, reference: dict | None = None, reference_images: int | None = None) -> dict:
@@ -93,7 +92,7 @@ def file_prompts(path: str, column: str, seed: int, num_images: int) -> dict:
 def coco_prompts(captions_path: str, seed: int, num_images: int) -> dict:
     """Return one caption each for a seeded subset of the images of a COCO captions JSON (captions_val2014.json)."""
     try:
-        annotations = io.read_json(captions_path)["annotations"]
+        annotations = files.read_json(captions_path)["annotations"]
         captions = sorted((a["id"], a["image_id"], a["caption"].strip()) for a in annotations)
     except FileNotFoundError:
         raise ValueError(f"prompts.coco.captions: {captions_path} does not exist") from None
@@ -147,100 +146,3 @@ def reference_files(reference: dict, items: list[dict], count: int) -> dict:
         "files": chosen,
         "sha256": [integrity.sha256(folder / name) for name in chosen],
     }
-
-
-def load_square(path: str | Path, size: int) -> np.ndarray:
-    """Return an image centre-cropped to a square and resized to `size` (PIL bicubic, antialiased), uint8 HWC RGB."""
-    image = Image.open(path).convert("RGB")
-    side = min(image.size)
-    left, top = (image.width - side) // 2, (image.height - side) // 2
-    image = image.crop((left, top, left + side, top + side))
-    if side != size:
-        image = image.resize((size, size), Image.Resampling.BICUBIC)
-    return np.asarray(image)
-
-
-def image_batches(paths: list[str], size: int | None, batch: int):
-    """Yield uint8 NHWC batches of the images at `paths` (resized to `size` when given), never all in memory."""
-    for i in range(0, len(paths), batch):
-        chunk = paths[i : i + batch]
-        if size is None:
-            yield generate.read_images(chunk)
-        else:
-            yield np.stack([load_square(p, size) for p in chunk])
-
-
-def reference_features(
-    prompt_doc: dict, kind: str, options: dict, image_size: int, device: str, count: int | None = None
-) -> tuple[dict, dict]:
-    """Return the features of the task's real images (checked against their recorded SHA-256) and their metadata.
-
-    Toy tasks draw `count` real images from their own data stream, plus a held-out set the size
-    of a generated one (features, predictions and labels): a metric's real-data floor, the best a
-    perfect model could score at that sample size.
-    """
-    if kind == "toy":
-        return _toy_reference(prompt_doc, options, image_size, count)
-    ref = prompt_doc.get("reference")
-    if not ref:
-        raise ValueError("the task has no reference images (tasks.<task>.reference.images)")
-    paths = [str(Path(ref["images"]) / name) for name in ref["files"]]
-    for path, digest in zip(paths, ref["sha256"]):
-        if integrity.sha256(path) != digest:
-            raise ValueError(f"{path}: changed since the task was prepared; rerun prepare_task")
-    arrays = features.extract(kind, options, image_batches(paths, image_size, options["batch_size"]), None, device)
-    return arrays, _metadata(kind, options, len(paths))
-
-
-def _toy_reference(prompt_doc: dict, options: dict, image_size: int, count: int) -> tuple[dict, dict]:
-    n = len(prompt_doc["items"])
-    reference, _ = _real_images(prompt_doc, 0, count, image_size)
-    held_out, held_out_labels = _real_images(prompt_doc, count, n, image_size)
-    arrays = features.extract("toy", options, [reference], None, "cpu")
-    floor = features.extract("toy", options, [held_out], None, "cpu")
-    arrays = {
-        **arrays,
-        "held_out": floor["images"],
-        "held_out_predictions": floor["predictions"],
-        "held_out_labels": held_out_labels,
-    }
-    return arrays, _metadata("toy", options, count)
-
-
-def generated_features(
-    shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str
-) -> tuple[dict, dict]:
-    """Return the features of a configuration's images in index order (CLIP: and of their prompts), with metadata."""
-    records = _checked_records(shard_dirs, prompt_doc)
-    batches = image_batches([r["path"] for r in records], None, options["batch_size"])
-    arrays = features.extract(kind, options, batches, [r["prompt"] for r in records], device)
-    return arrays, _metadata(kind, options, len(records))
-
-
-def _metadata(kind: str, options: dict, n: int) -> dict:
-    return {
-        "extractor": paths.extractor_key(kind, options),
-        "weights_sha256": integrity.sha256(paths.extractor_weights(kind, options)),
-        "n": str(n),
-    }
-
-
-def _checked_records(shard_dirs: list[str], prompt_doc: dict) -> list[dict]:
-    """Return the manifest records of all shards in index order, checked against the task's prompts."""
-    records = generate.shard_records(shard_dirs)
-    items = {item["index"]: item for item in prompt_doc["items"]}
-    indices = [r["index"] for r in records]
-    if indices != sorted(items):
-        raise ValueError(f"shards hold images {indices[:3]}… but the task has {len(items)} prompts; rerun generate")
-    for record in records:
-        if record["prompt"] != items[record["index"]]["prompt"]:
-            raise ValueError(f"{record['path']}: generated from another prompt than the task's; rerun generate")
-    return records
-
-
-def _real_images(prompt_doc: dict, start: int, count: int, image_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return real images and their labels for items start..start+count of the task's own data stream."""
-    if prompt_doc["data_version"] != data.DATA_VERSION:
-        raise ValueError(f"prompts were made with toy data v{prompt_doc['data_version']}, this is v{data.DATA_VERSION}")
-    images, labels, _ = data.dataset(prompt_doc["seed"], start, count, image_size)
-    return images, labels

@@ -4,9 +4,9 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
-from ldmscale import aggregate, io
+from ldmscale import aggregate, files
 
-with io.job_log(snakemake.log[0]) as log:
+with files.job_log(snakemake.log[0]) as log:
     table = aggregate.summary(
         flops_files=snakemake.input.flops,
         latency_files=snakemake.input.latency,
@@ -17,5 +17,5 @@ with io.job_log(snakemake.log[0]) as log:
     )
     log.info("%d configurations", table.height)
     aggregate.write(table, snakemake.output.parquet, snakemake.output.csv)
-    with io.atomic_path(snakemake.output.per_image) as tmp:
+    with files.atomic_path(snakemake.output.per_image) as tmp:
         aggregate.per_image(snakemake.input.scores).write_parquet(tmp)

@@ -4,10 +4,10 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
-from ldmscale import io
+from ldmscale import files
 from ldmscale.frontier.charts import write_chart
 
-with io.job_log(snakemake.log[0]):
+with files.job_log(snakemake.log[0]):
     tables = dict(snakemake.input.items())
     write_chart(
         snakemake.params.kind, tables, snakemake.wildcards.metric, snakemake.wildcards.get("cost"), snakemake.output

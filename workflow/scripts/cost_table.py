@@ -6,10 +6,10 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 from pathlib import Path
 
-from ldmscale import cost, io
+from ldmscale import cost, files
 
-with io.job_log(snakemake.log[0]) as log:
-    read = lambda files: {Path(f).parent.name: io.read_json(f) for f in files}  # noqa: E731
+with files.job_log(snakemake.log[0]) as log:
+    read = lambda files: {Path(f).parent.name: files.read_json(f) for f in files}  # noqa: E731
     table = cost.cost_table(
         read(snakemake.input.flops),
         read(snakemake.input.get("latency", [])),
@@ -17,7 +17,7 @@ with io.job_log(snakemake.log[0]) as log:
         snakemake.params.reference_model,
     )
     log.info("\n%s", table)
-    with io.atomic_path(snakemake.output.csv) as tmp:
+    with files.atomic_path(snakemake.output.csv) as tmp:
         table.write_csv(tmp)
-    with io.atomic_path(snakemake.output.md) as tmp:
+    with files.atomic_path(snakemake.output.md) as tmp:
         tmp.write_text(cost.markdown(table))

@@ -4,9 +4,9 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
-from ldmscale import cost, io
+from ldmscale import cost, files
 
-with io.job_log(snakemake.log[0]) as log:
+with files.job_log(snakemake.log[0]) as log:
     result = cost.count_flops(snakemake.input[0], snakemake.params.resolution)
     log.info("%s", result)
-    io.write_json(snakemake.output[0], result)
+    files.write_json(snakemake.output[0], result)

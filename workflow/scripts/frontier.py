@@ -4,10 +4,10 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
-from ldmscale import io
+from ldmscale import files
 from ldmscale.frontier.summary import write_all
 
-with io.job_log(snakemake.log[0]):
+with files.job_log(snakemake.log[0]):
     p = snakemake.params
     write_all(
         snakemake.input.summary,

@@ -6,12 +6,12 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import cost, devices, generate, io, models, paths
+from ldmscale import cost, devices, files, generate, models, paths
 
-with io.job_log(snakemake.log[0]), devices.claim():
+with files.job_log(snakemake.log[0]), devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, wc = snakemake.params, snakemake.wildcards
-    prompts = {r["index"]: r["prompt"] for r in io.read_json(snakemake.input.prompts)["items"]}
+    prompts = {r["index"]: r["prompt"] for r in files.read_json(snakemake.input.prompts)["items"]}
     pipe = models.load_pipeline(snakemake.input.model, devices.resolve_device(p.device), p.dtype)
     generate.generate_shard(
         pipe,

@@ -6,14 +6,14 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import devices, features, io, paths, tasks
+from ldmscale import devices, features, files, paths
 
-with io.job_log(snakemake.log[0]) as log, devices.claim():
+with files.job_log(snakemake.log[0]) as log, devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, i = snakemake.params, snakemake.input
     kind = paths.extractor_kind(snakemake.wildcards.extractor)
-    arrays, metadata = tasks.generated_features(
-        i.shards, io.read_json(i.prompts), kind, p.options, devices.resolve_device(p.device)
+    arrays, metadata = features.generated_features(
+        i.shards, files.read_json(i.prompts), kind, p.options, devices.resolve_device(p.device)
     )
     log.info("%s: %d images", metadata["extractor"], len(arrays["images"]))
     features.save(snakemake.output[0], arrays, metadata)

@@ -7,9 +7,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 from pathlib import Path
 
-from ldmscale import architectures, io, models
+from ldmscale import architectures, files, models
 
-with io.job_log(snakemake.log[0]) as log:
+with files.job_log(snakemake.log[0]) as log:
     inputs, out, spec = snakemake.input, snakemake.output[0], snakemake.params.spec
     source = snakemake.params.source
     if source == "toy":

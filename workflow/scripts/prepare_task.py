@@ -4,8 +4,8 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
-from ldmscale import io, tasks
+from ldmscale import files, tasks
 
-with io.job_log(snakemake.log[0]):
+with files.job_log(snakemake.log[0]):
     p = snakemake.params
-    io.write_json(snakemake.output[0], tasks.prompts(p.prompts, p.num_images, p.reference, p.reference_images))
+    files.write_json(snakemake.output[0], tasks.prompts(p.prompts, p.num_images, p.reference, p.reference_images))

@@ -6,9 +6,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import cost, devices, io, models
+from ldmscale import cost, devices, files, models
 
-with io.job_log(snakemake.log[0]) as log, devices.claim():
+with files.job_log(snakemake.log[0]) as log, devices.claim():
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
     pipe = models.load_pipeline(snakemake.input[0], devices.resolve_device(p.device), p.dtype)
@@ -19,4 +19,4 @@ with io.job_log(snakemake.log[0]) as log, devices.claim():
     checks = cost.end_to_end(pipe, result, p.end_to_end, p.warmup, p.end_to_end_repeats)
     for c in checks:
         log.info("end to end %s: measured / derived ms per image = %.3f", c, c["measured_over_derived"])
-    io.write_json(snakemake.output[0], {**result, "end_to_end": checks, "versions": io.python_info()})
+    files.write_json(snakemake.output[0], {**result, "end_to_end": checks, "versions": files.python_info()})

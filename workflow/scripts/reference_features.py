@@ -6,14 +6,14 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 import torch
 
-from ldmscale import devices, features, io, paths, tasks
+from ldmscale import devices, features, files, paths
 
-with io.job_log(snakemake.log[0]) as log, devices.claim():
+with files.job_log(snakemake.log[0]) as log, devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, wc = snakemake.params, snakemake.wildcards
     kind = paths.extractor_kind(wc.extractor)
-    prompt_doc = io.read_json(snakemake.input.prompts)
-    arrays, metadata = tasks.reference_features(
+    prompt_doc = files.read_json(snakemake.input.prompts)
+    arrays, metadata = features.reference_features(
         prompt_doc, kind, p.options, p.image_size, devices.resolve_device(p.device), int(wc.n)
     )
     if len(arrays["images"]) != int(wc.n):

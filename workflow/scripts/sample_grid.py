@@ -4,13 +4,13 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
-from ldmscale import grids, io
+from ldmscale import files, grids
 
-with io.job_log(snakemake.log[0]):
+with files.job_log(snakemake.log[0]):
     p = snakemake.params
     grids.write(
         snakemake.input.shards,
-        io.read_json(snakemake.input.prompts),
+        files.read_json(snakemake.input.prompts),
         p.models,
         p.steps,
         p.images,

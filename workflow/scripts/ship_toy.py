@@ -6,10 +6,10 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 
 from pathlib import Path
 
-from ldmscale import io
+from ldmscale import files
 from ldmscale.toy import ship
 
-with io.job_log(snakemake.log[0]) as log:
+with files.job_log(snakemake.log[0]) as log:
     parts = {Path(p).name: Path(p) for p in snakemake.input.parts}
     members = dict(zip(snakemake.params.widths, zip(snakemake.input.unets, snakemake.input.records)))
     record = ship.ship(snakemake.output[0], parts, members, snakemake.params.recipe, snakemake.params.repository)

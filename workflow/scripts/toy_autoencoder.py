@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 
-from ldmscale import io
+from ldmscale import files
 from ldmscale.toy import train
 
-with io.job_log(snakemake.log[0]):
+with files.job_log(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
-    with io.atomic_path(snakemake.output[0]) as out:
+    with files.atomic_path(snakemake.output[0]) as out:
         record = train.train_autoencoder(Path(out), p.seed, p.image_size, **p.recipe)
-        io.write_json(Path(out) / "training.json", record)
+        files.write_json(Path(out) / "training.json", record)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import torch
 
-from ldmscale import io
+from ldmscale import files
 from ldmscale.toy import train
 
-with io.job_log(snakemake.log[0]):
+with files.job_log(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
-    with io.atomic_path(snakemake.output[0]) as out:
+    with files.atomic_path(snakemake.output[0]) as out:
         train.train_scorer(Path(out), p.seed, p.image_size, **p.recipe)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 
-from ldmscale import io
+from ldmscale import files
 from ldmscale.toy import train
 
-with io.job_log(snakemake.log[0]):
+with files.job_log(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
-    with io.atomic_path(snakemake.output.unet) as out:
+    with files.atomic_path(snakemake.output.unet) as out:
         record = train.train_unet(
             Path(out),
             snakemake.params.width,
@@ -21,4 +21,4 @@ with io.job_log(snakemake.log[0]):
             Path(snakemake.input.text),
             snakemake.params.recipe,
         )
-    io.write_json(snakemake.output.record, {**record, "threads": snakemake.threads, "versions": io.python_info()})
+    files.write_json(snakemake.output.record, {**record, "threads": snakemake.threads, "versions": files.python_info()})

@@ -203,10 +203,10 @@ def save(figure, paths) -> None:
     """Write `figure` to each path by its extension: HTML with the Vega libraries inlined, PNG and SVG through vl-convert."""
     from pathlib import Path
 
-    from .. import io
+    from .. import files
 
     for path in map(Path, paths):
-        with io.atomic_path(path) as tmp:
+        with files.atomic_path(path) as tmp:
             options = {".html": {"inline": True}, ".png": {"scale_factor": 2}}.get(path.suffix, {})
             figure.save(str(tmp), format=path.suffix[1:], **options)
 

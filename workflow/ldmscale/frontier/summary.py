@@ -108,7 +108,7 @@ def write_all(
     """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary."""
     from pathlib import Path
 
-    from .. import io
+    from .. import files
 
     df, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
     results = [analyse(df, per_image, metric, edges, buckets, reps) for metric in metric_names if metric in df.columns]
@@ -119,10 +119,10 @@ def write_all(
         for name in TABLES
     }
     for path in map(Path, [*outputs.tables, *outputs.parquet]):
-        with io.atomic_path(path) as tmp:
+        with files.atomic_path(path) as tmp:
             if path.suffix == ".parquet":
                 tables[path.stem].write_parquet(tmp)
             else:
                 tables[path.stem].write_csv(tmp)
-    with io.atomic_path(outputs.readme) as tmp:
+    with files.atomic_path(outputs.readme) as tmp:
         Path(tmp).write_text(summary_markdown(tables, reps))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from .. import integrity, io
+from .. import files, integrity
 from . import data
 
 
@@ -40,14 +40,14 @@ def ship(
     `parts` maps text/vae/scorer to their trained directories; `members` maps each UNet width to
     its trained directory and training record.
     """
-    with io.atomic_path(out) as tmp:
+    with files.atomic_path(out) as tmp:
         for name, source in sorted(parts.items()):
             _half_copy(Path(source), tmp / name)
         records = {}
         for width, (unet, record) in sorted(members.items()):
             _half_copy(Path(unet), tmp / "models" / f"c{width}" / "unet")
             shutil.copy(record, tmp / "models" / f"c{width}" / "train.json")
-            records[str(width)] = io.read_json(record)
+            records[str(width)] = files.read_json(record)
         shipped = {
             "data_version": data.DATA_VERSION,
             "recipe": recipe,
@@ -57,5 +57,5 @@ def ship(
             "weights": "float16 copies of the float32 training outputs; loaded back as float32",
             "sha256": {str(p.relative_to(tmp)): integrity.sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
         }
-        io.write_json(tmp / "SHIPPED.json", shipped)
+        files.write_json(tmp / "SHIPPED.json", shipped)
     return shipped
