@@ -1,9 +1,10 @@
-"""Feature extractors of the real-image metrics, loaded from local safetensors files only.
+"""Feature extractors of the metrics, loaded from local safetensors files only, and the cached features they make:
+of one configuration's generated images (`generated_features`) and of a task's real images (`reference_features`).
 
 Inception (FID, KID) is torch-fidelity's port of the TF 2015-12-05 graph, through torchmetrics;
 CLIP (CLIP score, CMMD) is any open_clip model; `toy` is the toy family's scorer (attr_acc,
 fd_toy, kid_toy): its features and its predicted attributes. Extractor keys name everything that changes the
-features (extractor, its resize mode) and appear in the paths of cached features.
+features (extractor, its resize mode) and appear in the paths of cached features (`paths.extractor_key`).
 """
 
 from __future__ import annotations
