@@ -113,9 +113,9 @@ def fetch_hub(repo_id: str, revision: str, out: str | Path) -> None:
     from huggingface_hub.utils import filter_repo_objects
 
     snapshot = hub_snapshot(repo_id, revision)
-    files = sorted(str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.is_file())
+    listed = sorted(str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.is_file())
     sums = {}
-    for name in filter_repo_objects(files, allow_patterns=HUB_PATTERNS, ignore_patterns=HUB_IGNORE):
+    for name in filter_repo_objects(listed, allow_patterns=HUB_PATTERNS, ignore_patterns=HUB_IGNORE):
         sums[name] = sha256(snapshot / name)
         blob = (snapshot / name).resolve().name
         if SHA256_RE.match(blob) and blob != sums[name]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ldmscale import cost, files
 
 with files.job_log(snakemake.log[0]) as log:
-    read = lambda files: {Path(f).parent.name: files.read_json(f) for f in files}  # noqa: E731
+    read = lambda paths: {Path(f).parent.name: files.read_json(f) for f in paths}  # noqa: E731
     table = cost.cost_table(
         read(snakemake.input.flops),
         read(snakemake.input.get("latency", [])),
