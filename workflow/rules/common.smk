@@ -37,7 +37,7 @@ wildcard_constraints:
     shard=r"\d+",
     batch=r"\d+",
     cost="|".join(paths.COST_AXES),
-    extractor=r"(inception|clip|toy)-[^/]+",
+    extractor="(" + "|".join(paths.EXTRACTOR_KINDS) + r")-[^/]+",
     n=r"\d+",
 
 
