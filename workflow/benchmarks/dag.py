@@ -82,6 +82,7 @@ SAMPLERS = {axes["samplers"]!r}
 STEPS = {axes["steps"]!r}
 GUIDANCE = {[f"{g:g}" for g in axes["guidance"]]!r}
 SHARDS = list(range({s["shards"]}))
+NUM_IMAGES = {s["shards"] * SHARD_SIZE}
 METRICS = {METRICS!r}
 COSTS = {COST_AXES!r}
 TABLES = {TABLES!r}
@@ -99,6 +100,8 @@ wildcard_constraints:
     steps=r"\\d+",
     guidance=r"\\d+(\\.\\d+)?",
     shard=r"\\d+",
+    n=r"\\d+",
+    extractor=r"(inception|clip|toy)-[^/]+",
     batch=r"\\d+",
     cost="|".join(COSTS),
 
@@ -195,14 +198,14 @@ rule prepare_task:
         "touch {{output}}"
 
 
-rule reference_stats:
+rule reference_features:
     input:
         prompts="results/tasks/{{task}}/prompts.json",
-        scorer=TOY + "/scorer",
+        weights=TOY + "/scorer",
     output:
-        "results/reference/{{task}}/{{metric}}.json",
+        "results/reference/{{task}}/{{extractor}}/n{{n}}.safetensors",
     log:
-        "logs/reference_stats/{{task}}/{{metric}}.log",
+        "logs/reference_features/{{task}}/{{extractor}}/n{{n}}.log",
     shell:
         "touch {{output}}"
 
@@ -219,12 +222,24 @@ rule generate:
         "touch {{output}}"
 
 
+rule image_features:
+    input:
+        prompts="results/tasks/{{task}}/prompts.json",
+        weights=TOY + "/scorer",
+        shards=expand(SHARD, shard=SHARDS, allow_missing=True),
+    output:
+        "results/features/" + CONFIG + "/{{extractor}}.safetensors",
+    log:
+        "logs/image_features/" + CONFIG + "/{{extractor}}.log",
+    shell:
+        "touch {{output}}"
+
+
 rule score:
     input:
         prompts="results/tasks/{{task}}/prompts.json",
-        shards=expand(SHARD, shard=SHARDS, allow_missing=True),
-        scorer=TOY + "/scorer",
-        reference=lambda wc: ["results/reference/{{task}}/{{metric}}.json".format(**wc)] if wc.metric == "fd_toy" else [],
+        features="results/features/" + CONFIG + "/toy-scorer.safetensors",
+        reference=lambda wc: [f"results/reference/{{wc.task}}/toy-scorer/n{{NUM_IMAGES}}.safetensors"] if wc.metric == "fd_toy" else [],
     output:
         "results/scores/" + CONFIG + "/{{metric}}.json",
     log:
