@@ -66,6 +66,67 @@ def tiny_pipeline_dir(tmp_path_factory, tiny_parts) -> Path:
     return out
 
 
+LCM_EMBEDDING = 16  # time_cond_proj_dim of the tiny LCM-distilled UNet: the guidance-scale embedding's width
+
+
+@pytest.fixture(scope="session")
+def tiny_lcm_pipeline_dir(tmp_path_factory, tiny_parts) -> Path:
+    """Return a saved pipeline like tiny_pipeline_dir's whose UNet, as an LCM-distilled one, embeds the guidance scale."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    from ldmscale import integrity, models
+    from ldmscale.toy import nets
+
+    root = tmp_path_factory.mktemp("tiny_lcm")
+    torch.manual_seed(1)
+    config = {**nets.unet_config(8, 8), "time_cond_proj_dim": LCM_EMBEDDING}
+    UNet2DConditionModel.from_config(config).save_pretrained(root / "unet")
+    integrity.record_checksums(root / "unet")
+    models.assemble_toy(root / "pipeline", root / "unet", tiny_parts["vae"], tiny_parts["text"])
+    return root / "pipeline"
+
+
+LORA = {"rank": 2, "alpha": 4}  # the tiny LoRA's rank and lora_alpha: its update is (alpha / rank) · up @ down
+
+
+@pytest.fixture(scope="session")
+def tiny_lora(tmp_path_factory, tiny_parts) -> Path:
+    """Return a LoRA of the tiny UNet's attention projections, saved as diffusers' LoRA training examples save one.
+
+    Both factors are random (peft zeroes the up factor at init, which would make fusing a no-op).
+    """
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(2)
+    unet = UNet2DConditionModel.from_pretrained(tiny_parts["unet"], use_safetensors=True)
+    unet.add_adapter(
+        LoraConfig(r=LORA["rank"], lora_alpha=LORA["alpha"], target_modules=["to_q", "to_k", "to_v", "to_out.0"])
+    )
+    with torch.no_grad():
+        for name, param in unet.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    out = tmp_path_factory.mktemp("tiny_lora")
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    metadata = unet.peft_config["default"].to_dict()  # lora_alpha travels in the file's metadata
+    StableDiffusionPipeline.save_lora_weights(
+        out, unet_lora_layers=layers, safe_serialization=True, unet_lora_adapter_metadata=metadata
+    )
+    return out / "pytorch_lora_weights.safetensors"
+
+
+@pytest.fixture(scope="session")
+def tiny_lcm_pipeline(tiny_lcm_pipeline_dir):
+    from ldmscale import models
+
+    return models.load_pipeline(tiny_lcm_pipeline_dir, "cpu", "float32")
+
+
 @pytest.fixture(scope="session")
 def tiny_pipeline(tiny_pipeline_dir):
     """Return the tiny pipeline loaded on CPU, as the generate rule loads it."""

@@ -104,7 +104,7 @@ def test_sd15_unet_macs_without_attention_products_match_bk_sdm_paper():
     with torch.device("meta"):
         unet = UNet2DConditionModel.from_config(architectures.unet_config("sd1.5"))
         with FlopCounterMode(display=False) as counter, torch.no_grad():
-            unet(*cost.unet_inputs(unet.config, 1, 64, 77))
+            unet(**cost.unet_inputs(unet.config, 1, 64, 77))
     flops = counter.get_flop_counts()["Global"]
     attention_products = sum(v for op, v in flops.items() if "bmm" in str(op))
     # BK-SDM (Kim et al. 2023), Table 1: SD1.4's UNet, 339.0 G MACs per call at 512×512, attention's bmm not counted

@@ -9,6 +9,7 @@ from helpers import ROOT, planned_jobs, snakemake, tiny_config
 
 SHIPPED = ROOT / "resources" / "toy" / "v2" / "SHIPPED.json"  # any existing .json passes the existence check
 
+HUB = {"repo_id": "org/model", "revision": "0" * 40}
 BAD = {
     "unknown sampler": (
         dict(samplers=["ddim", "plms"]),
@@ -107,6 +108,45 @@ BAD = {
         dict(cost={"end_to_end": [{"sampler": "plms", "steps": 2, "guidance": 1.0}]}),
         r"cost.end_to_end\[0\].sampler: unknown sampler 'plms'",
     ),
+    "unknown sampler of one model": (
+        dict(models=[{"name": "a", "toy": {"width": 8}, "samplers": ["lcm", "plms"]}]),
+        r"models\[0\] \('a'\)\.samplers\[1\]: unknown sampler 'plms'; valid samplers: ddim",
+    ),
+    "one model's steps <= 0": (
+        dict(models=[{"name": "a", "toy": {"width": 8}, "steps": [1, 0]}]),
+        r"0 is less than the minimum of 1[\s\S]*instance\['models'\]\[0\]\['steps'\]\[1\]",
+    ),
+    "sweep settings on an architecture model": (
+        dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "b", "architecture": {}, "steps": [4]}]),
+        r"models\[1\] \('b'\): steps is for models that generate; an architecture model is only costed",
+    ),
+    "LoRA from a pickle file": (
+        dict(models=[{"name": "a", "base": {"hub": HUB}, "lora": {"local": {"path": "/loras/lcm.bin"}}}]),
+        r"models\[0\] \('a'\): lora.local.path '/loras/lcm.bin' is not a .safetensors file; LoRA weights are "
+        r"loaded from safetensors only",
+    ),
+    "LoRA hub file from a pickle": (
+        dict(models=[{"name": "a", "base": {"hub": HUB}, "lora": {"hub": {**HUB, "weight_name": "lora.bin"}}}]),
+        r"models\[0\] \('a'\): lora.hub.weight_name 'lora.bin' is not a .safetensors file",
+    ),
+    "LoRA without a pinned revision": (
+        dict(
+            models=[{"name": "a", "base": {"hub": HUB}, "lora": {"hub": {"repo_id": "x/lcm-lora", "revision": "v1"}}}]
+        ),
+        r"models\[0\] \('a'\): lora.hub.revision 'v1' is not a commit hash",
+    ),
+    "LoRA base without a pinned revision": (
+        dict(models=[{"name": "a", "base": {"hub": {**HUB, "revision": "main"}}, "lora": {"hub": HUB}}]),
+        r"models\[0\] \('a'\): base.hub.revision 'main' is not a commit hash",
+    ),
+    "LoRA without a base": (
+        dict(models=[{"name": "a", "hub": HUB, "lora": {"hub": HUB}}]),
+        r"models\[0\] \('a'\): base and lora go together",
+    ),
+    "LoRA on a toy base": (
+        dict(models=[{"name": "a", "base": {"toy": {"width": 8}}, "lora": {"hub": HUB}}]),
+        r"Additional properties are not allowed \('toy' was unexpected\)",
+    ),
     "compile without warm-up": (
         dict(cost={"compile": True, "warmup": 0}),
         r"cost.warmup must be at least 1 with cost.compile",
@@ -165,3 +205,40 @@ def test_the_all_samplers_example_plans_its_sweep(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
     assert jobs["generate"] == jobs["image_features"] == 5 * 3 * 5 * 2  # models × samplers × steps × guidance
     assert "train_unet" not in jobs  # the shipped checkpoints
+
+
+def test_a_model_sweeps_its_own_samplers_steps_and_guidance_and_the_rest_keep_the_sweeps():
+    from ldmscale import config as cfg
+
+    config = tiny_config(
+        models=[
+            {"name": "teacher", "toy": {"width": 8}},
+            {"name": "student", "toy": {"width": 8}, "samplers": ["lcm"], "steps": [4, 1], "guidance": [1.5]},
+        ],
+        frontier={"grid_guidance": None},
+    )
+    configs = {(c["model"], c["sampler"], c["steps"], c["guidance"]) for c in cfg.configurations(config)}
+    assert configs == {
+        ("teacher", "ddim", 2, "1"),
+        ("teacher", "ddim", 2, "2"),
+        ("student", "lcm", 1, "1.5"),
+        ("student", "lcm", 4, "1.5"),
+    }
+    # One grid per sampler, at the grid guidance or, for a model that lacks it, its own largest scale.
+    assert cfg.sample_grids(config) == {("ddim", "2"): {"teacher": [2]}, ("lcm", "1.5"): {"student": [1, 4]}}
+
+
+def test_the_lcm_example_is_valid_and_sweeps_distilled_members_on_their_own_axes():
+    from snakemake.utils import validate
+
+    from ldmscale import config as cfg
+
+    config = yaml.safe_load((ROOT / "config" / "examples" / "lcm.yaml").read_text())
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    cfg.check(config)
+    by_model = {}
+    for c in cfg.configurations(config):
+        by_model.setdefault(c["model"], set()).add((c["sampler"], c["steps"]))
+    assert by_model["sd15-lcm-lora"] == {("lcm", n) for n in (1, 2, 4, 8)}
+    assert by_model["sdxl"] == {(s, n) for s in ("ddim", "dpmpp_2m") for n in (4, 8, 16, 25, 50)}
+    assert cfg.describe_source(cfg.model_entry(config, "segmind-vega-rt")).startswith("lora segmind/Segmind-VegaRT@")

@@ -71,7 +71,7 @@ def test_tiny_unet_flops_match_a_hand_count():
     with torch.device("meta"):
         unet = UNet2DConditionModel.from_config(TINY_UNET)
         for batch in (1, 2):
-            counted = cost._counted(lambda batch=batch: unet(*cost.unet_inputs(unet.config, batch, 4, 5)))
+            counted = cost._counted(lambda batch=batch: unet(**cost.unet_inputs(unet.config, batch, 4, 5)))
             assert counted == batch * expected
 
 
@@ -170,3 +170,14 @@ def test_end_to_end_timing_beside_the_derived_one(tiny_pipeline):
 )
 def test_peak_tflops_by_device_name_and_dtype(name, dtype, peak):
     assert devices.peak_tflops(name, dtype) == peak
+
+
+def test_an_lcm_distilled_unet_is_counted_with_its_guidance_embedding(tiny_pipeline_dir, tiny_lcm_pipeline_dir):
+    from conftest import LCM_EMBEDDING
+
+    plain, lcm = cost.count_flops(tiny_pipeline_dir)["unet"], cost.count_flops(tiny_lcm_pipeline_dir)["unet"]
+    # The one extra layer, cond_proj (Linear(time_cond_proj_dim → the timestep embedding's input, no bias)).
+    width = 8  # the tiny UNet's first block: the sinusoidal timestep embedding's width
+    assert lcm["params"] - plain["params"] == LCM_EMBEDDING * width
+    assert lcm["flops_b1"] - plain["flops_b1"] == 2 * LCM_EMBEDDING * width
+    assert lcm["flops_b2"] - plain["flops_b2"] == 2 * 2 * LCM_EMBEDDING * width

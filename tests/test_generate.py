@@ -42,8 +42,10 @@ def test_same_index_gets_same_latent_whatever_the_prompt_order(tiny_pipeline, tm
 
 
 @pytest.mark.parametrize(
-    ("sampler", "guidance", "multiplier"), [("ddim", 1.0, 1), ("heun", 3.0, 2), ("dpmpp_2m", 3.0, 2)]
-)
+    ("sampler", "guidance", "multiplier"),
+    [("ddim", 1.0, 1), ("heun", 3.0, 2), ("dpmpp_2m", 3.0, 2), ("pndm", 3.0, 2), ("lms", 1.0, 1), ("lcm", 3.0, 2),
+     ("tcd", 1.0, 1)],
+)  # fmt: skip
 def test_counted_unet_calls_match_the_sampler_formula(tiny_pipeline, tmp_path, sampler, guidance, multiplier):
     manifest = run(tiny_pipeline, tmp_path / "s", range(4), sampler, steps=3, guidance=guidance)
     assert manifest["nfe"] == {
@@ -70,3 +72,12 @@ def test_shard_without_manifest_is_incomplete(tmp_path):
     (tmp_path / "s").mkdir()
     with pytest.raises(ValueError, match="no manifest.json"):
         generate.read_manifest(tmp_path / "s")
+
+
+def test_an_lcm_distilled_unet_embeds_guidance_in_one_call_per_step(tiny_lcm_pipeline, tmp_path):
+    # time_cond_proj_dim: the guidance scale is an input of the UNet, not a second (unconditional) batch half.
+    manifest = run(tiny_lcm_pipeline, tmp_path / "s", range(4), "lcm", steps=2, guidance=3.0)
+    assert manifest["nfe"] == {"calls": 2, "batch_multiplier": 1}
+    run(tiny_lcm_pipeline, tmp_path / "g1", range(4), "lcm", steps=2, guidance=1.5)
+    a, b = (generate.load_images([tmp_path / d])[0] for d in ("s", "g1"))
+    assert (a != b).any()  # the embedded scale changes the images

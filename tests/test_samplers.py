@@ -3,12 +3,28 @@ import pytest
 from ldmscale import samplers
 from ldmscale.toy import nets
 
+# UNet calls for `steps` steps, by sampler; every other sampler makes one per step.
+NFE = {
+    "heun": lambda steps: 2 * steps - 1,  # a second-order correction at every step but the last
+    "pndm": lambda steps: steps + 1 if steps > 1 else 1,  # PLMS repeats its second timestep to start the multistep
+}
+
 
 @pytest.mark.parametrize("steps", [1, 2, 5, 20])
 @pytest.mark.parametrize("name", sorted(samplers.SAMPLERS))
 def test_nfe_formula(name, steps):
-    expected = 2 * steps - 1 if name == "heun" else steps
+    expected = NFE.get(name, lambda s: s)(steps)
     assert samplers.expected_nfe(name, steps, nets.noise_schedule()) == expected
+
+
+def test_the_expected_samplers_are_registered():
+    expected = {"ddim", "ddpm", "dpmpp_2m", "euler", "euler_a", "heun", "pndm", "unipc", "deis", "lms", "lcm", "tcd"}
+    assert expected <= set(samplers.SAMPLERS)
+
+
+def test_tcd_passes_its_gamma_to_the_pipeline_call():
+    assert samplers.get("tcd").call_options == {"eta": 0.3}
+    assert all(not samplers.get(n).call_options for n in samplers.SAMPLERS if n != "tcd")
 
 
 def test_unknown_sampler_lists_valid_names():

@@ -55,6 +55,17 @@ def test_adding_a_sampler_schedules_only_its_jobs(finished):
     assert jobs == {"generate": 2 * 2 * 2, "image_features": 2 * 2, "score": 2 * 2 * 2, **DOWNSTREAM}
 
 
+def test_adding_a_sampler_to_one_model_schedules_only_that_models_jobs(finished):
+    models = [
+        {"name": "tiny-a", "toy": {"width": 8}},
+        {"name": "tiny-b", "toy": {"width": 16}, "samplers": ["ddim", "lcm"]},
+    ]
+    proc = snakemake(finished, tiny_config(models=models), "--dry-run")
+    assert planned_jobs(proc) == {"generate": 2 * 2, "image_features": 2, "score": 2 * 2, **DOWNSTREAM}
+    assert "model=tiny-b" in proc.stdout and "model=tiny-a" not in proc.stdout
+    assert "results/frontier/grids/shapes/lcm_g2.png" in proc.stdout  # the new sampler's grid; ddim's is unchanged
+
+
 def test_adding_a_step_count_schedules_only_its_jobs(finished):
     jobs = planned_jobs(snakemake(finished, tiny_config(steps=[2, 3]), "--dry-run"))
     assert jobs == {"generate": 8, "image_features": 4, "score": 8, **DOWNSTREAM}

@@ -12,6 +12,8 @@ from ldmscale import features, files, integrity
 pytestmark = pytest.mark.workflow
 METRICS = ("fid", "kid", "clip_score", "cmmd")
 CONFIG_DIR = "results/scores/real/tiny-local/ddim/s2_g2"
+# The chain up to the frontier tables; the charts and grids are the same code for any metric (tests/test_workflow.py).
+TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def real_run(tmp_path_factory, tiny_pipeline_dir, inception_weights, tiny_clip):
     }.items():  # fmt: skip
         text = text.replace(key, str(value))
     config = yaml.safe_load(text)
-    snakemake(root / "work", config)
+    snakemake(root / "work", config, *TARGETS)
     return root / "work", config
 
 
@@ -68,5 +70,5 @@ def test_task_records_its_sources_and_reference_features_are_cached_by_extractor
 def test_changing_kid_settings_reruns_only_kid(real_run):
     work, config = real_run
     changed = {**config, "metrics": {**config["metrics"], "kid": {"subsets": 7}}}
-    jobs = planned_jobs(snakemake(work, changed, "--dry-run"))
+    jobs = planned_jobs(snakemake(work, changed, "--dry-run", *TARGETS))
     assert jobs.get("score") == 2 and "reference_features" not in jobs and "image_features" not in jobs

@@ -11,6 +11,7 @@ from . import architectures, integrity, models, samplers, scoring
 from .paths import fmt_guidance
 
 SOURCES = ("toy", "local", "hub", "architecture")
+SWEEP_AXES = {"samplers", "steps", "guidance"}  # a model entry may set its own; the sweep's lists stand in otherwise
 GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 
@@ -50,30 +51,27 @@ def check(config: dict) -> None:
     names = [m["name"] for m in config["models"]]
     for i, model in enumerate(config["models"]):
         where = f"models[{i}] ({model['name']!r})"
-        sources = [s for s in SOURCES if s in model]
-        if len(sources) != 1:
-            raise ValueError(
-                f"config: {where}: needs exactly one source of {', '.join(SOURCES)}; found {sources or 'none'}"
-            )
+        entry, prefix = source_entry(model), "base." if "lora" in model else ""
+        _check_sources(model, where)
         if names.count(model["name"]) > 1:
             raise ValueError(f"config: {where}: duplicate model name; model names must be unique")
-        if "local" in model:
-            path = Path(model["local"]["path"])
+        if "local" in entry:
+            path = Path(entry["local"]["path"])
             if not path.is_dir():
                 raise ValueError(
-                    f"config: {where}: local.path {str(path)!r} does not exist; expected a diffusers pipeline directory"
+                    f"config: {where}: {prefix}local.path {str(path)!r} does not exist; expected a diffusers "
+                    "pipeline directory"
                 )
             try:
                 models.validate_pipeline_dir(path)
             except ValueError as err:
-                raise ValueError(f"config: {where}: local.path: {err}") from None
+                raise ValueError(f"config: {where}: {prefix}local.path: {err}") from None
         if "architecture" in model:
             check_architecture(model["architecture"], where)
-        if "hub" in model and not COMMIT_RE.match(model["hub"]["revision"]):
-            raise ValueError(
-                f"config: {where}: hub.revision {model['hub']['revision']!r} is not a commit hash; pin the full "
-                "40-character commit (a branch or tag can move under you)"
-            )
+        if "hub" in entry:
+            _check_revision(f"{where}: {prefix}hub.revision", entry["hub"]["revision"])
+        if "lora" in model:
+            _check_lora(model["lora"], where)
     if generating_models(config) and not config["tasks"]:
         raise ValueError(
             "config: tasks: at least one task is needed when a model generates (only architecture models do not)"
@@ -82,14 +80,14 @@ def check(config: dict) -> None:
         raise ValueError(
             "config: cost.latency: false is only for architecture-only sweeps; the frontier's latency axis needs it"
         )
-    for i, name in enumerate(config["samplers"]):
-        try:
-            samplers.get(name)
-        except ValueError as err:
-            raise ValueError(f"config: samplers[{i}]: {err}") from None
-    for i, value in enumerate(config["guidance"]):
-        if not GUIDANCE_RE.match(fmt_guidance(value)):
-            raise ValueError(f"config: guidance[{i}]: {value} cannot be written as a plain decimal")
+    _check_axes(config, "")
+    for i, model in enumerate(config["models"]):
+        _check_axes(model, f"models[{i}] ({model['name']!r}).")
+        if "architecture" in model and SWEEP_AXES & model.keys():
+            raise ValueError(
+                f"config: models[{i}] ({model['name']!r}): {', '.join(sorted(SWEEP_AXES & model.keys()))} "
+                "is for models that generate; an architecture model is only costed"
+            )
     for task_name, task in config["tasks"].items():
         where = f"tasks.{task_name}"
         for i, name in enumerate(task["metrics"]):
@@ -119,6 +117,67 @@ def check(config: dict) -> None:
         except ValueError as err:
             raise ValueError(f"config: cost.end_to_end[{i}].sampler: {err}") from None
     _check_frontier(config)
+
+
+def _check_sources(model: dict, where: str) -> None:
+    """Raise ValueError unless the model has exactly one source (a LoRA model: a local or hub base, and the LoRA)."""
+    sources = [s for s in SOURCES if s in model]
+    if ("base" in model) != ("lora" in model):
+        raise ValueError(
+            f"config: {where}: base and lora go together: a LoRA model names the pipeline it is fused into (base) "
+            "and the LoRA (lora)"
+        )
+    if "lora" in model:
+        if sources:
+            raise ValueError(f"config: {where}: a LoRA model's pipeline is its base; move {sources[0]} under base")
+        found = [s for s in SOURCES if s in model["base"]]
+        if found not in (["local"], ["hub"]):
+            raise ValueError(f"config: {where}: base needs exactly one source of local, hub; found {found or 'none'}")
+    elif len(sources) != 1:
+        raise ValueError(
+            f"config: {where}: needs exactly one source of {', '.join(SOURCES)}; found {sources or 'none'}"
+        )
+
+
+def _check_revision(field: str, revision: str) -> None:
+    if not COMMIT_RE.match(revision):
+        raise ValueError(
+            f"config: {field} {revision!r} is not a commit hash; pin the full 40-character commit (a branch or tag "
+            "can move under you)"
+        )
+
+
+def _check_lora(lora: dict, where: str) -> None:
+    """Raise ValueError naming the field unless the LoRA is one pinned hub file or one local file, safetensors only."""
+    found = [s for s in ("local", "hub") if s in lora]
+    if len(found) != 1:
+        raise ValueError(f"config: {where}: lora needs exactly one of local, hub; found {found or 'none'}")
+    if "hub" in lora:
+        _check_revision(f"{where}: lora.hub.revision", lora["hub"]["revision"])
+    field, name = (
+        ("lora.local.path", lora["local"]["path"])
+        if "local" in lora
+        else ("lora.hub.weight_name", lora["hub"]["weight_name"])
+    )
+    if Path(name).suffix != ".safetensors":
+        raise ValueError(
+            f"config: {where}: {field} {name!r} is not a .safetensors file; LoRA weights are loaded from safetensors "
+            "only (pickle files such as .bin are refused)"
+        )
+    if "local" in lora and not Path(name).is_file():
+        raise ValueError(f"config: {where}: lora.local.path {name!r} does not exist")
+
+
+def _check_axes(entry: dict, where: str) -> None:
+    """Raise ValueError naming the field when the sweep's or one model's samplers or guidance scales are invalid."""
+    for i, name in enumerate(entry.get("samplers", [])):
+        try:
+            samplers.get(name)
+        except ValueError as err:
+            raise ValueError(f"config: {where}samplers[{i}]: {err}") from None
+    for i, value in enumerate(entry.get("guidance", [])):
+        if not GUIDANCE_RE.match(fmt_guidance(value)):
+            raise ValueError(f"config: {where}guidance[{i}]: {value} cannot be written as a plain decimal")
 
 
 def _check_frontier(config: dict) -> None:
@@ -159,15 +218,14 @@ def hub_models_missing(config: dict, models_dir: str | Path) -> list[str]:
         return []
     hints = []
     for model in config["models"]:
-        if "hub" not in model or (Path(models_dir) / model["name"] / integrity.CHECKSUMS).is_file():
+        hub = source_entry(model).get("hub")
+        if hub is None or (Path(models_dir) / model["name"] / integrity.CHECKSUMS).is_file():
             continue  # not a hub model, or already prepared
         try:
-            models.hub_snapshot(model["hub"]["repo_id"], model["hub"]["revision"], local_files_only=True)
+            models.hub_snapshot(hub["repo_id"], hub["revision"], local_files_only=True)
         except RuntimeError:
             where = f"models[{config['models'].index(model)}] ({model['name']!r})"
-            hints.append(
-                f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**model["hub"])
-            )
+            hints.append(f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**hub))
     return hints
 
 
@@ -270,18 +328,38 @@ def extractor_files_missing(config: dict) -> list[str]:
     return missing
 
 
+def model_sweep(config: dict, name: str) -> dict:
+    """Return model `name`'s samplers, steps and guidance scales: its own where its entry sets them, else the sweep's."""
+    model = model_entry(config, name)
+    return {axis: model.get(axis, config[axis]) for axis in ("samplers", "steps", "guidance")}
+
+
 def configurations(config: dict) -> list[dict]:
     """Return every (task, model, sampler, steps, guidance) of the sweep, in a stable order; architecture models have none."""
-    return [
-        {"task": t, "model": m, "sampler": s, "steps": n, "guidance": fmt_guidance(g)}
-        for t, m, s, n, g in product(
-            sorted(config["tasks"]),
-            generating_models(config),
-            config["samplers"],
-            sorted(config["steps"]),
-            sorted(config["guidance"]),
-        )
-    ]
+    configs = []
+    for t, m in product(sorted(config["tasks"]), generating_models(config)):
+        axes = model_sweep(config, m)
+        configs += [
+            {"task": t, "model": m, "sampler": s, "steps": n, "guidance": fmt_guidance(g)}
+            for s, n, g in product(axes["samplers"], sorted(axes["steps"]), sorted(axes["guidance"]))
+        ]
+    return configs
+
+
+def sample_grids(config: dict) -> dict[tuple[str, str], dict[str, list[int]]]:
+    """Return the sample grids, (sampler, guidance) → their rows, model → step counts.
+
+    Every sampler some model sweeps has a grid at frontier.grid_guidance (else the sweep's largest
+    scale); a model whose own guidance scales lack it appears at its largest own scale instead.
+    """
+    wanted = config["frontier"]["grid_guidance"] or max(config["guidance"])
+    grids: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for name in generating_models(config):
+        axes = model_sweep(config, name)
+        guidance = fmt_guidance(wanted if wanted in axes["guidance"] else max(axes["guidance"]))
+        for sampler in axes["samplers"]:
+            grids.setdefault((sampler, guidance), {})[name] = sorted(axes["steps"])
+    return grids
 
 
 def model_entry(config: dict, name: str) -> dict:
@@ -305,13 +383,22 @@ def check_architecture(spec: dict, where: str) -> None:
         )
 
 
+def source_entry(model: dict) -> dict:
+    """Return the part of a model entry that names where its pipeline comes from: its base for a LoRA model."""
+    return model.get("base", model)
+
+
 def source(model: dict) -> str:
-    """Return which source kind a model entry uses."""
-    return next(s for s in SOURCES if s in model)
+    """Return which source kind a model entry's pipeline uses (a LoRA model's: its base's)."""
+    return next(s for s in SOURCES if s in source_entry(model))
 
 
 def describe_source(model: dict) -> str:
     """Return a model entry's source in words: 'hub nota-ai/bk-sdm-tiny@0364108', 'architecture sd-c64'."""
+    if "lora" in model:
+        lora = model["lora"]
+        where = lora["local"]["path"] if "local" in lora else f"{lora['hub']['repo_id']}@{lora['hub']['revision'][:7]}"
+        return f"lora {where} on {describe_source(model['base'])}"
     kind = source(model)
     spec = model[kind]
     if kind == "hub":

@@ -89,6 +89,7 @@ def generate_shard(
                     latents=latents,
                     generator=noise,
                     output_type="np",
+                    **samplers.get(sampler).call_options,
                 )
                 batch_calls = counter.take()
                 calls.append({"images": len(batch), "unet_batches": batch_calls})

@@ -16,7 +16,8 @@ def grid(
 ) -> Image.Image:
     """Return the grid image: a row per model, a column per step count, each cell the same images side by side.
 
-    `cells[(model, steps)]` holds (k, H, W, 3) uint8 images, the same k prompts in every cell.
+    `cells[(model, steps)]` holds (k, H, W, 3) uint8 images, the same k prompts in every cell; a model that
+    does not sweep a step count (its own steps) leaves that cell blank.
     """
     k = len(next(iter(cells.values())))
     font = ImageFont.load_default(size=LABEL_PX)
@@ -33,7 +34,7 @@ def grid(
         top = header + i * (cell_px + MARGIN)
         draw.text((MARGIN, top + cell_px // 2 - LABEL_PX // 2), model, fill="black", font=font)
         for j, s in enumerate(steps):
-            for n, image in enumerate(cells[(model, s)]):
+            for n, image in enumerate(cells.get((model, s), [])):  # a model without these steps: blank
                 tile = Image.fromarray(image)
                 resample = Image.Resampling.NEAREST if tile.width <= cell_px else Image.Resampling.LANCZOS
                 canvas.paste(tile.resize((cell_px, cell_px), resample), (label_w + j * cell_w + n * cell_px, top))

@@ -8,9 +8,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Sampler:
+    """A diffusers scheduler class, its `from_config` options, and the pipeline-call options it needs (TCD: eta)."""
+
     cls: str
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    call_options: dict[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> dict:
+        """Return what makes this sampler's images what they are (not its description): a rule's params."""
+        return {"cls": self.cls, "options": self.options} | ({"call": self.call_options} if self.call_options else {})
 
 
 SAMPLERS: dict[str, Sampler] = {
@@ -24,6 +31,23 @@ SAMPLERS: dict[str, Sampler] = {
     "euler": Sampler("EulerDiscreteScheduler", {}, "Euler (Karras et al. 2022), one call per step"),
     "euler_a": Sampler("EulerAncestralDiscreteScheduler", {}, "Euler ancestral"),
     "heun": Sampler("HeunDiscreteScheduler", {}, "Heun, second order: 2 × steps − 1 UNet calls"),
+    "pndm": Sampler(
+        "PNDMScheduler",
+        {"skip_prk_steps": True},
+        "PNDM as Stable Diffusion ships it (PLMS, no Runge-Kutta warm-up): steps + 1 UNet calls above 1 step",
+    ),
+    "unipc": Sampler("UniPCMultistepScheduler", {}, "UniPC, multistep predictor-corrector: one call per step"),
+    "deis": Sampler("DEISMultistepScheduler", {}, "DEIS, multistep exponential integrator: one call per step"),
+    "lms": Sampler("LMSDiscreteScheduler", {}, "linear multistep (k-diffusion LMS): one call per step"),
+    "lcm": Sampler(
+        "LCMScheduler", {}, "latent consistency sampling, for LCM-distilled models (LCM, LCM-LoRA): one call per step"
+    ),
+    "tcd": Sampler(
+        "TCDScheduler",
+        {},
+        "trajectory consistency distillation sampling, gamma (the pipeline's eta) 0.3 as its authors recommend",
+        {"eta": 0.3},
+    ),
 }
 
 

@@ -58,13 +58,15 @@ def toy_member(name):
 
 
 def model_sources(wildcards):
-    """Inputs of prepare_model: the toy parts, the local directory, or none (hub, architecture)."""
-    entry = model(wildcards)
+    """Inputs of prepare_model: the toy parts, the local directory, or none (hub, architecture); and a local LoRA."""
+    entry = cfg.source_entry(model(wildcards))
+    lora = model(wildcards).get("lora", {})
+    inputs = {"lora": lora["local"]["path"]} if "local" in lora else {}
     if "toy" in entry:
         return {"unet": toy_member(wildcards.model)["unet"], "vae": f"{TOY}/vae", "text": f"{TOY}/text"}
     if "local" in entry:
-        return {"local": entry["local"]["path"]}
-    return {}
+        inputs["local"] = entry["local"]["path"]
+    return inputs
 
 
 def shard_dirs(wildcards):
@@ -149,7 +151,7 @@ def aggregate_inputs(wildcards):
 
 
 METRICS_USED = sorted({m for t in config["tasks"].values() for m in t["metrics"]})
-GRID_GUIDANCE = paths.fmt_guidance(config["frontier"]["grid_guidance"] or max(config["guidance"]))
+GRIDS = cfg.sample_grids(config)  # (sampler, guidance) → model → steps
 
 
 def summary_cost_models():
@@ -191,19 +193,30 @@ def frontier_plots():
     charts = expand(
         "results/frontier/{metric}__{view}.{ext}", metric=METRICS_USED, view=views, ext=["html", "png", "svg"]
     )
-    grids = expand(
-        "results/frontier/grids/{task}/{sampler}_g{guidance}.png",
-        task=config["tasks"],
-        sampler=config["samplers"],
-        guidance=GRID_GUIDANCE,
-    )
+    grids = [
+        f"results/frontier/grids/{task}/{sampler}_g{guidance}.png"
+        for task in config["tasks"]
+        for sampler, guidance in GRIDS
+    ]
     return charts + grids
 
 
 def grid_shards(wildcards):
     """Every shard of every model and step count at one task, sampler and guidance: the cells of a sample grid."""
     shards = range(paths.num_shards(task(wildcards)["num_images"], task(wildcards)["shard_size"]))
-    return expand(SHARD, **dict(wildcards), model=GENERATING, steps=config["steps"], shard=shards)
+    rows = GRIDS[(wildcards.sampler, wildcards.guidance)]
+    return [
+        SHARD.format(**dict(wildcards), model=m, steps=n, shard=i)
+        for m, steps in rows.items()
+        for n in steps
+        for i in shards
+    ]
+
+
+def grid_rows(wildcards):
+    """The models (rows) and step counts (columns, every row's) of one sample grid."""
+    rows = GRIDS[(wildcards.sampler, wildcards.guidance)]
+    return {"models": list(rows), "steps": sorted({n for steps in rows.values() for n in steps})}
 
 
 def cost_resolution():

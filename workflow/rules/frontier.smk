@@ -148,8 +148,8 @@ rule sample_grid:
             labels={"task": "{task}", "sampler": "{sampler}", "guidance": "{guidance}"},
         ),
     params:
-        models=GENERATING,
-        steps=sorted(config["steps"]),
+        models=lambda wc: grid_rows(wc)["models"],
+        steps=lambda wc: grid_rows(wc)["steps"],
         images=config["frontier"]["grid_images"],
         cell_px=config["frontier"]["grid_cell_px"],
     log:

@@ -26,7 +26,7 @@ rule generate:
     output:
         directory(SHARD),
     params:
-        sampler=lambda wc: vars(smp.get(wc.sampler)),
+        sampler=lambda wc: smp.get(wc.sampler).identity(),
         seed=lambda wc: task(wc)["seed"],
         shard_size=lambda wc: task(wc)["shard_size"],
         batch_size=lambda wc: task(wc)["batch_size"],

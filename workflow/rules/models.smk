@@ -80,7 +80,8 @@ rule prepare_model:
         directory("resources/models/{model}"),
     params:
         source=lambda wc: cfg.source(model(wc)),
-        spec=lambda wc: model(wc)[cfg.source(model(wc))],
+        spec=lambda wc: cfg.source_entry(model(wc))[cfg.source(model(wc))],
+        lora=lambda wc: model(wc).get("lora"),
     log:
         "logs/prepare_model/{model}.log",
     conda:

@@ -35,13 +35,29 @@ def _component_config(model_dir: Path, name: str) -> dict:
     return json.loads((model_dir / name / "config.json").read_text())
 
 
-def unet_inputs(config: dict, batch: int, latent_size: int, tokens: int, device="meta") -> tuple:
-    """Return (sample, timestep, encoder_hidden_states) for one UNet call at `batch`."""
-    return (
-        torch.zeros(batch, config["in_channels"], latent_size, latent_size, device=device),
-        torch.zeros(batch, dtype=torch.long, device=device),
-        torch.zeros(batch, tokens, config["cross_attention_dim"], device=device),
-    )
+SDXL_TIME_IDS = 6  # SDXL's micro-conditioning: original size, crop offset, target size (2 numbers each)
+
+
+def unet_inputs(config: dict, batch: int, latent_size: int, tokens: int, device="meta") -> dict:
+    """Return the keyword arguments of one UNet call at `batch`, as the pipelines make it.
+
+    An LCM-distilled UNet (`time_cond_proj_dim`) also takes the guidance-scale embedding, and an
+    SDXL-style UNet (`addition_embed_type: text_time`) the pooled text embedding and time ids.
+    """
+    inputs = {
+        "sample": torch.zeros(batch, config["in_channels"], latent_size, latent_size, device=device),
+        "timestep": torch.zeros(batch, dtype=torch.long, device=device),
+        "encoder_hidden_states": torch.zeros(batch, tokens, config["cross_attention_dim"], device=device),
+    }
+    if config.get("time_cond_proj_dim"):
+        inputs["timestep_cond"] = torch.zeros(batch, config["time_cond_proj_dim"], device=device)
+    if config.get("addition_embed_type") == "text_time":
+        pooled = config["projection_class_embeddings_input_dim"] - SDXL_TIME_IDS * config["addition_time_embed_dim"]
+        inputs["added_cond_kwargs"] = {
+            "text_embeds": torch.zeros(batch, pooled, device=device),
+            "time_ids": torch.zeros(batch, SDXL_TIME_IDS, device=device),
+        }
+    return inputs
 
 
 def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
@@ -78,8 +94,12 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
             result = {
                 "unet": {
                     "params": sum(p.numel() for p in unet.parameters()),
-                    "flops_b1": _counted(lambda: unet(*unet_inputs(unet.config, 1, geo["latent_size"], geo["tokens"]))),
-                    "flops_b2": _counted(lambda: unet(*unet_inputs(unet.config, 2, geo["latent_size"], geo["tokens"]))),
+                    "flops_b1": _counted(
+                        lambda: unet(**unet_inputs(unet.config, 1, geo["latent_size"], geo["tokens"]))
+                    ),
+                    "flops_b2": _counted(
+                        lambda: unet(**unet_inputs(unet.config, 2, geo["latent_size"], geo["tokens"]))
+                    ),
                 },
                 "vae_decoder": {
                     "params": sum(

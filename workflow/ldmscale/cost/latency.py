@@ -80,9 +80,9 @@ def profile_latency(
     latent = latent.to(memory_format=memory_format)
 
     def unet_call(b):
-        x, t, ctx = unet_inputs(pipe.unet.config, b, latent_size, tokens, device=device)
-        x = x.to(dtype).to(memory_format=memory_format)
-        return lambda: pipe.unet(x, t, ctx.to(dtype))
+        inputs = _cast(unet_inputs(pipe.unet.config, b, latent_size, tokens, device=device), dtype)
+        inputs["sample"] = inputs["sample"].to(memory_format=memory_format)
+        return lambda: pipe.unet(**inputs)
 
     calls = {
         "unet": unet_call(batch),
@@ -147,7 +147,9 @@ def end_to_end(pipe, latency: dict, configurations: list[dict], warmup: int = 1,
     try:
         for c in configurations:
             pipe.scheduler = samplers.scheduler(c["sampler"], original.config)
-            run = _pipeline_call(pipe, batch, resolution, c["steps"], c["guidance"])
+            run = _pipeline_call(
+                pipe, batch, resolution, c["steps"], c["guidance"], **samplers.get(c["sampler"]).call_options
+            )
             counter = generate.CallCounter(pipe.unet)
             try:
                 run()  # the first warm-up call, counted
@@ -169,11 +171,18 @@ def end_to_end(pipe, latency: dict, configurations: list[dict], warmup: int = 1,
     return results
 
 
-def _pipeline_call(pipe, batch: int, resolution: int, steps: int, guidance: float):
-    """Return a function that generates `batch` images with the pipeline as it is set up."""
+def _cast(inputs, dtype: torch.dtype):
+    """Return the UNet inputs with every floating-point tensor (nested dicts too) in `dtype`."""
+    if isinstance(inputs, dict):
+        return {k: _cast(v, dtype) for k, v in inputs.items()}
+    return inputs.to(dtype) if inputs.is_floating_point() else inputs
+
+
+def _pipeline_call(pipe, batch: int, resolution: int, steps: int, guidance: float, **options):
+    """Return a function that generates `batch` images with the pipeline as it is set up (`options`: the sampler's)."""
     return lambda: pipe(
         prompt=[""] * batch, height=resolution, width=resolution, num_inference_steps=steps,
-        guidance_scale=guidance, generator=torch.Generator().manual_seed(0), output_type="np",
+        guidance_scale=guidance, generator=torch.Generator().manual_seed(0), output_type="np", **options,
     )  # fmt: skip
 
 

@@ -1,0 +1,81 @@
+"""Distilled models through the workflow: an LCM-distilled UNet and a LoRA fused into its base, on their own sweeps."""
+
+import polars as pl
+import pytest
+import torch
+from helpers import planned_jobs, snakemake
+from safetensors.torch import load_file
+
+from ldmscale import cost, files, integrity, lora
+
+pytestmark = pytest.mark.workflow
+TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv")  # charts: tests/test_workflow.py
+
+
+def distilled_config(lcm_dir, base_dir, lora_file, scale=1.0) -> dict:
+    return {
+        "models": [
+            {"name": "tiny-lcm", "local": {"path": str(lcm_dir)}, "steps": [1, 2], "guidance": [2.0]},
+            {
+                "name": "tiny-lora",
+                "base": {"local": {"path": str(base_dir)}},
+                "lora": {"local": {"path": str(lora_file)}, "scale": scale},
+                "steps": [1],
+            },
+        ],  # fmt: skip
+        "samplers": ["lcm"],
+        "steps": [2],
+        "guidance": [1.0],
+        "tasks": {
+            "shapes": {"num_images": 4, "shard_size": 4, "batch_size": 4, "metrics": ["attr_acc"], "bootstrap": 20}
+        },
+        "cost": {"batch_sizes": [2], "latency_batch": 2, "repeats": 2, "warmup": 1},
+    }
+
+
+@pytest.fixture(scope="module")
+def distilled_run(tmp_path_factory, tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora):
+    work = tmp_path_factory.mktemp("distilled_run")
+    config = distilled_config(tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora)
+    snakemake(work, config, *TARGETS)
+    return work, config
+
+
+def test_distilled_models_reach_the_summary_and_the_frontier(distilled_run, tiny_pipeline_dir):
+    work, _ = distilled_run
+    summary = pl.read_parquet(work / "results" / "summary.parquet")
+    rows = {(r["model"], r["steps"], r["guidance"]): r for r in summary.iter_rows(named=True)}
+    assert set(rows) == {("tiny-lcm", 1, 2.0), ("tiny-lcm", 2, 2.0), ("tiny-lora", 1, 1.0)}
+    # The LCM UNet embeds the guidance scale: one UNet call per step, no doubled batch, at guidance 2.
+    assert [(rows[k]["nfe"], rows[k]["cfg"]) for k in sorted(rows)] == [(1, False), (2, False), (1, False)]
+    assert all(0 <= r["attr_acc"] <= 1 for r in rows.values())
+    # The fused LoRA model costs its base: same params and FLOPs.
+    base = cost.count_flops(tiny_pipeline_dir)["unet"]
+    assert rows[("tiny-lora", 1, 1.0)]["unet_params"] == base["params"]
+    assert rows[("tiny-lora", 1, 1.0)]["unet_gflops"] == pytest.approx(base["flops_b1"] / 1e9)
+    assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
+
+
+def test_the_lora_model_is_its_base_with_the_lora_fused_and_recorded(distilled_run, tiny_pipeline_dir, tiny_lora):
+    work, _ = distilled_run
+    prepared = work / "resources" / "models" / "tiny-lora"
+    record = files.read_json(prepared / lora.RECORD)
+    assert record["sha256"] == integrity.sha256(tiny_lora) and record["scale"] == 1.0
+    before, after = (
+        load_file(d / "unet" / "diffusion_pytorch_model.safetensors") for d in (tiny_pipeline_dir, prepared)
+    )
+    assert set(before) == set(after) and any(not torch.equal(before[k], after[k]) for k in before)
+    integrity.verify_checksums(prepared)
+    assert not list(prepared.parent.glob(".*"))  # no scratch base or temporary left
+
+
+def test_changing_the_lora_scale_reruns_only_the_lora_models_chain(
+    distilled_run, tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora
+):
+    work, _ = distilled_run
+    proc = snakemake(
+        work, distilled_config(tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora, 0.5), "--dry-run", *TARGETS
+    )
+    assert planned_jobs(proc) == {"prepare_model": 1, "count_flops": 1, "profile_latency": 1, "generate": 1,
+                                  "image_features": 1, "score": 1, "aggregate": 1, "frontier": 1}  # fmt: skip
+    assert "model=tiny-lora" in proc.stdout and "model=tiny-lcm" not in proc.stdout
