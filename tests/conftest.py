@@ -87,6 +87,54 @@ def tiny_lcm_pipeline_dir(tmp_path_factory, tiny_parts) -> Path:
     return root / "pipeline"
 
 
+SDXL = {"text_2_hidden": 32, "projection": 24, "time_embed": 4}  # the tiny SDXL's second encoder and added embeddings
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_pipeline_dir(tmp_path_factory, tiny_parts) -> Path:
+    """Return a saved StableDiffusionXLPipeline of toy-sized parts, SDXL's architecture in small.
+
+    Two text encoders (the second with a projection: the pooled embedding), a UNet whose cross-attention takes both
+    encoders' states side by side and whose added embedding takes the pooled text and six time ids.
+    """
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, PreTrainedTokenizerFast
+
+    from ldmscale import integrity
+    from ldmscale.toy import nets
+
+    torch.manual_seed(3)
+    tok = PreTrainedTokenizerFast.from_pretrained(tiny_parts["text"] / "tokenizer")
+    text = CLIPTextModel.from_pretrained(tiny_parts["text"] / "text_encoder", use_safetensors=True)
+    hidden = SDXL["text_2_hidden"]
+    text_2 = CLIPTextModelWithProjection(
+        CLIPTextConfig(
+            vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
+            num_attention_heads=4, max_position_embeddings=nets.MAX_TOKENS, pad_token_id=tok.pad_token_id,
+            bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, projection_dim=SDXL["projection"],
+        )
+    )  # fmt: skip
+    unet = UNet2DConditionModel.from_config(
+        {
+            **nets.unet_config(8, 8),
+            "cross_attention_dim": nets.TEXT_HIDDEN + hidden,
+            "addition_embed_type": "text_time",
+            "addition_time_embed_dim": SDXL["time_embed"],
+            "projection_class_embeddings_input_dim": SDXL["projection"] + 6 * SDXL["time_embed"],
+        }
+    )
+    pipe = StableDiffusionXLPipeline(
+        vae=AutoencoderKL.from_pretrained(tiny_parts["vae"], use_safetensors=True),
+        text_encoder=text, text_encoder_2=text_2, tokenizer=tok, tokenizer_2=tok, unet=unet,
+        scheduler=DDIMScheduler.from_config(nets.noise_schedule()),
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("tiny_sdxl") / "pipeline"
+    pipe.save_pretrained(out, safe_serialization=True)
+    integrity.record_checksums(out)
+    return out
+
+
 LORA = {"rank": 2, "alpha": 4}  # the tiny LoRA's rank and lora_alpha: its update is (alpha / rank) · up @ down
 
 

@@ -1,4 +1,7 @@
-"""Distilled models through the workflow: an LCM-distilled UNet and a LoRA fused into its base, on their own sweeps."""
+"""Distilled models through the workflow: an LCM-distilled UNet and a LoRA fused into its base, on their own sweeps;
+and an SDXL-architecture pipeline beside them."""
+
+import copy
 
 import polars as pl
 import pytest
@@ -12,9 +15,16 @@ pytestmark = pytest.mark.workflow
 TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv")  # charts: tests/test_workflow.py
 
 
-def distilled_config(lcm_dir, base_dir, lora_file, scale=1.0) -> dict:
+def distilled_config(lcm_dir, base_dir, lora_file, sdxl_dir, scale=1.0) -> dict:
     return {
         "models": [
+            {
+                "name": "tiny-sdxl",
+                "local": {"path": str(sdxl_dir)},
+                "samplers": ["ddim"],
+                "steps": [1],
+                "guidance": [2.0],
+            },
             {"name": "tiny-lcm", "local": {"path": str(lcm_dir)}, "steps": [1, 2], "guidance": [2.0]},
             {
                 "name": "tiny-lora",
@@ -34,20 +44,24 @@ def distilled_config(lcm_dir, base_dir, lora_file, scale=1.0) -> dict:
 
 
 @pytest.fixture(scope="module")
-def distilled_run(tmp_path_factory, tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora):
+def distilled_run(tmp_path_factory, tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora, tiny_sdxl_pipeline_dir):
     work = tmp_path_factory.mktemp("distilled_run")
-    config = distilled_config(tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora)
+    config = distilled_config(tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora, tiny_sdxl_pipeline_dir)
     snakemake(work, config, *TARGETS)
     return work, config
 
 
-def test_distilled_models_reach_the_summary_and_the_frontier(distilled_run, tiny_pipeline_dir):
+def test_distilled_and_sdxl_models_reach_the_summary_and_the_frontier(
+    distilled_run, tiny_pipeline_dir, tiny_sdxl_pipeline_dir
+):
     work, _ = distilled_run
     summary = pl.read_parquet(work / "results" / "summary.parquet")
     rows = {(r["model"], r["steps"], r["guidance"]): r for r in summary.iter_rows(named=True)}
-    assert set(rows) == {("tiny-lcm", 1, 2.0), ("tiny-lcm", 2, 2.0), ("tiny-lora", 1, 1.0)}
-    # The LCM UNet embeds the guidance scale: one UNet call per step, no doubled batch, at guidance 2.
-    assert [(rows[k]["nfe"], rows[k]["cfg"]) for k in sorted(rows)] == [(1, False), (2, False), (1, False)]
+    assert set(rows) == {("tiny-lcm", 1, 2.0), ("tiny-lcm", 2, 2.0), ("tiny-lora", 1, 1.0), ("tiny-sdxl", 1, 2.0)}
+    # The LCM UNet embeds the guidance scale: one UNet call per step, no doubled batch, at guidance 2; SDXL doubles it.
+    assert [(rows[k]["nfe"], rows[k]["cfg"]) for k in sorted(rows)] == [(1, False), (2, False), (1, False), (1, True)]
+    sdxl = cost.count_flops(tiny_sdxl_pipeline_dir)
+    assert rows[("tiny-sdxl", 1, 2.0)]["gflops_per_image"] == pytest.approx(cost.sampling_flops(sdxl, 1, True) / 1e9)
     assert all(0 <= r["attr_acc"] <= 1 for r in rows.values())
     # The fused LoRA model costs its base: same params and FLOPs.
     base = cost.count_flops(tiny_pipeline_dir)["unet"]
@@ -69,13 +83,15 @@ def test_the_lora_model_is_its_base_with_the_lora_fused_and_recorded(distilled_r
     assert not list(prepared.parent.glob(".*"))  # no scratch base or temporary left
 
 
-def test_changing_the_lora_scale_reruns_only_the_lora_models_chain(
-    distilled_run, tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora
-):
-    work, _ = distilled_run
-    proc = snakemake(
-        work, distilled_config(tiny_lcm_pipeline_dir, tiny_pipeline_dir, tiny_lora, 0.5), "--dry-run", *TARGETS
-    )
+def test_changing_the_lora_scale_reruns_only_the_lora_models_chain(distilled_run):
+    work, config = distilled_run
+    changed = copy.deepcopy(config)
+    next(m for m in changed["models"] if m["name"] == "tiny-lora")["lora"]["scale"] = 0.5
+    proc = snakemake(work, changed, "--dry-run", *TARGETS)
     assert planned_jobs(proc) == {"prepare_model": 1, "count_flops": 1, "profile_latency": 1, "generate": 1,
                                   "image_features": 1, "score": 1, "aggregate": 1, "frontier": 1}  # fmt: skip
-    assert "model=tiny-lora" in proc.stdout and "model=tiny-lcm" not in proc.stdout
+    assert (
+        "model=tiny-lora" in proc.stdout
+        and "model=tiny-lcm" not in proc.stdout
+        and "model=tiny-sdxl" not in proc.stdout
+    )

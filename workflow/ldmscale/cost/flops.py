@@ -60,6 +60,19 @@ def unet_inputs(config: dict, batch: int, latent_size: int, tokens: int, device=
     return inputs
 
 
+TEXT_ENCODERS = ("text_encoder", "text_encoder_2")  # SD1.x/2.x have the first; SDXL-style pipelines both
+
+
+def _text_model(path: Path):
+    """Return the text encoder saved at `path` built from its config: the class it names (CLIPTextModelWithProjection
+    for SDXL's second encoder, so that its projection counts), else transformers' AutoModel for the config."""
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(path)
+    named = getattr(transformers, (config.architectures or [""])[0], None)
+    return named(config) if named is not None else transformers.AutoModel.from_config(config)
+
+
 def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
     """Return the pipeline's image resolution, latent size and text length, from its configs alone."""
     model_dir = Path(model_dir)
@@ -74,20 +87,19 @@ def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
 
 
 def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
-    """Return params and FLOPs per call of the UNet (batch 1 and 2), VAE decoder and text encoder.
+    """Return params and FLOPs per call of the UNet (batch 1 and 2), VAE decoder and text encoder(s).
 
     Models are built from their configs on the meta device: no weights are read and no
     memory is used, so a 5B UNet counts in seconds. FLOPs are 2 × MACs, attention included.
     """
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import AutoConfig, AutoModel
 
     model_dir = Path(model_dir)
     geo = geometry(model_dir, resolution)
     with torch.device("meta"):
         unet = UNet2DConditionModel.from_config(_component_config(model_dir, "unet"))
         vae = AutoencoderKL.from_config(_component_config(model_dir, "vae"))
-        text = AutoModel.from_config(AutoConfig.from_pretrained(model_dir / "text_encoder"))
+        texts = [_text_model(model_dir / name) for name in TEXT_ENCODERS if (model_dir / name).is_dir()]
         tokens = torch.zeros(1, geo["tokens"], dtype=torch.long)
         latent = torch.zeros(1, vae.config.latent_channels, geo["latent_size"], geo["latent_size"])
         with torch.no_grad():
@@ -107,9 +119,10 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
                     ),
                     "flops_b1": _counted(lambda: vae.decode(latent)),
                 },
-                "text_encoder": {
-                    "params": sum(p.numel() for p in text.parameters()),
-                    "flops_b1": _counted(lambda: text(tokens)),
+                "text_encoder": {  # SDXL's two encoders: both run once per prompt
+                    "params": sum(p.numel() for text in texts for p in text.parameters()),
+                    "flops_b1": _counted(lambda: [text(tokens) for text in texts]),
+                    "calls_with_cfg": text_calls_with_cfg(json.loads((model_dir / "model_index.json").read_text())),
                 },
             }
     return {**geo, **result}
@@ -118,13 +131,22 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
 def sampling_flops(flops: dict, nfe: int, cfg: bool) -> float:
     """Return FLOPs to sample one image: text encoder + NFE UNet calls + VAE decode.
 
-    With classifier-free guidance the prompt and the empty prompt are encoded, and each UNet
-    call runs on the doubled batch.
+    With classifier-free guidance the prompt and the empty prompt are encoded (SDXL's zeros for the
+    empty prompt: only the prompt), and each UNet call runs on the doubled batch.
     """
     per_unet_call = flops["unet"]["flops_b2"] if cfg else flops["unet"]["flops_b1"]
+    text = flops["text_encoder"]
     return (
-        (2 if cfg else 1) * flops["text_encoder"]["flops_b1"] + nfe * per_unet_call + flops["vae_decoder"]["flops_b1"]
+        (text.get("calls_with_cfg", 2) if cfg else 1) * text["flops_b1"]
+        + nfe * per_unet_call
+        + flops["vae_decoder"]["flops_b1"]
     )
+
+
+def text_calls_with_cfg(pipeline_config: dict) -> int:
+    """Return how often the text encoders run per prompt with guidance: 2 (prompt, empty prompt), or 1 where the
+    pipeline uses zeros for the empty prompt instead (SDXL's force_zeros_for_empty_prompt)."""
+    return 1 if pipeline_config.get("force_zeros_for_empty_prompt") else 2
 
 
 def normalised_cost(unet_flops: float, reference_unet_flops: float, steps: int) -> float:

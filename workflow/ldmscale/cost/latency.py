@@ -8,14 +8,16 @@ import time
 import torch
 
 from ..devices import device_info, peak_tflops
-from .flops import _counted, unet_inputs
+from .flops import TEXT_ENCODERS, _counted, text_calls_with_cfg, unet_inputs
 
 
 def sampling_latency_ms(latency: dict, nfe: int, cfg: bool) -> float:
     """Return ms per image from profiled component times at the profiled batch size."""
-    ms = latency["median_ms"]
+    ms, text_calls = latency["median_ms"], latency.get("text_encoder_calls_with_cfg", 2)
     per_batch = (
-        (2 if cfg else 1) * ms["text_encoder"] + nfe * (ms["unet_cfg"] if cfg else ms["unet"]) + ms["vae_decoder"]
+        (text_calls if cfg else 1) * ms["text_encoder"]
+        + nfe * (ms["unet_cfg"] if cfg else ms["unet"])
+        + ms["vae_decoder"]
     )
     return per_batch / latency["batch"]
 
@@ -79,6 +81,8 @@ def profile_latency(
     latent = torch.zeros(batch, pipe.vae.config.latent_channels, latent_size, latent_size, device=device, dtype=dtype)
     latent = latent.to(memory_format=memory_format)
 
+    texts = [getattr(pipe, name) for name in TEXT_ENCODERS if getattr(pipe, name, None) is not None]
+
     def unet_call(b):
         inputs = _cast(unet_inputs(pipe.unet.config, b, latent_size, tokens, device=device), dtype)
         inputs["sample"] = inputs["sample"].to(memory_format=memory_format)
@@ -87,7 +91,7 @@ def profile_latency(
     calls = {
         "unet": unet_call(batch),
         "unet_cfg": unet_call(2 * batch),
-        "text_encoder": lambda: pipe.text_encoder(ids),
+        "text_encoder": lambda: [encoder(ids) for encoder in texts],  # SDXL: both encoders, once per prompt
         "vae_decoder": lambda: pipe.vae.decode(latent),
     }
     info = device_info(device)
@@ -116,6 +120,7 @@ def profile_latency(
         "warmup": warmup,
         "repeats": repeats,
         "median_ms": median,
+        "text_encoder_calls_with_cfg": text_calls_with_cfg(dict(pipe.config)),
         "iqr_ms": {k: _iqr(v) for k, v in times.items()},
         "min_ms": {k: min(v) for k, v in times.items()},
         "max_ms": {k: max(v) for k, v in times.items()},
