@@ -147,6 +147,10 @@ BAD = {
         dict(models=[{"name": "a", "base": {"toy": {"width": 8}}, "lora": {"hub": HUB}}]),
         r"Additional properties are not allowed \('toy' was unexpected\)",
     ),
+    "distilled from a model not in the sweep": (
+        dict(models=[{"name": "a", "toy": {"width": 8}, "distilled_from": "teacher"}]),
+        r"models\[0\] \('a'\): distilled_from 'teacher' is not another model that generates in this sweep",
+    ),
     "compile without warm-up": (
         dict(cost={"compile": True, "warmup": 0}),
         r"cost.warmup must be at least 1 with cost.compile",

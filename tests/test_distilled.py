@@ -25,7 +25,14 @@ def distilled_config(lcm_dir, base_dir, lora_file, sdxl_dir, scale=1.0) -> dict:
                 "steps": [1],
                 "guidance": [2.0],
             },
-            {"name": "tiny-lcm", "local": {"path": str(lcm_dir)}, "steps": [1, 2], "guidance": [2.0]},
+            # The teacher relation is what is tested here, not the (random) weights.
+            {
+                "name": "tiny-lcm",
+                "local": {"path": str(lcm_dir)},
+                "steps": [1, 2],
+                "guidance": [2.0],
+                "distilled_from": "tiny-sdxl",
+            },
             {
                 "name": "tiny-lora",
                 "base": {"local": {"path": str(base_dir)}},
@@ -68,6 +75,14 @@ def test_distilled_and_sdxl_models_reach_the_summary_and_the_frontier(
     assert rows[("tiny-lora", 1, 1.0)]["unet_params"] == base["params"]
     assert rows[("tiny-lora", 1, 1.0)]["unet_gflops"] == pytest.approx(base["flops_b1"] / 1e9)
     assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
+    assert {r["model"]: r["distilled_from"] for r in rows.values()} == {
+        "tiny-lcm": "tiny-sdxl", "tiny-lora": None, "tiny-sdxl": None
+    }  # fmt: skip
+    table = pl.read_csv(work / "results" / "frontier" / "distillation.csv")
+    normalised = table.filter(pl.col("cost_axis") == "normalised_cost")
+    assert sorted(normalised["steps"].to_list()) == [1, 2] and set(table["distilled_from"]) == {"tiny-sdxl"}
+    assert set(normalised["teacher_catch_up_cost"].drop_nulls()) <= {rows[("tiny-sdxl", 1, 2.0)]["normalised_cost"]}
+    assert "## Distilled models" in (work / "results" / "frontier" / "README.md").read_text()
 
 
 def test_the_lora_model_is_its_base_with_the_lora_fused_and_recorded(distilled_run, tiny_pipeline_dir, tiny_lora):

@@ -278,6 +278,7 @@ rule frontier:
     output:
         tables=expand("results/frontier/{{table}}.csv", table=TABLES),
         parquet=expand("results/frontier/{{table}}.parquet", table=TABLES),
+        distillation=multiext("results/frontier/distillation", ".csv", ".parquet"),
         readme="results/frontier/README.md",
     log:
         "logs/frontier.log",

@@ -11,9 +11,10 @@ from .paths import config_from_path
 
 
 def summary(
-    flops_files, latency_files, score_files, shard_dirs, reference_model: str | None, training=None
+    flops_files, latency_files, score_files, shard_dirs, reference_model: str | None, training=None, teachers=None
 ) -> pl.DataFrame:
-    """Return the summary table of the sweep; `training` maps models trained by ldmscale to their train.json."""
+    """Return the summary table of the sweep; `training` maps models trained by ldmscale to their train.json, and
+    `teachers` distilled models to the model each was distilled from (the distilled_from column; null otherwise)."""
     training = {model: files.read_json(path) for model, path in (training or {}).items()}
     flops = {Path(f).parent.name: files.read_json(f) for f in flops_files}
     latency = {Path(f).parent.name: files.read_json(f) for f in latency_files}
@@ -40,6 +41,7 @@ def summary(
             "latency_device": lat["device"],
             "latency_batch": lat["batch"],
             "train_flops": training[config["model"]]["train_flops"] if config["model"] in training else None,
+            "distilled_from": (teachers or {}).get(config["model"]),
         }
     for path in score_files:
         config = config_from_path(path)
@@ -54,7 +56,9 @@ def summary(
         if "floor" in result:  # the real-data floor: what real images score at this sample size
             row[f"{metric}_floor"] = result["floor"]
         row["num_images"] = result["n"]
-    return pl.DataFrame(list(rows.values())).sort(["task", "unet_params", "model", "sampler", "steps", "guidance"])
+    return pl.DataFrame(list(rows.values()), schema_overrides={"distilled_from": pl.String}).sort(
+        ["task", "unet_params", "model", "sampler", "steps", "guidance"]
+    )
 
 
 def per_image(score_files) -> pl.DataFrame:

@@ -72,6 +72,12 @@ def check(config: dict) -> None:
             _check_revision(f"{where}: {prefix}hub.revision", entry["hub"]["revision"])
         if "lora" in model:
             _check_lora(model["lora"], where)
+        teacher = model.get("distilled_from")
+        if teacher is not None and (teacher == model["name"] or teacher not in generating_models(config)):
+            raise ValueError(
+                f"config: {where}: distilled_from {teacher!r} is not another model that generates in this sweep; "
+                f"models: {', '.join(n for n in generating_models(config) if n != model['name'])}"
+            )
     if generating_models(config) and not config["tasks"]:
         raise ValueError(
             "config: tasks: at least one task is needed when a model generates (only architecture models do not)"
@@ -227,6 +233,11 @@ def hub_models_missing(config: dict, models_dir: str | Path) -> list[str]:
             where = f"models[{config['models'].index(model)}] ({model['name']!r})"
             hints.append(f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**hub))
     return hints
+
+
+def teachers(config: dict) -> dict[str, str]:
+    """Return {student: teacher} for every model whose entry names `distilled_from`."""
+    return {m["name"]: m["distilled_from"] for m in config["models"] if m.get("distilled_from")}
 
 
 def generating_models(config: dict) -> list[str]:

@@ -28,6 +28,7 @@ COST_AXES = {
     "latency_ms_per_image": "ms per image (profiled components)",
 }
 TABLES = ("best_guidance", "pareto", "best_per_budget", "best_per_cost", "crossovers")
+DISTILLATION = "distillation"  # results/frontier/distillation.{csv,parquet}: students against teachers (may be empty)
 
 # Feature extractors, by kind; a key names everything that changes the features and appears in FEATURES paths.
 EXTRACTOR_KINDS = ("inception", "clip", "toy")

@@ -11,6 +11,7 @@ rule aggregate:
     params:
         reference_model=config["cost"]["reference_model"],
         trained_models=TOY_MODELS,
+        teachers=cfg.teachers(config),
     log:
         "logs/aggregate.log",
     conda:
@@ -30,6 +31,7 @@ rule frontier:
             category="Tables",
         ),
         parquet=expand("results/frontier/{table}.parquet", table=paths.TABLES),
+        distillation=multiext(f"results/frontier/{paths.DISTILLATION}", ".csv", ".parquet"),
         readme=report("results/frontier/README.md", caption="../report/summary.rst", category="Summary"),
     params:
         metrics=METRICS_USED,

@@ -14,6 +14,7 @@ with files.job_log(snakemake.log[0]) as log:
         shard_dirs=snakemake.input.first_shards,
         reference_model=snakemake.params.reference_model,
         training=dict(zip(snakemake.params.trained_models, snakemake.input.training)),
+        teachers=snakemake.params.teachers,
     )
     log.info("%d configurations", table.height)
     aggregate.write(table, snakemake.output.parquet, snakemake.output.csv)

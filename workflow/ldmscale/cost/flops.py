@@ -122,7 +122,7 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
                 "text_encoder": {  # SDXL's two encoders: both run once per prompt
                     "params": sum(p.numel() for text in texts for p in text.parameters()),
                     "flops_b1": _counted(lambda: [text(tokens) for text in texts]),
-                    "calls_with_cfg": text_calls_with_cfg(json.loads((model_dir / "model_index.json").read_text())),
+                    "calls_with_cfg": text_calls_with_cfg(_pipeline_config(model_dir)),
                 },
             }
     return {**geo, **result}
@@ -141,6 +141,12 @@ def sampling_flops(flops: dict, nfe: int, cfg: bool) -> float:
         + nfe * per_unet_call
         + flops["vae_decoder"]["flops_b1"]
     )
+
+
+def _pipeline_config(model_dir: Path) -> dict:
+    """Return the pipeline's model_index.json ({} for an architecture-only model, which has none)."""
+    index = model_dir / "model_index.json"
+    return json.loads(index.read_text()) if index.is_file() else {}
 
 
 def text_calls_with_cfg(pipeline_config: dict) -> int:

@@ -7,7 +7,8 @@ import math
 
 import polars as pl
 
-from ..paths import COST_AXES, TABLES
+from ..paths import COST_AXES, DISTILLATION, TABLES
+from .distillation import distillation
 from .ranking import _finite, _higher_is_better, _ranked, _within
 from .uncertainty import (
     _budget_interval,
@@ -15,7 +16,7 @@ from .uncertainty import (
     _replicate_best,
     _since,
     per_image_values,
-    resample_counts,
+    task_counts,
     with_margins,
 )
 
@@ -135,7 +136,8 @@ MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "ma
 
 
 KEEP = ["task", "metric", "cost_axis", "budget", "model", "sampler", "steps", "guidance", "guidance_tried", "cost", "value",
-        "ci_low", "ci_high", *MARGIN_COLUMNS, "unet_params", *COST_AXES, "latency_device", "train_flops", "num_images"]  # fmt: skip
+        "ci_low", "ci_high", *MARGIN_COLUMNS, "unet_params", *COST_AXES, "latency_device", "train_flops", "num_images",
+        "distilled_from"]  # fmt: skip
 
 
 def tidy(table: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFrame:
@@ -167,17 +169,14 @@ def _pooled(crosses: pl.DataFrame) -> pl.DataFrame:
 def analyse(
     df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int
 ) -> dict[str, pl.DataFrame]:
-    """Return the frontier tables of one metric over every cost axis, tidy (see `tidy`), keyed by TABLES.
+    """Return the frontier tables of one metric over every cost axis, tidy (see `tidy`), keyed by TABLES, and the
+    distillation table (`distillation.distillation`).
 
     `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets.
     """
     best = best_guidance(df, metric)
     values = per_image_values(per_image, metric)
-    counts = {}
-    for task in best["task"].unique().to_list():
-        lengths = {len(v) for key, v in values.items() if key[0] == task}
-        if len(lengths) == 1:  # every configuration scored on the same images: paired resamples
-            counts[task] = resample_counts(lengths.pop(), reps)
+    counts = task_counts(best, values, reps)
     out = {name: [] for name in TABLES}
     out["best_guidance"].append(tidy(best, metric))
     for cost in (c for c in COST_AXES if c in best.columns):
@@ -196,6 +195,7 @@ def analyse(
             out["crossovers"].append(
                 crosses.with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost), samplers=pl.lit(sampler))
             )
-    return {
+    tables = {
         name: pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame() for name, frames in out.items()
     }
+    return tables | {DISTILLATION: distillation(best, metric, values, counts)}

@@ -51,15 +51,35 @@ def _tooltip(cost: str | None = None) -> list:
             alt.Tooltip("ci_low:Q", format=".4f"), alt.Tooltip("ci_high:Q", format=".4f"), *extra]  # fmt: skip
 
 
+def _with_kind(table: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """Return the table with a `kind` column (distilled or not) and the shape encoding that marks distilled models
+    with their own marker; no encoding where no model is distilled."""
+    import altair as alt
+
+    if "distilled_from" not in table.columns or table["distilled_from"].is_null().all():
+        return table, {}
+    kind = pl.when(pl.col("distilled_from").is_null()).then(pl.lit("undistilled")).otherwise(pl.lit("distilled"))
+    shape = alt.Shape(
+        "kind:N", title="kind", scale=alt.Scale(domain=["undistilled", "distilled"], range=["circle", "triangle-up"])
+    )
+    return table.with_columns(kind=kind), {"shape": shape}
+
+
 def _per_model(table: pl.DataFrame, x, metric: str, cost: str | None):
-    """Return layers (interval bars, one line per model) of `value` against `x`."""
+    """Return layers (interval bars, one line per model, distilled models with their own marker) of `value` against `x`."""
     import altair as alt
 
     y = _y(metric)
+    table, shape = _with_kind(table)
     colour = alt.Color("model:N", sort=_models_by_size(table), title="model (by size)")
     base = alt.Chart(table)
     bars = base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour)
-    lines = base.mark_line(point=True).encode(x=x, y=y, color=colour, detail="model:N", tooltip=_tooltip(cost))
+    if not shape:
+        lines = base.mark_line(point=True).encode(x=x, y=y, color=colour, detail="model:N", tooltip=_tooltip(cost))
+        return bars, lines, y
+    lines = base.mark_line().encode(x=x, y=y, color=colour, detail="model:N") + base.mark_point(
+        filled=True, size=60
+    ).encode(x=x, y=y, color=colour, tooltip=_tooltip(cost), **shape)
     return bars, lines, y
 
 
@@ -127,13 +147,17 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
     colour = alt.Color("model:N", sort=_models_by_size(data), title="winning model")
     charts = []
     for task in sorted(data["task"].unique()):
-        rows = data.filter(pl.col("task") == task)
+        rows, shape = _with_kind(data.filter(pl.col("task") == task))
         base = alt.Chart(rows)
         layers = [
             base.mark_line(interpolate="step-after", color="lightgray").encode(x=x, y=y),
             base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
             base.mark_point(filled=True, size=70).encode(
-                x=x, y=y, color=colour, tooltip=[*_tooltip(), "runner_up", alt.Tooltip("margin:Q", format=".4f")]
+                x=x,
+                y=y,
+                color=colour,
+                tooltip=[*_tooltip(), "runner_up", alt.Tooltip("margin:Q", format=".4f")],
+                **shape,
             ),
         ]
         task_crosses = crosses.filter(pl.col("task") == task) if not crosses.is_empty() else crosses

@@ -6,8 +6,9 @@ import math
 
 import polars as pl
 
-from ..paths import COST_AXES
+from ..paths import COST_AXES, DISTILLATION
 from .analysis import ALL_SAMPLERS, TABLES, _pooled, analyse
+from .distillation import COLUMNS
 from .ranking import _higher_is_better, describe
 from .uncertainty import RESOLVED
 
@@ -102,6 +103,55 @@ def _crossover_sentence(c: dict) -> str:
     return f"- {where}: {change}. **Not resolved**: the two models' scores are not separable here; not a finding."
 
 
+def distillation_markdown(table: pl.DataFrame) -> str:
+    """Return the README section on distilled models ('' without any): per student, on the normalised cost axis."""
+    rows = table.filter(pl.col("cost_axis") == "normalised_cost") if not table.is_empty() else table
+    if rows.is_empty():
+        return ""
+    lines = [
+        "",
+        "## Distilled models",
+        "",
+        "Per student configuration, on the normalised cost axis (results/frontier/distillation.csv has every axis):",
+        "its score, the teacher's at the same step count, the cost at which the teacher catches up (the acceleration",
+        "factor is that cost over the student's), and the best undistilled configuration of any size within the",
+        "student's cost, with its margin over the student [95% interval].",
+        "",
+        "| metric | student | teacher | student score | teacher, same steps | teacher catches up at | acceleration "
+        "| best undistilled within the student's cost | its margin |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows.iter_rows(named=True):
+        student = (
+            f"{r['model']}, {r['sampler']}, {r['steps']} steps, guidance {r['guidance']:g} (cost {_number(r['cost'])})"
+        )
+        same = "–" if r["teacher_value"] is None else f"{_number(r['teacher_value'])} ({r['teacher_same_steps']})"
+        catch = (
+            "never, within the sweep"
+            if r["teacher_catch_up_cost"] is None
+            else (f"{_number(r['teacher_catch_up_cost'])} ({r['teacher_catch_up']})")
+        )
+        accel = "–" if r["acceleration"] is None else f"{r['acceleration']:.2f}×"
+        undistilled = (
+            "none fits"
+            if r["best_undistilled"] is None
+            else (f"{r['best_undistilled']}: {_number(r['best_undistilled_value'])}")
+        )
+        margin = (
+            "–"
+            if r["undistilled_margin"] is None
+            else (
+                _number(r["undistilled_margin"])
+                + _interval(r["undistilled_margin_ci_low"], r["undistilled_margin_ci_high"])
+            )
+        )
+        lines.append(
+            f"| {r['metric']} | {student} | {r['distilled_from']} | {_number(r['value'])} | {same} | {catch} | {accel} "
+            f"| {undistilled} | {margin} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_all(
     summary_path: str, per_image_path: str, outputs, metric_names: list[str], edges: dict, buckets: int, reps: int
 ) -> None:
@@ -118,11 +168,13 @@ def write_all(
         )
         for name in TABLES
     }
-    for path in map(Path, [*outputs.tables, *outputs.parquet]):
+    distilled = pl.concat([r[DISTILLATION] for r in results] or [pl.DataFrame(schema=COLUMNS)])
+    for path in map(Path, [*outputs.tables, *outputs.parquet, *getattr(outputs, DISTILLATION, [])]):
+        table = distilled if path.stem == DISTILLATION else tables[path.stem]
         with files.atomic_path(path) as tmp:
             if path.suffix == ".parquet":
-                tables[path.stem].write_parquet(tmp)
+                table.write_parquet(tmp)
             else:
-                tables[path.stem].write_csv(tmp)
+                table.write_csv(tmp)
     with files.atomic_path(outputs.readme) as tmp:
-        Path(tmp).write_text(summary_markdown(tables, reps))
+        Path(tmp).write_text(summary_markdown(tables, reps) + distillation_markdown(distilled))

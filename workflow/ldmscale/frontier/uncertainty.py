@@ -35,6 +35,16 @@ def resample_counts(n: int, reps: int, seed: int = BOOTSTRAP_SEED) -> np.ndarray
     return np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=reps)
 
 
+def task_counts(best: pl.DataFrame, values: dict[tuple, np.ndarray], reps: int) -> dict[str, np.ndarray]:
+    """Return {task: resample counts} for every task whose configurations were all scored on the same images."""
+    counts = {}
+    for task in best["task"].unique().to_list():
+        lengths = {len(v) for key, v in values.items() if key[0] == task}
+        if len(lengths) == 1:  # every configuration scored on the same images: paired resamples
+            counts[task] = resample_counts(lengths.pop(), reps)
+    return counts
+
+
 def compare(a: dict, b: dict, metric: str, values: dict[tuple, np.ndarray], counts: np.ndarray | None) -> dict:
     """Return by how much configuration `a` beats `b` on `metric` (positive: a is better), with a 95% interval.
 

@@ -1,0 +1,84 @@
+"""The distillation table: students against their teachers and against every undistilled model, worked by hand."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from ldmscale.frontier import distillation, summary
+from ldmscale.frontier.analysis import best_guidance
+from ldmscale.frontier.uncertainty import per_image_values, task_counts
+
+N = 200
+# (model, distilled_from, params, steps, normalised cost, share of images right)
+ROWS = [
+    ("small", None, 1, 4, 0.4, 0.50),
+    ("small", None, 1, 16, 1.6, 0.60),
+    ("big", None, 10, 4, 4.0, 0.70),
+    ("big", None, 10, 16, 16.0, 0.80),
+    ("big-lcm", "big", 10, 1, 1.0, 0.55),
+    ("big-lcm", "big", 10, 4, 4.0, 0.75),
+]
+
+
+def sweep():
+    """Per-image 0/1 values with exactly the stated share right (the first k images), so means are exact."""
+    rows, per_image = [], []
+    for model, teacher, params, steps, cost, share in ROWS:
+        values = (np.arange(N) < round(share * N)).astype(float)
+        config = {"task": "t", "model": model, "sampler": "lcm" if teacher else "ddim", "steps": steps, "guidance": 1.0}
+        rows.append({**config, "normalised_cost": cost, "attr_acc": share, "attr_acc_ci_low": share - 0.05,
+                     "attr_acc_ci_high": share + 0.05, "unet_params": params, "distilled_from": teacher})  # fmt: skip
+        per_image.append(pl.DataFrame({**config, "metric": "attr_acc", "index": range(N), "value": values}))
+    return pl.DataFrame(rows), pl.concat(per_image)
+
+
+@pytest.fixture(scope="module")
+def table():
+    df, per_image = sweep()
+    best = best_guidance(df, "attr_acc")
+    values = per_image_values(per_image, "attr_acc")
+    return distillation.distillation(best, "attr_acc", values, task_counts(best, values, 200))
+
+
+def test_student_against_its_teacher_at_the_same_steps_and_where_the_teacher_catches_up(table):
+    rows = {r["steps"]: r for r in table.iter_rows(named=True)}
+    assert set(rows) == {1, 4} and all(r["distilled_from"] == "big" for r in rows.values())
+    # 1 step: the teacher was not swept at 1 step; it first reaches 0.55 at 4 steps, cost 4: 4× the student's cost.
+    assert rows[1]["teacher_value"] is None
+    assert rows[1]["teacher_catch_up_cost"] == 4.0 and rows[1]["acceleration"] == pytest.approx(4.0)
+    # 4 steps: student 0.75 vs teacher 0.70 at 4 steps; the teacher needs 16 steps (cost 16) to catch up: 4×.
+    assert rows[4]["margin_over_teacher"] == pytest.approx(0.05)
+    assert (
+        rows[4]["margin_over_teacher_ci_low"] > 0
+    )  # 10 more images right out of 200, never fewer: all resamples agree
+    assert rows[4]["acceleration"] == pytest.approx(4.0)
+
+
+def test_best_undistilled_within_the_students_cost(table):
+    rows = {r["steps"]: r for r in table.iter_rows(named=True)}
+    # At cost 1.0 only small (4 steps, 0.50) fits: the student leads by 0.05, so the margin (undistilled − student) < 0.
+    assert rows[1]["best_undistilled_model"] == "small" and rows[1]["undistilled_margin"] == pytest.approx(-0.05)
+    # At cost 4.0: big at 4 steps (0.70) beats small at 16 (0.60); the student (0.75) is still 0.05 ahead.
+    assert rows[4]["best_undistilled"].startswith("big, ddim, 4 steps")
+    assert rows[4]["undistilled_margin"] == pytest.approx(-0.05) and rows[4]["undistilled_separable"]
+
+
+def test_lower_is_better_metrics_compare_the_right_way():
+    df, per_image = sweep()
+    df = df.with_columns(fd_toy=1 - pl.col("attr_acc"), fd_toy_ci_low=0.0, fd_toy_ci_high=1.0)
+    best = best_guidance(df, "fd_toy")
+    rows = {r["steps"]: r for r in distillation.distillation(best, "fd_toy", {}, {}).iter_rows(named=True)}
+    assert rows[4]["margin_over_teacher"] == pytest.approx(0.05) and rows[4]["acceleration"] == pytest.approx(4.0)
+
+
+def test_no_distilled_model_gives_an_empty_table_and_no_readme_section():
+    df, per_image = sweep()
+    df = df.filter(pl.col("distilled_from").is_null())
+    empty = distillation.distillation(best_guidance(df, "attr_acc"), "attr_acc", {}, {})
+    assert empty.is_empty() and empty.columns == list(distillation.COLUMNS)
+    assert summary.distillation_markdown(empty) == ""
+
+
+def test_readme_section_names_student_teacher_and_acceleration(table):
+    text = summary.distillation_markdown(table)
+    assert "## Distilled models" in text and "| attr_acc | big-lcm, lcm, 4 steps" in text and "4.00×" in text
