@@ -11,7 +11,7 @@ from . import architectures, integrity, models, samplers, scoring
 from .paths import fmt_guidance
 
 SOURCES = ("toy", "local", "hub", "architecture")
-SWEEP_AXES = {"samplers", "steps", "guidance"}  # a model entry may set its own; the sweep's lists stand in otherwise
+SWEEP_AXES = ("samplers", "steps", "guidance")  # a model entry may set its own; the sweep's lists stand in otherwise
 GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 
@@ -48,7 +48,7 @@ def check_shipped(config: dict, root: Path) -> dict:
 
 def check(config: dict) -> None:
     """Raise ValueError naming the field when config.yaml is inconsistent; the schema has run before."""
-    names = [m["name"] for m in config["models"]]
+    names, generating = [m["name"] for m in config["models"]], generating_models(config)
     for i, model in enumerate(config["models"]):
         where = f"models[{i}] ({model['name']!r})"
         entry, prefix = source_entry(model), "base." if "lora" in model else ""
@@ -73,10 +73,10 @@ def check(config: dict) -> None:
         if "lora" in model:
             _check_lora(model["lora"], where)
         teacher = model.get("distilled_from")
-        if teacher is not None and (teacher == model["name"] or teacher not in generating_models(config)):
+        if teacher is not None and (teacher == model["name"] or teacher not in generating):
             raise ValueError(
                 f"config: {where}: distilled_from {teacher!r} is not another model that generates in this sweep; "
-                f"models: {', '.join(n for n in generating_models(config) if n != model['name'])}"
+                f"models: {', '.join(n for n in generating if n != model['name'])}"
             )
     if generating_models(config) and not config["tasks"]:
         raise ValueError(
@@ -89,9 +89,10 @@ def check(config: dict) -> None:
     _check_axes(config, "")
     for i, model in enumerate(config["models"]):
         _check_axes(model, f"models[{i}] ({model['name']!r}).")
-        if "architecture" in model and SWEEP_AXES & model.keys():
+        own = [axis for axis in SWEEP_AXES if axis in model]
+        if "architecture" in model and own:
             raise ValueError(
-                f"config: models[{i}] ({model['name']!r}): {', '.join(sorted(SWEEP_AXES & model.keys()))} "
+                f"config: models[{i}] ({model['name']!r}): {', '.join(own)} "
                 "is for models that generate; an architecture model is only costed"
             )
     for task_name, task in config["tasks"].items():
@@ -342,7 +343,7 @@ def extractor_files_missing(config: dict) -> list[str]:
 def model_sweep(config: dict, name: str) -> dict:
     """Return model `name`'s samplers, steps and guidance scales: its own where its entry sets them, else the sweep's."""
     model = model_entry(config, name)
-    return {axis: model.get(axis, config[axis]) for axis in ("samplers", "steps", "guidance")}
+    return {axis: model.get(axis, config[axis]) for axis in SWEEP_AXES}
 
 
 def configurations(config: dict) -> list[dict]:

@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 from . import files
-from .integrity import SHA256_RE, record_checksums, sha256
+from .integrity import record_checksums, sha256
+from .models import checked_cache_file
 
 RECORD = "lora.json"  # beside the fused pipeline: which LoRA, with its SHA-256, at which scale, on which base
 DEFAULT_WEIGHT_NAME = "pytorch_lora_weights.safetensors"  # what save_lora_weights writes, and hub LoRAs hold
@@ -31,9 +32,7 @@ def hub_file(repo_id: str, revision: str, weight_name: str) -> Path:
             f"LoRA {repo_id}@{revision} ({weight_name}) is not in the Hugging Face cache and the hub cannot be "
             f"reached; download it once: hf download {repo_id} {weight_name} --revision {revision}\n({err})"
         ) from None
-    blob = path.resolve().name
-    if SHA256_RE.match(blob) and sha256(path) != blob:
-        raise ValueError(f"{path}: cached LoRA file is corrupt; delete {path.resolve()} and download it again")
+    checked_cache_file(path)
     return path
 
 

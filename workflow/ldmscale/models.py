@@ -116,13 +116,7 @@ def fetch_hub(repo_id: str, revision: str, out: str | Path) -> None:
     listed = sorted(str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.is_file())
     sums = {}
     for name in filter_repo_objects(listed, allow_patterns=HUB_PATTERNS, ignore_patterns=HUB_IGNORE):
-        sums[name] = sha256(snapshot / name)
-        blob = (snapshot / name).resolve().name
-        if SHA256_RE.match(blob) and blob != sums[name]:
-            raise ValueError(
-                f"{snapshot / name}: cached file is corrupt (SHA-256 {sums[name]}, the hub's is {blob}); "
-                f"delete {(snapshot / name).resolve()} and download it again"
-            )
+        sums[name] = checked_cache_file(snapshot / name)
     with files.atomic_path(out) as tmp:
         for name in sums:
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
@@ -132,6 +126,20 @@ def fetch_hub(repo_id: str, revision: str, out: str | Path) -> None:
         except ValueError as err:
             raise ValueError(f"{repo_id}@{revision}: {str(err).replace(str(tmp), 'snapshot')}") from None
         record_checksums(tmp, sums)
+
+
+def checked_cache_file(path: Path) -> str:
+    """Return the SHA-256 of a file of a Hugging Face cache snapshot, after checking it against its blob's name.
+
+    The hub stores large files under their SHA-256; a blob whose content no longer matches is a corrupted cache.
+    """
+    digest, blob = sha256(path), path.resolve().name
+    if SHA256_RE.match(blob) and blob != digest:
+        raise ValueError(
+            f"{path}: cached file is corrupt (SHA-256 {digest}, the hub's is {blob}); "
+            f"delete {path.resolve()} and download it again"
+        )
+    return digest
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

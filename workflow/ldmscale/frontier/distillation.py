@@ -46,7 +46,7 @@ def _teacher_columns(row: dict, teacher: pl.DataFrame, cost: str, metric: str, v
         out |= {"teacher_same_steps": describe(t), "teacher_value": t[metric], "margin_over_teacher": margin["margin"],
                 "margin_over_teacher_ci_low": margin["margin_ci_low"],
                 "margin_over_teacher_ci_high": margin["margin_ci_high"]}  # fmt: skip
-    catch = _at_least_as_good(teacher.filter(_finite(cost, metric)), metric, row[metric]).sort(cost)
+    catch = _at_least_as_good(teacher, metric, row[metric]).sort(cost)  # `teacher`: finite rows only
     if catch.is_empty():
         return out | {"teacher_catch_up": None, "teacher_catch_up_cost": None, "acceleration": None}
     first = catch.row(0, named=True)
