@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
 
+# toy-checkpoints trains and distils with this: every member and its distilled student
+DISTILLED := config/examples/toy-distilled.yaml
+
 .PHONY: run test test-cluster dry-run lint report screenshot clean toy-checkpoints
 
 $(STAMP): pyproject.toml
@@ -44,7 +47,7 @@ screenshot: $(STAMP)
 
 # Retrain the toy family with config.yaml's recipe and replace the checkpoints shipped in resources/toy/.
 toy-checkpoints: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --config train_toy=True -- ship_toy
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile $(DISTILLED) --config train_toy=True -- ship_toy
 	for d in results/toy/ship/v*; do rm -rf resources/toy/$$(basename $$d) && cp -r $$d resources/toy/; done
 	find resources/toy -name .snakemake_timestamp -delete
 

@@ -151,6 +151,18 @@ BAD = {
         dict(models=[{"name": "a", "toy": {"width": 8}, "distilled_from": "teacher"}]),
         r"models\[0\] \('a'\): distilled_from 'teacher' is not another model that generates in this sweep",
     ),
+    "toy student of another width": (
+        dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "b", "toy": {"width": 16}, "distilled_from": "a"}]),
+        r"models\[1\] \('b'\): toy.width 16 differs from its teacher 'a''s 8",
+    ),
+    "toy student of a hub model": (
+        dict(models=[{"name": "h", "hub": HUB}, {"name": "b", "toy": {"width": 8}, "distilled_from": "h"}]),
+        r"models\[1\] \('b'\): a toy model's distilled_from must name a toy model that is trained",
+    ),
+    "distillation guidance range reversed": (
+        dict(toy={"distill": {"w_min": 3.0, "w_max": 1.0}}),
+        r"toy.distill.w_min \(3.0\) is above w_max \(1.0\)",
+    ),
     "compile without warm-up": (
         dict(cost={"compile": True, "warmup": 0}),
         r"cost.warmup must be at least 1 with cost.compile",

@@ -19,10 +19,12 @@ RECIPE = {"seed": 0, "unet": {"steps": 10}}
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory, tiny_parts):
     out = tmp_path_factory.mktemp("ship") / "v9"
-    record = tmp_path_factory.mktemp("record") / "train.json"
-    files.write_json(record, {"width": 8, "train_flops": 123})
+    records = tmp_path_factory.mktemp("record")
+    files.write_json(records / "train.json", {"width": 8, "train_flops": 123})
+    files.write_json(records / "distill.json", {"width": 8, "train_flops": 125, "distill_flops": 2})
     parts = {name: tiny_parts[name] for name in ("text", "vae", "scorer")}
-    ship.ship(out, parts, {8: (tiny_parts["unet"], record)}, RECIPE, ROOT)
+    members = {8: (tiny_parts["unet"], records / "train.json")}
+    ship.ship(out, parts, members, RECIPE, ROOT, students={8: (tiny_parts["unet"], records / "distill.json")})
     return out
 
 
@@ -63,3 +65,15 @@ def test_check_shipped_refuses_another_recipe_or_an_unshipped_width(shipped):
         ValueError, match=r"models\[0\] \('b'\): toy.width 16 has no shipped checkpoint \(shipped widths: 8\)"
     ):
         cfg.check_shipped({**config, "models": [{"name": "b", "toy": {"width": 16}}]}, shipped)
+    student = {"name": "s", "toy": {"width": 16}, "distilled_from": "b"}
+    with pytest.raises(
+        ValueError, match=r"models\[0\] \('s'\): toy.width 16 has no shipped distilled student \(shipped widths: 8\)"
+    ):
+        cfg.check_shipped({**config, "models": [student]}, shipped)
+
+
+def test_students_ship_beside_their_teachers_with_their_distillation_record(shipped):
+    record = json.loads((shipped / "SHIPPED.json").read_text())
+    assert record["students"]["8"]["distill_flops"] == 2
+    assert json.loads((shipped / "models/c8-lcm/distill.json").read_text())["train_flops"] == 125
+    integrity.verify_checksums(shipped / "models/c8-lcm/unet")

@@ -82,6 +82,24 @@ def test_changing_one_width_reruns_only_that_models_chain(finished):
     assert "model=tiny-b" in proc.stdout and "model=tiny-a" not in proc.stdout
 
 
+def test_a_toy_student_is_distilled_from_its_teacher_and_only_its_chain_runs(finished, tmp_path):
+    student = {"name": "tiny-a-lcm", "toy": {"width": 8}, "distilled_from": "tiny-a", "samplers": ["lcm"],
+               "steps": [1, 2], "guidance": [2.0]}  # fmt: skip
+    config = tiny_config(models=[*tiny_config()["models"], student])
+    proc = snakemake(finished, config, "--dry-run")
+    assert planned_jobs(proc) == {
+        "distill_unet": 1, "prepare_model": 1, "count_flops": 1, "profile_latency": 1,
+        "generate": 2 * 2, "image_features": 2, "score": 2 * 2, **DOWNSTREAM,
+    }  # fmt: skip
+    work = tmp_path / "work"
+    shutil.copytree(finished, work, symlinks=True)
+    snakemake(work, config, "results/models/tiny-a-lcm/distill.json")
+    record = yaml.safe_load((work / "results/models/tiny-a-lcm/distill.json").read_text())
+    teacher = yaml.safe_load((work / "results/models/tiny-a/train.json").read_text())
+    assert record["train_flops"] == teacher["train_flops"] + record["distill_flops"] > teacher["train_flops"]
+    assert yaml.safe_load((work / "results/models/tiny-a-lcm/unet/config.json").read_text())["time_cond_proj_dim"] == 16
+
+
 def test_lint_is_clean(tmp_path):
     proc = snakemake(tmp_path, tiny_config(), "--lint", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -37,13 +37,35 @@ def check_shipped(config: dict, root: Path) -> dict:
             "set train_toy: true to train the family with this recipe"
         )
     for i, model in toy_models:
-        width = model["toy"]["width"]
-        if str(width) not in shipped["members"]:
+        width, student = model["toy"]["width"], bool(model.get("distilled_from"))
+        kind, what = ("students", "distilled student") if student else ("members", "checkpoint")
+        if str(width) not in shipped.get(kind, {}):
             raise ValueError(
-                f"config: models[{i}] ({model['name']!r}): toy.width {width} has no shipped checkpoint "
-                f"(shipped widths: {', '.join(sorted(shipped['members'], key=int))}); set train_toy: true to train it"
+                f"config: models[{i}] ({model['name']!r}): toy.width {width} has no shipped {what} "
+                f"(shipped widths: {', '.join(sorted(shipped.get(kind, {}), key=int)) or 'none'}); "
+                "set train_toy: true to train it"
             )
     return shipped
+
+
+def toy_students(config: dict) -> dict[str, str]:
+    """Return {student: teacher} for the toy models the workflow distils (toy entries with `distilled_from`)."""
+    return {m["name"]: m["distilled_from"] for m in config["models"] if "toy" in m and m.get("distilled_from")}
+
+
+def _check_toy_student(config: dict, model: dict, where: str) -> None:
+    """Raise ValueError unless a toy student's teacher is a trained toy member of the same width."""
+    teacher = model_entry(config, model["distilled_from"])
+    if "toy" not in teacher or teacher.get("distilled_from"):
+        raise ValueError(
+            f"config: {where}: a toy model's distilled_from must name a toy model that is trained, not distilled; "
+            f"{teacher['name']!r} is not one"
+        )
+    if teacher["toy"]["width"] != model["toy"]["width"]:
+        raise ValueError(
+            f"config: {where}: toy.width {model['toy']['width']} differs from its teacher "
+            f"{teacher['name']!r}'s {teacher['toy']['width']}; a student keeps its teacher's architecture"
+        )
 
 
 def check(config: dict) -> None:
@@ -78,6 +100,8 @@ def check(config: dict) -> None:
                 f"config: {where}: distilled_from {teacher!r} is not another model that generates in this sweep; "
                 f"models: {', '.join(n for n in generating if n != model['name'])}"
             )
+        if teacher is not None and "toy" in model:
+            _check_toy_student(config, model, where)
     if generating_models(config) and not config["tasks"]:
         raise ValueError(
             "config: tasks: at least one task is needed when a model generates (only architecture models do not)"
@@ -87,6 +111,9 @@ def check(config: dict) -> None:
             "config: cost.latency: false is only for architecture-only sweeps; the frontier's latency axis needs it"
         )
     _check_axes(config, "")
+    distill = config["toy"]["distill"]
+    if distill["w_min"] > distill["w_max"]:
+        raise ValueError(f"config: toy.distill.w_min ({distill['w_min']}) is above w_max ({distill['w_max']})")
     for i, model in enumerate(config["models"]):
         _check_axes(model, f"models[{i}] ({model['name']!r}).")
         own = [axis for axis in SWEEP_AXES if axis in model]

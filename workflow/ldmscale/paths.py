@@ -39,6 +39,16 @@ _CONFIGURATION_RE = re.compile(
 )
 
 
+def names_regex(names) -> str:
+    """Return a wildcard regex that matches exactly `names` (and nothing when there are none)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def toy_member_dir(width: int, student: bool) -> str:
+    """Return the directory of a shipped toy UNet and its record, relative to the shipped root."""
+    return f"models/c{width}-lcm" if student else f"models/c{width}"
+
+
 def fmt_guidance(value: float) -> str:
     """Return the guidance scale as it appears in paths: 7.5 → '7.5', 1.0 → '1'."""
     return f"{float(value):g}"

@@ -24,6 +24,8 @@ if not config["train_toy"]:
     cfg.check_shipped(config, TOY_SHIPPED)
 TOY = TOY_BUILT if config["train_toy"] else TOY_SHIPPED
 TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m]
+TOY_STUDENTS = cfg.toy_students(config)  # student → teacher: distilled by the workflow
+TOY_TEACHERS = [m for m in TOY_MODELS if m not in TOY_STUDENTS]
 GENERATING = cfg.generating_models(config)
 
 
@@ -50,11 +52,18 @@ def task(wildcards):
 
 
 def toy_member(name):
-    """The UNet directory and training record of toy model `name`: trained here, or shipped."""
+    """The UNet directory and training (or distillation) record of toy model `name`: made here, or shipped."""
+    record = "distill.json" if name in TOY_STUDENTS else "train.json"
     if config["train_toy"]:
-        return {"unet": f"results/models/{name}/unet", "record": f"results/models/{name}/train.json"}
-    width = cfg.model_entry(config, name)["toy"]["width"]
-    return {"unet": f"{TOY_SHIPPED}/models/c{width}/unet", "record": f"{TOY_SHIPPED}/models/c{width}/train.json"}
+        return {"unet": f"results/models/{name}/unet", "record": f"results/models/{name}/{record}"}
+    member = paths.toy_member_dir(cfg.model_entry(config, name)["toy"]["width"], name in TOY_STUDENTS)
+    return {"unet": f"{TOY_SHIPPED}/{member}/unet", "record": f"{TOY_SHIPPED}/{member}/{record}"}
+
+
+def distill_inputs(wildcards):
+    """The teacher's UNet and training record, trained here (distil_unet runs only with train_toy)."""
+    teacher = TOY_STUDENTS[wildcards.model]
+    return {"teacher": f"results/models/{teacher}/unet", "teacher_record": f"results/models/{teacher}/train.json"}
 
 
 def model_sources(wildcards):

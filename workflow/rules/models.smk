@@ -60,6 +60,8 @@ rule train_unet:
     output:
         unet=directory("results/models/{model}/unet"),
         record="results/models/{model}/train.json",
+    wildcard_constraints:
+        model=paths.names_regex(TOY_TEACHERS),
     params:
         width=lambda wc: model(wc)["toy"]["width"],
         recipe={**config["toy"]["unet"], "seed": config["toy"]["seed"]},
@@ -71,6 +73,28 @@ rule train_unet:
         "../../envs/ldmscale.yaml"
     script:
         "../scripts/train_unet.py"
+
+
+rule distill_unet:
+    input:
+        unpack(distill_inputs),
+        vae=f"{TOY_BUILT}/vae",
+        text=f"{TOY_BUILT}/text",
+    output:
+        unet=directory("results/models/{model}/unet"),
+        record="results/models/{model}/distill.json",
+    wildcard_constraints:
+        model=paths.names_regex(TOY_STUDENTS),
+    params:
+        recipe={**config["toy"]["distill"], "seed": config["toy"]["seed"]},
+    log:
+        "logs/distill_unet/{model}.log",
+    benchmark:
+        "benchmarks/distill_unet/{model}.tsv"
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/distill_unet.py"
 
 
 rule prepare_model:
@@ -93,13 +117,16 @@ rule prepare_model:
 rule ship_toy:
     input:
         parts=[f"{TOY_BUILT}/{part}" for part in ("text", "vae", "scorer")],
-        unets=expand("results/models/{model}/unet", model=TOY_MODELS),
-        records=expand("results/models/{model}/train.json", model=TOY_MODELS),
+        unets=expand("results/models/{model}/unet", model=TOY_TEACHERS),
+        records=expand("results/models/{model}/train.json", model=TOY_TEACHERS),
+        student_unets=expand("results/models/{model}/unet", model=TOY_STUDENTS),
+        student_records=expand("results/models/{model}/distill.json", model=TOY_STUDENTS),
     output:
         directory(f"results/toy/ship/v{DATA_VERSION}"),
     params:
         recipe=config["toy"],
-        widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_MODELS],
+        widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_TEACHERS],
+        student_widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_STUDENTS],
         repository=workflow.basedir,
     log:
         "logs/ship_toy.log",

@@ -12,5 +12,10 @@ from ldmscale.toy import ship
 with files.job_log(snakemake.log[0]) as log:
     parts = {Path(p).name: Path(p) for p in snakemake.input.parts}
     members = dict(zip(snakemake.params.widths, zip(snakemake.input.unets, snakemake.input.records)))
-    record = ship.ship(snakemake.output[0], parts, members, snakemake.params.recipe, snakemake.params.repository)
+    students = dict(
+        zip(snakemake.params.student_widths, zip(snakemake.input.student_unets, snakemake.input.student_records))
+    )
+    record = ship.ship(
+        snakemake.output[0], parts, members, snakemake.params.recipe, snakemake.params.repository, students
+    )
     log.info("shipped %d files from commit %s", len(record["sha256"]), record["commit"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from .. import files, integrity
+from .. import files, integrity, paths
 from . import data
 
 
@@ -32,26 +32,39 @@ def _commit(repository: str | Path) -> str | None:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
+def _ship_unets(tmp: Path, unets: dict[int, tuple[Path, Path]], student: bool) -> dict[str, dict]:
+    """Copy each width's UNet and record under `tmp`; return the records by width."""
+    records = {}
+    for width, (unet, record) in sorted(unets.items()):
+        member = tmp / paths.toy_member_dir(width, student)
+        _half_copy(Path(unet), member / "unet")
+        shutil.copy(record, member / Path(record).name)
+        records[str(width)] = files.read_json(record)
+    return records
+
+
 def ship(
-    out: str | Path, parts: dict[str, Path], members: dict[int, tuple[Path, Path]], recipe: dict, repository
+    out: str | Path,
+    parts: dict[str, Path],
+    members: dict[int, tuple[Path, Path]],
+    recipe: dict,
+    repository,
+    students: dict[int, tuple[Path, Path]] | None = None,
 ) -> dict:
     """Write the shipped checkpoints to `out` and return their record (also written as SHIPPED.json).
 
     `parts` maps text/vae/scorer to their trained directories; `members` maps each UNet width to
-    its trained directory and training record.
+    its trained directory and training record, and `students` each distilled width to its UNet and
+    distillation record.
     """
     with files.atomic_path(out) as tmp:
         for name, source in sorted(parts.items()):
             _half_copy(Path(source), tmp / name)
-        records = {}
-        for width, (unet, record) in sorted(members.items()):
-            _half_copy(Path(unet), tmp / "models" / f"c{width}" / "unet")
-            shutil.copy(record, tmp / "models" / f"c{width}" / "train.json")
-            records[str(width)] = files.read_json(record)
         shipped = {
             "data_version": data.DATA_VERSION,
             "recipe": recipe,
-            "members": records,
+            "members": _ship_unets(tmp, members, student=False),
+            "students": _ship_unets(tmp, students or {}, student=True),
             "command": "make toy-checkpoints  (snakemake --config train_toy=True results/toy/ship/v{N}, then copied to resources/toy/)",
             "commit": _commit(repository),
             "weights": "float16 copies of the float32 training outputs; loaded back as float32",

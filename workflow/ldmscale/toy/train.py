@@ -140,7 +140,7 @@ def train_scorer(out: Path, seed: int, image_size: int, steps: int, batch: int, 
     return record
 
 
-def _encode_training_set(vae, text_encoder, tok, seed: int, count: int, image_size: int):
+def encode_training_set(vae, text_encoder, tok, seed: int, count: int, image_size: int):
     """Return latent means/stds of `count` training images and the text embeddings of their captions."""
     images, _, captions = data.dataset(seed, 0, count, image_size)
     means, stds = [], []
@@ -158,8 +158,11 @@ def _encode_training_set(vae, text_encoder, tok, seed: int, count: int, image_si
     return torch.cat(means), torch.cat(stds), table, caption_rows
 
 
-def count_train_step_flops(unet_config: dict, batch: int, tokens: int) -> int:
-    """Return FLOPs of one UNet training step (forward + backward) at `batch`, counted on the meta device."""
+def count_unet_flops(unet_config: dict, batch: int, tokens: int, backward: bool) -> int:
+    """Return FLOPs of one UNet pass at `batch` (forward, and backward when `backward`), counted on the meta device.
+
+    A UNet with `time_cond_proj_dim` (a distilled student) is given its guidance embedding, as in training.
+    """
     from diffusers import UNet2DConditionModel
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -169,22 +172,45 @@ def count_train_step_flops(unet_config: dict, batch: int, tokens: int) -> int:
         x = torch.randn(batch, unet_config["in_channels"], size, size)
         t = torch.zeros(batch, dtype=torch.long)
         context = torch.randn(batch, tokens, unet_config["cross_attention_dim"])
+        cond_dim = unet_config.get("time_cond_proj_dim")
+        cond = torch.randn(batch, cond_dim) if cond_dim else None
         with FlopCounterMode(display=False) as counter:
-            unet(x, t, context).sample.square().mean().backward()
+            out = unet(x, t, context, timestep_cond=cond).sample
+            if backward:
+                out.square().mean().backward()
     return counter.get_total_flops()
+
+
+def count_train_step_flops(unet_config: dict, batch: int, tokens: int) -> int:
+    """Return FLOPs of one UNet training step (forward + backward) at `batch`, counted on the meta device."""
+    return count_unet_flops(unet_config, batch, tokens, backward=True)
+
+
+def load_parts(vae_dir: Path, text_dir: Path):
+    """Return the trained (vae, text encoder, tokenizer) of the toy family, in eval mode."""
+    from diffusers import AutoencoderKL
+    from transformers import CLIPTextModel, PreTrainedTokenizerFast
+
+    vae = AutoencoderKL.from_pretrained(vae_dir).eval()
+    text_encoder = CLIPTextModel.from_pretrained(text_dir / "text_encoder").eval()
+    return vae, text_encoder, PreTrainedTokenizerFast.from_pretrained(text_dir / "tokenizer")
+
+
+def latent_batch(means, stds, caption_rows, scaling_factor: float, batch: int, gen: torch.Generator):
+    """Return (scaled latents, caption rows) of `batch` training items drawn with `gen`; latents sampled from q(z|x)."""
+    idx = torch.randint(0, len(means), (batch,), generator=gen)
+    latents = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=gen)) * scaling_factor
+    return latents, caption_rows[idx].clone()
 
 
 def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dict) -> dict:
     """Train one family member with the shared recipe; save its UNet to `out` and return the training record."""
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from diffusers import DDPMScheduler, UNet2DConditionModel
     from diffusers.training_utils import EMAModel
-    from transformers import CLIPTextModel, PreTrainedTokenizerFast
 
     seed = recipe["seed"]
     torch.manual_seed(seed)
-    vae = AutoencoderKL.from_pretrained(vae_dir).eval()
-    text_encoder = CLIPTextModel.from_pretrained(text_dir / "text_encoder").eval()
-    tok = PreTrainedTokenizerFast.from_pretrained(text_dir / "tokenizer")
+    vae, text_encoder, tok = load_parts(vae_dir, text_dir)
     image_size = vae.config.sample_size
     latent_size = image_size // 2 ** (len(vae.config.block_out_channels) - 1)
     config = nets.unet_config(width, latent_size)
@@ -192,7 +218,7 @@ def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dic
     scheduler = DDPMScheduler.from_config(nets.noise_schedule())
 
     start = time.perf_counter()
-    means, stds, table, caption_rows = _encode_training_set(
+    means, stds, table, caption_rows = encode_training_set(
         vae, text_encoder, tok, seed, recipe["train_images"], image_size
     )
     empty_row = table.shape[0] - 1
@@ -202,12 +228,10 @@ def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dic
     gen = torch.Generator().manual_seed(seed)
     losses = []
     for step in tqdm(range(recipe["steps"]), desc=f"unet c={width}", mininterval=10):
-        idx = torch.randint(0, len(means), (recipe["batch"],), generator=gen)
-        latents = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=gen)) * vae.config.scaling_factor
-        rows = caption_rows[idx].clone()
+        latents, rows = latent_batch(means, stds, caption_rows, vae.config.scaling_factor, recipe["batch"], gen)
         rows[torch.rand(len(rows), generator=gen) < recipe["caption_dropout"]] = empty_row
         noise = torch.randn(latents.shape, generator=gen)
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(idx),), generator=gen)
+        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(rows),), generator=gen)
         pred = unet(scheduler.add_noise(latents, noise, t), t, table[rows]).sample
         loss = F.mse_loss(pred, noise)
         opt.zero_grad()
