@@ -65,7 +65,8 @@ def ship(
             "recipe": recipe,
             "members": _ship_unets(tmp, members, student=False),
             "students": _ship_unets(tmp, students or {}, student=True),
-            "command": "make toy-checkpoints  (snakemake --config train_toy=True results/toy/ship/v{N}, then copied to resources/toy/)",
+            "command": "make toy-checkpoints  (snakemake --configfile config/examples/toy-distilled.yaml "
+            "--config train_toy=True -- ship_toy, then copied to resources/toy/)",
             "commit": _commit(repository),
             "weights": "float16 copies of the float32 training outputs; loaded back as float32",
             "sha256": {str(p.relative_to(tmp)): integrity.sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
