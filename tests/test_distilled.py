@@ -110,3 +110,12 @@ def test_changing_the_lora_scale_reruns_only_the_lora_models_chain(distilled_run
         and "model=tiny-lcm" not in proc.stdout
         and "model=tiny-sdxl" not in proc.stdout
     )
+
+
+def test_adding_a_sampler_to_the_distilled_model_reruns_only_its_jobs(distilled_run):
+    work, config = distilled_run
+    changed = copy.deepcopy(config)
+    next(m for m in changed["models"] if m["name"] == "tiny-lcm")["samplers"] = ["lcm", "tcd"]
+    proc = snakemake(work, changed, "--dry-run", *TARGETS)
+    assert planned_jobs(proc) == {"generate": 2, "image_features": 2, "score": 2, "aggregate": 1, "frontier": 1}
+    assert "model=tiny-lcm" in proc.stdout and "model=tiny-lora" not in proc.stdout and "sampler=tcd" in proc.stdout

@@ -315,6 +315,18 @@ def test_training_compute_chart_needs_the_column(analysed):
         frontier.train_chart(analysed["best_guidance"].with_columns(train_flops=pl.lit(None)), "attr_acc")
 
 
+def test_training_compute_chart_takes_each_models_own_largest_steps_and_marks_students(analysed):
+    """A student swept to fewer steps than its teacher is still a point, at its own largest step count."""
+    teachers = analysed["best_guidance"].with_columns(distilled_from=pl.lit(None, pl.String))
+    student = teachers.filter((pl.col("model") == "big") & (pl.col("steps") <= 2)).with_columns(
+        model=pl.lit("big-lcm"), distilled_from=pl.lit("big"), train_flops=pl.col("train_flops") * 1.1
+    )
+    spec = frontier.train_chart(pl.concat([teachers, student]), "attr_acc").to_dict()
+    points = {(r["model"], r["steps"], r["kind"]) for r in next(iter(spec["datasets"].values()))}
+    assert points == {("small", 8, "undistilled"), ("big", 4, "undistilled"), ("big-lcm", 2, "distilled")}
+    assert "triangle-up" in str(spec["spec"]["layer"][1]["encoding"]["shape"])
+
+
 @pytest.mark.skipif(browser.chromium() is None, reason="no chromium (apt-get install -y chromium)")
 def test_html_draws_in_headless_chromium_without_network(analysed, tmp_path):
     html, shot = tmp_path / "frontier.html", tmp_path / "shot.png"

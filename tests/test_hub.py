@@ -140,3 +140,26 @@ def test_offline_workflow_prepares_a_cached_hub_model(tmp_path, monkeypatch, tin
     config = tiny_config(models=[{"name": "tiny-hub", "hub": {"repo_id": REPO, "revision": REVISION}}])
     snakemake(tmp_path / "work", config, "resources/models/tiny-hub")
     integrity.verify_checksums(tmp_path / "work" / "resources" / "models" / "tiny-hub")
+
+
+def test_offline_hub_lora_not_cached_is_listed_before_any_job_and_found_once_cached(
+    offline_cache, tiny_pipeline_dir, tiny_lora, tmp_path
+):
+    from ldmscale import config as cfg
+
+    lora_hub = {
+        "repo_id": "tiny-org/tiny-lora",
+        "revision": REVISION,
+        "weight_name": "pytorch_lora_weights.safetensors",
+    }
+    model = {"name": "l", "base": {"local": {"path": str(tiny_pipeline_dir)}}, "lora": {"hub": lora_hub, "scale": 1.0}}
+    config = {"models": [model]}
+    assert cfg.hub_models_missing(config, tmp_path / "models") == [
+        "models[0] ('l'): lora.hub: HF_HUB_OFFLINE is set and pytorch_lora_weights.safetensors is not cached; "
+        f"download it once: hf download tiny-org/tiny-lora pytorch_lora_weights.safetensors --revision {REVISION}"
+    ]
+    repo = tmp_path / "lora_repo"
+    repo.mkdir()
+    shutil.copy(tiny_lora, repo / lora_hub["weight_name"])
+    lay_out_cache(offline_cache, repo, repo_id=lora_hub["repo_id"])
+    assert cfg.hub_models_missing(config, tmp_path / "models") == []

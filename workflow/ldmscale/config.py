@@ -250,16 +250,26 @@ def hub_models_missing(config: dict, models_dir: str | Path) -> list[str]:
 
     if not constants.is_offline_mode():
         return []
+    from huggingface_hub import try_to_load_from_cache
+
     hints = []
-    for model in config["models"]:
-        hub = source_entry(model).get("hub")
-        if hub is None or (Path(models_dir) / model["name"] / integrity.CHECKSUMS).is_file():
-            continue  # not a hub model, or already prepared
-        try:
-            models.hub_snapshot(hub["repo_id"], hub["revision"], local_files_only=True)
-        except RuntimeError:
-            where = f"models[{config['models'].index(model)}] ({model['name']!r})"
-            hints.append(f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**hub))
+    for i, model in enumerate(config["models"]):
+        if (Path(models_dir) / model["name"] / integrity.CHECKSUMS).is_file():
+            continue  # already prepared
+        where = f"models[{i}] ({model['name']!r})"
+        hub, lora_hub = source_entry(model).get("hub"), model.get("lora", {}).get("hub")
+        if hub is not None:
+            try:
+                models.hub_snapshot(hub["repo_id"], hub["revision"], local_files_only=True)
+            except RuntimeError:
+                hints.append(f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**hub))
+        if lora_hub is not None:
+            repo, revision, name = lora_hub["repo_id"], lora_hub["revision"], lora_hub["weight_name"]
+            if not isinstance(try_to_load_from_cache(repo, name, revision=revision), str):
+                hints.append(
+                    f"{where}: lora.hub: HF_HUB_OFFLINE is set and {name} is not cached; download it once: "
+                    f"hf download {repo} {name} --revision {revision}"
+                )
     return hints
 
 

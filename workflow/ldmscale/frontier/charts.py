@@ -188,17 +188,21 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
 
 
 def train_chart(guidance: pl.DataFrame, metric: str):
-    """Return quality against training compute: one point per model, its best configuration at the largest steps."""
+    """Return quality against training compute: one point per model, its best configuration at its largest steps.
+
+    A distilled model's training compute is its teacher's plus the distillation's; it is drawn with its own marker.
+    """
     import altair as alt
 
     data = guidance.filter((pl.col("metric") == metric) & pl.col("train_flops").is_not_null())
     if data.is_empty():
         raise ValueError("no model has train_flops in the summary; the training-compute chart needs it")
-    largest = data.group_by("task").agg(pl.col("steps").max().alias("largest"))
+    largest = data.group_by(["task", "model"]).agg(pl.col("steps").max().alias("largest"))
     data = _ranked(
-        data.join(largest, on="task").filter(pl.col("steps") == pl.col("largest")).rename({"value": metric}), metric
+        data.join(largest, on=["task", "model"]).filter(pl.col("steps") == pl.col("largest")).rename({"value": metric}),
+        metric,
     )
-    data = data.group_by(["task", "model"], maintain_order=True).first().rename({metric: "value"})
+    data, shape = _with_kind(data.group_by(["task", "model"], maintain_order=True).first().rename({metric: "value"}))
     x = alt.X(
         "train_flops:Q",
         scale=alt.Scale(type="log"),
@@ -211,16 +215,13 @@ def train_chart(guidance: pl.DataFrame, metric: str):
     layers = alt.layer(
         base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
         base.mark_point(filled=True, size=80).encode(
-            x=x, y=y, color=colour, tooltip=[*_tooltip(), alt.Tooltip("train_flops:Q", format=".3g")]
+            x=x, y=y, color=colour, tooltip=[*_tooltip(), alt.Tooltip("train_flops:Q", format=".3g")], **shape
         ),
         base.mark_text(dx=8, align="left").encode(x=x, y=y, text="model:N"),
     )
-    steps = ", ".join(str(s) for s in sorted(data["steps"].unique()))
-    return (
-        layers.properties(**PANEL)
-        .facet(column=alt.Column("task:N", title="task"))
-        .properties(title=f"{metric} vs training compute (each model's best sampler and guidance at {steps} steps)")
-    )
+    steps = "/".join(str(s) for s in sorted(data["steps"].unique()))
+    title = f"{metric} vs training compute (each model's best sampler and guidance at its largest steps, {steps})"
+    return layers.properties(**PANEL).facet(column=alt.Column("task:N", title="task")).properties(title=title)
 
 
 def save(figure, paths) -> None:
