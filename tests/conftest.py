@@ -16,16 +16,6 @@ sys.path.insert(0, str(ROOT / "workflow"))
 PARTS = ("text", "vae", "scorer", "unet")
 
 
-def pytest_collection_modifyitems(items):
-    """Group tests for `pytest -n auto --dist loadgroup` (make test): each module on one worker, so that its module
-    fixtures are built once, and every module that inspects the shared tiny run on the same worker, which runs it once.
-    """
-    shared = {item.module.__name__ for item in items if "tiny_run" in item.fixturenames}
-    for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("tiny_run" if module in shared else module))
-
-
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """Return a directory where the tiny workflow (tests/data/tiny.yaml) has run to the end, once per session.
