@@ -155,7 +155,6 @@ def distill_unet(out: Path, teacher_dir: Path, vae_dir: Path, text_dir: Path, re
     student.eval().save_pretrained(out)
     integrity.record_checksums(out)
     flops = step_flops(dict(teacher.config), recipe["embedding_dim"], batch, nets.MAX_TOKENS)
-    window = max(1, len(losses) // 10)
     return {
         "width": teacher.config.block_out_channels[0],
         "params": sum(p.numel() for p in student.parameters()),
@@ -165,6 +164,5 @@ def distill_unet(out: Path, teacher_dir: Path, vae_dir: Path, text_dir: Path, re
         "distill_flops_note": "per step: teacher forward on the doubled batch, student forward+backward, target "
         "forward; counted on the meta device, times steps; the one-off encoding of the training set is excluded",
         "wall_time_s": wall,
-        "loss_first": float(np.mean(losses[:window])),
-        "loss_last": float(np.mean(losses[-window:])),
+        **train.loss_summary(losses),
     }

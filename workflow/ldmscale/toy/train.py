@@ -186,6 +186,12 @@ def count_train_step_flops(unet_config: dict, batch: int, tokens: int) -> int:
     return count_unet_flops(unet_config, batch, tokens, backward=True)
 
 
+def loss_summary(losses: list[float]) -> dict[str, float]:
+    """Return the mean loss over the first and the last tenth of a training run."""
+    window = max(1, len(losses) // 10)
+    return {"loss_first": float(np.mean(losses[:window])), "loss_last": float(np.mean(losses[-window:]))}
+
+
 def load_parts(vae_dir: Path, text_dir: Path):
     """Return the trained (vae, text encoder, tokenizer) of the toy family, in eval mode."""
     from diffusers import AutoencoderKL
@@ -247,7 +253,6 @@ def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dic
     unet.save_pretrained(out)
     integrity.record_checksums(out)
     step_flops = count_train_step_flops(config, recipe["batch"], nets.MAX_TOKENS)
-    window = max(1, len(losses) // 10)
     return {
         "width": width,
         "params": sum(p.numel() for p in unet.parameters()),
@@ -257,6 +262,5 @@ def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dic
         "train_flops_note": "UNet forward+backward per step, counted on the meta device, times steps; "
         "the one-off encoding of the training set is excluded",
         "wall_time_s": wall,
-        "loss_first": float(np.mean(losses[:window])),
-        "loss_last": float(np.mean(losses[-window:])),
+        **loss_summary(losses),
     }
