@@ -236,3 +236,74 @@ def tiny_clip(tmp_path_factory) -> dict[str, str]:
         "pretrained": str(directory / "tiny-clip.safetensors"),
         "model_config": str(directory / "tiny-clip.json"),
     }
+
+
+def _sr_blocks(n: int, kind: str) -> tuple[str, ...]:
+    return (f"{kind}EncoderBlock2D" if kind == "Down" else "UpDecoderBlock2D",) * n
+
+
+@pytest.fixture(scope="session")
+def tiny_upscaler_dir(tmp_path_factory, tiny_parts) -> Path:
+    """Return a saved StableDiffusionUpscalePipeline in small, the x4 upscaler's architecture: a ×4 VAE, a UNet that
+    takes the noise latent and the low-resolution image side by side (4 + 3 channels) and the noise level as a class
+    label, the toy text encoder, and a DDPM schedule that noises the input."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        DDPMScheduler,
+        StableDiffusionUpscalePipeline,
+        UNet2DConditionModel,
+    )  # fmt: skip
+    from transformers import CLIPTextModel, PreTrainedTokenizerFast
+
+    from ldmscale import integrity
+    from ldmscale.toy import nets
+
+    torch.manual_seed(5)
+    vae = AutoencoderKL(
+        block_out_channels=(8, 8, 8), down_block_types=_sr_blocks(3, "Down"), up_block_types=_sr_blocks(3, "Up"),
+        latent_channels=4, norm_num_groups=4, sample_size=32,
+    )  # fmt: skip
+    unet = UNet2DConditionModel(
+        sample_size=8, in_channels=7, out_channels=4, block_out_channels=(8, 16), layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=nets.TEXT_HIDDEN, attention_head_dim=4, norm_num_groups=4, num_class_embeds=1000,
+    )  # fmt: skip
+    pipe = StableDiffusionUpscalePipeline(
+        vae=vae, unet=unet,
+        text_encoder=CLIPTextModel.from_pretrained(tiny_parts["text"] / "text_encoder", use_safetensors=True),
+        tokenizer=PreTrainedTokenizerFast.from_pretrained(tiny_parts["text"] / "tokenizer"),
+        low_res_scheduler=DDPMScheduler(beta_schedule="scaled_linear", beta_start=0.0001, beta_end=0.02),
+        scheduler=DDIMScheduler(prediction_type="v_prediction", beta_schedule="scaled_linear"), max_noise_level=350,
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("tiny_upscaler") / "pipeline"
+    pipe.save_pretrained(out, safe_serialization=True)
+    integrity.record_checksums(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_ldm_sr_dir(tmp_path_factory) -> Path:
+    """Return a saved LDMSuperResolutionPipeline in small: a ×4 VQ autoencoder and a UNet2DModel (no text) that takes
+    the noise latent and the low-resolution image side by side (3 + 3 channels), as CompVis' 4× model."""
+    import torch
+    from diffusers import DDIMScheduler, LDMSuperResolutionPipeline, UNet2DModel, VQModel
+
+    from ldmscale import integrity
+
+    torch.manual_seed(6)
+    vqvae = VQModel(
+        block_out_channels=(8, 8, 8), down_block_types=_sr_blocks(3, "Down"), up_block_types=_sr_blocks(3, "Up"),
+        latent_channels=3, num_vq_embeddings=32, norm_num_groups=4, sample_size=32,
+    )  # fmt: skip
+    unet = UNet2DModel(
+        sample_size=8, in_channels=6, out_channels=3, block_out_channels=(8, 16), layers_per_block=1,
+        down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=4, norm_num_groups=4,
+    )  # fmt: skip
+    pipe = LDMSuperResolutionPipeline(vqvae=vqvae, unet=unet, scheduler=DDIMScheduler())
+    out = tmp_path_factory.mktemp("tiny_ldm_sr") / "pipeline"
+    pipe.save_pretrained(out, safe_serialization=True)
+    integrity.record_checksums(out)
+    return out

@@ -50,8 +50,8 @@ BAD = {
         r"models\[0\] \('a'\): local.path '/nonexistent/sd' does not exist",
     ),
     "unknown metric": (
-        dict(tasks={"t": {"num_images": 4, "metrics": ["lpips"]}}),
-        r"tasks.t.metrics\[0\]: unknown metric 'lpips'",
+        dict(tasks={"t": {"num_images": 4, "metrics": ["niqe"]}}),
+        r"tasks.t.metrics\[0\]: unknown metric 'niqe'",
     ),
     "fid without real images": (
         dict(tasks={"t": {"num_images": 4, "metrics": ["fid"]}}),

@@ -36,7 +36,12 @@ def test_shard_indices_cover_every_image_once():
 
 
 def test_every_metric_reads_a_known_extractor_with_a_key():
-    options = {"inception": {"resize": "tf1"}, "clip": {"model": "ViT-B-32"}, "toy": {"scorer": "s"}}
+    options = {
+        "inception": {"resize": "tf1"},
+        "clip": {"model": "ViT-B-32"},
+        "toy": {"scorer": "s"},
+        "lpips": {"net": "alex"},
+    }
     for name, metric in scoring.METRICS.items():
         assert metric.extractor in paths.EXTRACTOR_KINDS, name
         key = paths.extractor_key(metric.extractor, options)

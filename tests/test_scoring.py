@@ -47,8 +47,8 @@ def test_features_of_other_extractors_are_refused(files, tmp_path):
     features.save(tmp_path / "other.safetensors", reference, {**META, "weights_sha256": "cd"})
     with pytest.raises(ValueError, match="different extractors or weights"):
         scoring.score("kid_toy", doc, gen, str(tmp_path / "other.safetensors"), {}, 10)
-    with pytest.raises(ValueError, match="unknown metric 'psnr'"):
-        scoring.score("psnr", doc, gen, None, {}, 10)
+    with pytest.raises(ValueError, match="unknown metric 'niqe'"):
+        scoring.score("niqe", doc, gen, None, {}, 10)
 
 
 def test_a_score_job_imports_no_torch():

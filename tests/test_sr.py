@@ -66,3 +66,47 @@ def test_the_gaussian_kernels_are_normalised_and_anisotropic_when_drawn_so():
     kernels = [sr._gaussian_kernel(rng, (0.2, 3.0), 0.5) for _ in range(20)]
     assert all(k.shape[0] % 2 == 1 and abs(k.sum() - 1) < 1e-12 and np.all(k >= 0) for k in kernels)
     assert any(not np.allclose(k, k.T) for k in kernels) and any(np.allclose(k, k.T) for k in kernels)
+
+
+def _sr_config(folder, **task_changes):
+    from helpers import ROOT
+    from snakemake.utils import validate
+
+    task = {"kind": "super_resolution", "super_resolution": {"images": str(folder), "crop": 32}, "num_images": 4}
+    config = {
+        "models": [{"name": "a", "toy": {"width": 8}}],
+        "samplers": ["ddim"],
+        "steps": [2],
+        "guidance": [1.0],
+        "tasks": {"sr": {**task, "metrics": ["psnr", "ssim", "lpips", "fid"], **task_changes}},
+    }
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    return config
+
+
+def test_an_sr_task_is_checked_naming_the_field(folder):
+    from ldmscale import config as cfg
+
+    config = _sr_config(folder)
+    cfg.check(config)
+    assert {c["guidance"] for c in cfg.configurations(config)} == {"1"}
+    assert config["tasks"]["sr"]["super_resolution"] == {
+        "images": str(folder), "scale": 4, "crop": 32, "degradation": "bicubic", "seed": 0, "prompt": "",
+        "noise_level": 20,
+    }  # fmt: skip
+    assert cfg.task_files_missing("tasks.sr", config["tasks"]["sr"]) == []
+    assert cfg.extractor_files_missing(config)[-1].startswith("metrics.lpips.weights: not set; LPIPS needs its alex")
+    bad = {
+        "a super_resolution task has no text, so no classifier-free guidance": {**config, "guidance": [1.0, 2.0]},
+        r"models\[0\] \('a'\).guidance: \[3.0\]": {**config, "models": [{"name": "a", "toy": {"width": 8}, "guidance": [3.0]}]},
+        r"sr.super_resolution.crop \(30\) must be a multiple of scale \(4\)": _sr_config(folder, super_resolution={"images": str(folder), "crop": 30}),
+        "sr.super_resolution.images: not set": _sr_config(folder, super_resolution={}),
+        r"sr.metrics\[0\]: attr_acc scores toy captions; an SR task has none": _sr_config(folder, metrics=["attr_acc"]),
+        "one sweep holds one task kind": {**config, "tasks": {**config["tasks"], "t2i": {**_sr_config(folder)["tasks"]["sr"], "kind": "text_to_image", "metrics": ["attr_acc"]}}},
+    }  # fmt: skip
+    for message, changed in bad.items():
+        with pytest.raises(ValueError, match=message):
+            cfg.check(changed)
+    t2i = _sr_config(folder, kind="text_to_image", metrics=["psnr"])
+    with pytest.raises(ValueError, match=r"sr.metrics\[0\]: psnr compares each output with its own ground truth"):
+        cfg.check(t2i)

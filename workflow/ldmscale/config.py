@@ -8,7 +8,7 @@ from itertools import product
 from pathlib import Path
 
 from . import architectures, integrity, models, samplers, scoring
-from .paths import fmt_guidance
+from .paths import PAIRED_EXTRACTORS, fmt_guidance
 
 SOURCES = ("toy", "local", "hub", "architecture")
 SWEEP_AXES = ("samplers", "steps", "guidance")  # a model entry may set its own; the sweep's lists stand in otherwise
@@ -135,6 +135,7 @@ def check(config: dict) -> None:
                 f"({task['batch_size']}), so that sharding never changes an image"
             )
         check_task_data(where, task)
+    _check_task_kinds(config)
     check_extractors(config)
     reference = config["cost"]["reference_model"]
     if reference is not None and reference not in names:
@@ -295,8 +296,55 @@ def _file_missing(field: str, path: str | None, why: str = "") -> list[str]:
     return [] if Path(path).is_file() else [f"{field}: {path!r} does not exist" + (f"; {why}" if why else "")]
 
 
+def _check_task_kinds(config: dict) -> None:
+    """Raise ValueError naming the field when super-resolution tasks cannot run as configured.
+
+    Every model generates for every task, so a sweep holds one kind of task; and an SR task has no text to guide by,
+    so its guidance grid is [1] (DESIGN §11)."""
+    kinds = {name: task["kind"] for name, task in config["tasks"].items()}
+    if len(set(kinds.values())) > 1:
+        raise ValueError(
+            f"config: tasks: one sweep holds one task kind (every model generates for every task); found {kinds}"
+        )
+    if "super_resolution" not in kinds.values():
+        return
+    for i, model in enumerate([config, *config["models"]]):
+        guidance = model.get("guidance", [1.0])
+        if any(float(g) != 1.0 for g in guidance) and (i == 0 or "architecture" not in model):
+            where = "guidance" if i == 0 else f"models[{i - 1}] ({model['name']!r}).guidance"
+            raise ValueError(
+                f"config: {where}: {guidance}: a super_resolution task has no text, so no classifier-free guidance; "
+                "set it to [1]"
+            )
+
+
+def _check_super_resolution(where: str, task: dict) -> None:
+    sr = task["super_resolution"]
+    if not sr["images"]:
+        raise ValueError(f"config: {where}.super_resolution.images: not set; a folder of high-resolution images")
+    if sr["crop"] % sr["scale"]:
+        raise ValueError(
+            f"config: {where}.super_resolution.crop ({sr['crop']}) must be a multiple of scale ({sr['scale']})"
+        )
+    if task["reference"]["images"]:
+        raise ValueError(
+            f"config: {where}.reference.images: a super_resolution task's real images are its own crops; remove it"
+        )
+    for i, name in enumerate(task["metrics"]):
+        if scoring.get(name).extractor == "toy":
+            raise ValueError(f"config: {where}.metrics[{i}]: {name} scores toy captions; an SR task has none")
+
+
 def check_task_data(where: str, task: dict) -> None:
     """Raise ValueError naming the field when a task's prompts or real images do not fit its metrics."""
+    if task["kind"] == "super_resolution":
+        return _check_super_resolution(where, task)
+    for i, name in enumerate(task["metrics"]):
+        if scoring.get(name).extractor in PAIRED_EXTRACTORS:
+            raise ValueError(
+                f"config: {where}.metrics[{i}]: {name} compares each output with its own ground truth; "
+                "only a super_resolution task has one"
+            )
     kinds = [k for k in ("toy", "file", "coco") if k in task["prompts"]]
     if len(kinds) != 1:
         raise ValueError(f"config: {where}.prompts: needs exactly one of toy, file, coco; found {kinds or 'none'}")
@@ -325,6 +373,9 @@ def check_task_data(where: str, task: dict) -> None:
 
 def task_files_missing(where: str, task: dict) -> list[str]:
     """Return what is missing of a task's prompt file, COCO captions and real-image folder."""
+    if task["kind"] == "super_resolution":
+        folder = task["super_resolution"]["images"]
+        return [] if Path(folder).is_dir() else [f"{where}.super_resolution.images: {folder!r} is not a directory"]
     prompts, images = task["prompts"], task["reference"]["images"]
     missing = _file_missing(f"{where}.prompts.file.path", prompts["file"]["path"]) if "file" in prompts else []
     if "coco" in prompts:
@@ -349,6 +400,8 @@ def check_extractors(config: dict) -> None:
             options["inception"]["feature_extractor_weights_path"],
             (".safetensors",),
         )
+    if "lpips" in used:
+        _check_suffix("metrics.lpips.weights", options["lpips"]["weights"], (".safetensors",))
     if "clip" in used:
         clip = options["clip"]
         _check_suffix("metrics.clip.pretrained", clip["pretrained"], (".safetensors",))
@@ -374,6 +427,9 @@ def extractor_files_missing(config: dict) -> list[str]:
         missing += _file_missing("metrics.clip.pretrained", clip["pretrained"], why)
         if clip["model_config"]:
             missing += _file_missing("metrics.clip.model_config", clip["model_config"])
+    if "lpips" in used:
+        why = f"LPIPS needs its {options['lpips']['net']} weights as .safetensors (python -m ldmscale.paired)"
+        missing += _file_missing("metrics.lpips.weights", options["lpips"]["weights"], why)
     return missing
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import files, generate, images, integrity, paths
+from . import files, generate, images, integrity, paired, paths, sr
 
 # resize mode → torchmetrics' `antialias`: tf1 is torch-fidelity's reference behaviour (TF1-style
 # bilinear without antialiasing, as the original FID code); antialias is torchmetrics' default.
@@ -152,6 +152,10 @@ def reference_features(
     """
     if kind == "toy":
         return _toy_reference(prompt_doc, options, image_size, count)
+    if prompt_doc.get("kind") == "super_resolution":  # its real images are its crops, at their own size
+        n = len(prompt_doc["items"])
+        arrays = extract(kind, options, sr.truth_batches(prompt_doc, range(n), options["batch_size"]), None, device)
+        return arrays, _metadata(kind, options, n)
     ref = prompt_doc.get("reference")
     if not ref:
         raise ValueError("the task has no reference images (tasks.<task>.reference.images)")
@@ -183,15 +187,31 @@ def generated_features(
 ) -> tuple[dict, dict]:
     """Return the features of a configuration's images in index order (CLIP: and of their prompts), with metadata."""
     records = _checked_records(shard_dirs, prompt_doc)
+    if kind in paths.PAIRED_EXTRACTORS:
+        return paired_features(kind, options, records, prompt_doc, device), _metadata(kind, options, len(records))
     batches = images.image_batches([r["path"] for r in records], None, options["batch_size"])
     arrays = extract(kind, options, batches, [r["prompt"] for r in records], device)
     return arrays, _metadata(kind, options, len(records))
 
 
+def paired_features(kind: str, options: dict, records: list[dict], prompt_doc: dict, device: str) -> dict:
+    """Return per-image values of each output against its ground truth: {"psnr", "ssim"} (pairs) or {"lpips"}."""
+    if prompt_doc.get("kind") != "super_resolution":
+        raise ValueError(f"{kind} compares outputs with their ground truths; this task has none")
+    outputs = images.image_batches([r["path"] for r in records], None, options["batch_size"])
+    truths = sr.truth_batches(prompt_doc, [r["index"] for r in records], options["batch_size"])
+    if kind == "lpips":
+        module = paired.load_lpips(options["lpips"]["weights"], options["lpips"]["net"]).to(device)
+        return {"lpips": np.concatenate([paired.lpips(module, x, y) for x, y in zip(outputs, truths)])}
+    values = [(paired.psnr(x, y), paired.ssim(x, y)) for x, y in zip(outputs, truths)]
+    return {"psnr": np.concatenate([v[0] for v in values]), "ssim": np.concatenate([v[1] for v in values])}
+
+
 def _metadata(kind: str, options: dict, n: int) -> dict:
+    weights = paths.extractor_weights(kind, options)
     return {
         "extractor": paths.extractor_key(kind, options),
-        "weights_sha256": integrity.sha256(paths.extractor_weights(kind, options)),
+        "weights_sha256": integrity.sha256(weights) if weights else "none",
         "n": str(n),
     }
 

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what folders of real images are read for
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:

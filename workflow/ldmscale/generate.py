@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from . import files, integrity, samplers
+from . import files, integrity, samplers, sr
 from .seeds import index_seed
 
 log = logging.getLogger("ldmscale")
@@ -63,12 +63,14 @@ def generate_shard(
     guidance: float,
     batch_size: int,
     resolution: int,
+    sr_doc: dict | None = None,
 ) -> dict:
-    """Generate the images of `indices` into directory `out` (PNGs, then manifest.json); return the manifest."""
+    """Generate the images of `indices` into directory `out` (PNGs, then manifest.json); return the manifest.
+
+    `sr_doc`, a super-resolution task's document, makes each image the upscaled input of its crop (`upscale`).
+    """
     pipe.scheduler = samplers.scheduler(sampler, pipe.scheduler.config)
     device = pipe.unet.device
-    factor = pipe.vae_scale_factor
-    latent_shape = (pipe.unet.config.in_channels, resolution // factor, resolution // factor)
     counter = CallCounter(pipe.unet)
     records, calls = [], []
     start = time.perf_counter()
@@ -77,23 +79,26 @@ def generate_shard(
             tmp.mkdir()
             for batch in tqdm(batches(indices, batch_size), desc=f"{sampler} s{steps} g{guidance:g}", mininterval=10):
                 seeds = [index_seed(task_seed, i) for i in batch]
-                latents = initial_latents(seeds, latent_shape).to(device, pipe.unet.dtype)
                 # Ancestral samplers draw fresh noise every step: one generator per image keeps it paired too.
                 noise = [torch.Generator().manual_seed(index_seed(f"{task_seed}/noise", i)) for i in batch]
-                result = pipe(
-                    prompt=[prompts[i] for i in batch],
-                    height=resolution,
-                    width=resolution,
-                    num_inference_steps=steps,
-                    guidance_scale=guidance,
-                    latents=latents,
-                    generator=noise,
-                    output_type="np",
+                call = {
+                    "prompt": [prompts[i] for i in batch],
+                    "num_inference_steps": steps,
+                    "guidance_scale": guidance,
+                    "generator": noise,
+                    "output_type": "np",
                     **samplers.get(sampler).call_options,
-                )
+                }
+                if sr_doc is None:
+                    latent_side = resolution // pipe.vae_scale_factor
+                    shape = (pipe.unet.config.in_channels, latent_side, latent_side)
+                    latents = initial_latents(seeds, shape).to(device, pipe.unet.dtype)
+                    output = pipe(height=resolution, width=resolution, latents=latents, **call).images
+                else:
+                    output = upscale(pipe, sr.inputs(sr_doc, batch), seeds, sr_doc["noise_level"], call)
                 batch_calls = counter.take()
                 calls.append({"images": len(batch), "unet_batches": batch_calls})
-                for i, seed, image in zip(batch, seeds, result.images):
+                for i, seed, image in zip(batch, seeds, output):
                     name = f"{i:06d}.png"
                     Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8)).save(tmp / name)
                     records.append(
@@ -125,6 +130,34 @@ def generate_shard(
         counter.remove()
     log.info("%d images, %d UNet calls per image, %.1f s", len(records), manifest["nfe"]["calls"], manifest["seconds"])
     return manifest
+
+
+SR_PIPELINES = ("StableDiffusionUpscalePipeline", "LDMSuperResolutionPipeline")
+
+
+def upscale(pipe, inputs: list[np.ndarray], seeds: list[int], noise_level: int, call: dict) -> np.ndarray:
+    """Return the upscaled images (float NHWC in [0, 1]) of uint8 low-resolution inputs, with the initial latents
+    of `seeds` (at the input's size, as both pipelines concatenate the input with the latent).
+
+    - StableDiffusionUpscalePipeline (the x4 upscaler): text, the input noised to `noise_level`, latents given.
+    - LDMSuperResolutionPipeline: no text and no latents argument; it draws its latents from one generator per
+      image, which are seeded here with the same seeds, so its initial latents equal `initial_latents(seeds)`.
+      Its scheduler steps get no generator: an ancestral sampler's noise comes from the global RNG, seeded per
+      batch (batches are aligned on the global index, so still the same however the task is sharded).
+    """
+    name = type(pipe).__name__
+    if name not in SR_PIPELINES:
+        raise ValueError(f"{name} is not a super-resolution pipeline; supported: {', '.join(SR_PIPELINES)}")
+    device, dtype = pipe.unet.device, pipe.unet.dtype
+    x = torch.from_numpy(np.stack(inputs)).permute(0, 3, 1, 2).float() / 255
+    if name == "LDMSuperResolutionPipeline":
+        torch.manual_seed(seeds[0])
+        generators = [torch.Generator().manual_seed(s) for s in seeds]
+        options = {k: v for k, v in call.items() if k in ("num_inference_steps", "output_type", "eta")}
+        return pipe(image=(2 * x - 1).to(device, dtype), generator=generators, **options).images
+    shape = (pipe.vae.config.latent_channels, *x.shape[2:])
+    latents = initial_latents(seeds, shape).to(device, dtype)
+    return pipe(image=x.to(device, dtype), noise_level=noise_level, latents=latents, **call).images
 
 
 def _nfe(calls: list[dict]) -> dict:

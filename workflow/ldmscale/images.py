@@ -10,8 +10,6 @@ from PIL import Image
 from . import generate
 from .toy import data
 
-IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-
 
 def load_square(path: str | Path, size: int) -> np.ndarray:
     """Return an image centre-cropped to a square and resized to `size` (PIL bicubic, antialiased), uint8 HWC RGB."""

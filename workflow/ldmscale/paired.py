@@ -82,10 +82,10 @@ def lpips(module, outputs: np.ndarray, truths: np.ndarray, batch: int = 64) -> n
     from torchmetrics.functional.image.lpips import _lpips_update
 
     _check(outputs, truths)
-    out = []
+    device, out = next(module.parameters()).device, []
     for i in range(0, len(outputs), batch):
-        x, y = _float(outputs[i : i + batch]).float(), _float(truths[i : i + batch]).float()
-        out.append(_lpips_update(x, y, module, normalize=True).reshape(-1).double().numpy())
+        x, y = (_float(a[i : i + batch]).float().to(device) for a in (outputs, truths))
+        out.append(_lpips_update(x, y, module, normalize=True).reshape(-1).double().cpu().numpy())
     return np.concatenate(out)
 
 

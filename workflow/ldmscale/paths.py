@@ -31,7 +31,9 @@ TABLES = ("best_guidance", "pareto", "best_per_budget", "best_per_cost", "crosso
 DISTILLATION = "distillation"  # results/frontier/distillation.{csv,parquet}: students against teachers (may be empty)
 
 # Feature extractors, by kind; a key names everything that changes the features and appears in FEATURES paths.
-EXTRACTOR_KINDS = ("inception", "clip", "toy")
+# `pairs` (PSNR, SSIM) and `lpips` compare each output with its own ground truth (super-resolution tasks).
+EXTRACTOR_KINDS = ("inception", "clip", "toy", "pairs", "lpips")
+PAIRED_EXTRACTORS = ("pairs", "lpips")
 
 _CONFIGURATION_RE = re.compile(
     r"results/(?:samples|scores|features)/(?P<task>[^/]+)/(?P<model>[^/]+)/(?P<sampler>[^/]+)"
@@ -84,6 +86,10 @@ def extractor_key(kind: str, options: dict) -> str:
         return f"clip-{options['clip']['model']}"
     if kind == "toy":
         return "toy-scorer"
+    if kind == "pairs":
+        return "pairs-pixels"
+    if kind == "lpips":
+        return f"lpips-{options['lpips']['net']}"
     raise ValueError(f"unknown feature extractor {kind!r}; valid: {', '.join(EXTRACTOR_KINDS)}")
 
 
@@ -92,10 +98,13 @@ def extractor_kind(extractor: str) -> str:
     return extractor.split("-", 1)[0]
 
 
-def extractor_weights(kind: str, options: dict) -> str:
-    """Return the configured local weights file of extractor `kind` (toy: the scorer directory's weights)."""
+def extractor_weights(kind: str, options: dict) -> str | None:
+    """Return the configured local weights file of extractor `kind` (toy: the scorer directory's; pairs: none)."""
     if kind == "toy":
         return str(Path(options["toy"]["scorer"]) / "model.safetensors")
-    return (
-        options["inception"]["feature_extractor_weights_path"] if kind == "inception" else options["clip"]["pretrained"]
-    )
+    return {
+        "inception": lambda: options["inception"]["feature_extractor_weights_path"],
+        "clip": lambda: options["clip"]["pretrained"],
+        "lpips": lambda: options["lpips"]["weights"],
+        "pairs": lambda: None,
+    }[kind]()

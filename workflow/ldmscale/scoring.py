@@ -81,13 +81,23 @@ def _clip_score(gen, ref, prompt_doc, options, reps):
     return {**metrics.score_mean(per_image, reps, BOOTSTRAP_SEED), "per_image": per_image.tolist()}
 
 
+def _per_image(name: str) -> Callable:
+    """Return the score function of a per-image value the extractor wrote as array `name` (PSNR, SSIM, LPIPS)."""
+
+    def score(gen, ref, prompt_doc, options, reps):
+        per_image = np.asarray(gen[name], dtype=np.float64)
+        return {**metrics.score_mean(per_image, reps, BOOTSTRAP_SEED), "per_image": per_image.tolist()}
+
+    return score
+
+
 @dataclass(frozen=True)
 class Metric:
     score: Callable  # (generated features, reference features or None, task prompts, options, bootstrap reps) → dict
     higher_is_better: bool
     needs_reference: bool  # reads the real images' features (attr_acc: for its real-data floor only)
     description: str
-    extractor: str = "toy"  # the feature extractor it reads: toy (the toy scorer), inception or clip
+    extractor: str = "toy"  # the feature extractor it reads: toy (the toy scorer), inception, clip, pairs or lpips
     options: str | None = None  # the config `metrics` section passed to `score` (changing it reruns only this metric)
 
 
@@ -124,6 +134,16 @@ METRICS: dict[str, Metric] = {
         True,
         "CMMD: MMD² (Gaussian kernel, σ = 10, × 1000) of CLIP image embeddings to real images",
         "clip",
+    ),
+    # Each output against its own ground truth (super-resolution tasks): paths.PAIRED_EXTRACTORS.
+    "psnr": Metric(
+        _per_image("psnr"), True, False, "PSNR (dB, RGB, data range 255) of each output to its ground truth", "pairs"
+    ),
+    "ssim": Metric(
+        _per_image("ssim"), True, False, "SSIM (torchmetrics: Gaussian 11×11, σ 1.5) to the ground truth", "pairs"
+    ),
+    "lpips": Metric(
+        _per_image("lpips"), False, False, "LPIPS distance (torchmetrics) of each output to its ground truth", "lpips"
     ),
 }
 

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from . import integrity
-from .images import IMAGE_TYPES
+from .files import IMAGE_TYPES
 from .seeds import index_seed
 
 DEGRADATIONS = ("bicubic", "realesrgan")
@@ -73,7 +73,7 @@ def crops(folder: str | Path, num_images: int, crop: int, seed: int) -> dict:
         name = files[int(rng.integers(len(files)))].name
         width, height = sizes[name]
         left, top = int(rng.integers(width - crop + 1)), int(rng.integers(height - crop + 1))
-        items.append({"index": index, "file": name, "box": [left, top, left + crop, top + crop], "prompt": ""})
+        items.append({"index": index, "file": name, "box": [left, top, left + crop, top + crop]})
     used = sorted({item["file"] for item in items})
     return {
         "source": "images",
@@ -93,6 +93,24 @@ def ground_truth(doc: dict, index: int, check: bool = False) -> np.ndarray:
         raise ValueError(f"{path}: changed since the task was prepared; rerun prepare_task")
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB").crop(tuple(item["box"])))
+
+
+def truth_batches(doc: dict, indices, batch: int):
+    """Yield uint8 NHWC batches of the ground truths of `indices`, each file checked against its SHA-256 once."""
+    checked = set()
+    indices = list(indices)
+    for start in range(0, len(indices), batch):
+        out = []
+        for index in indices[start : start + batch]:
+            name = doc["items"][index]["file"]
+            out.append(ground_truth(doc, index, check=name not in checked))
+            checked.add(name)
+        yield np.stack(out)
+
+
+def inputs(doc: dict, indices) -> list[np.ndarray]:
+    """Return the low-resolution inputs of `indices` of an SR task document (uint8 HWC each)."""
+    return [degrade(ground_truth(doc, i), doc["scale"], doc["degradation"], doc["seed"], i) for i in indices]
 
 
 def degrade(hr: np.ndarray, scale: int, kind: str, seed: int, index: int) -> np.ndarray:

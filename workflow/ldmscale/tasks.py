@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import files, integrity
-from .images import IMAGE_TYPES
+from .files import IMAGE_TYPES
 from .toy import data
 
 PROMPT_SOURCES = ("toy", "file", "coco")
@@ -33,6 +33,18 @@ def prompts(spec: dict, num_images: int, reference: dict | None = None, referenc
     if reference and reference.get("images"):
         doc["reference"] = reference_files(reference, doc["items"], reference_images or num_images)
     return doc
+
+
+def super_resolution(spec: dict, num_images: int) -> dict:
+    """Return an SR task's document: item i's crop (file, box; files' SHA-256), how its input is made, and the text
+    of text-conditioned upscalers as every item's prompt."""
+    from . import sr
+
+    doc = sr.crops(spec["images"], num_images, spec["crop"], spec["seed"])
+    for item in doc["items"]:
+        item["prompt"] = spec["prompt"]
+    keys = ("scale", "degradation", "noise_level")
+    return {"kind": "super_resolution", **doc, **{k: spec[k] for k in keys}}
 
 
 def toy_prompts(seed: int, num_images: int) -> dict:

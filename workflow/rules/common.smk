@@ -88,6 +88,8 @@ def shard_dirs(wildcards):
 def task_data(wildcards):
     """Inputs of prepare_task: the prompt file and the real-image folder a task reads, if any."""
     t = task(wildcards)
+    if t["kind"] == "super_resolution":
+        return {"images": t["super_resolution"]["images"]}
     prompts = t["prompts"].get("file", {}).get("path") or t["prompts"].get("coco", {}).get("captions")
     inputs = {"prompts": prompts} if prompts else {}
     if t["reference"]["images"]:
@@ -96,7 +98,9 @@ def task_data(wildcards):
 
 
 def reference_count(t):
-    """The number of real images behind a task's reference features."""
+    """The number of real images behind a task's reference features (super-resolution: its own crops)."""
+    if t["kind"] == "super_resolution":
+        return t["num_images"]
     return t["num_images"] if t["reference"]["match"] == "image_id" else t["reference_images"] or t["num_images"]
 
 
@@ -114,8 +118,12 @@ def extractor_options(wildcards):
 def extractor_inputs(wildcards):
     """The task's prompts and the extractor's local weights (toy: the scorer directory; CLIP: and its model config)."""
     kind = paths.extractor_kind(wildcards.extractor)
-    weights = f"{TOY}/scorer" if kind == "toy" else paths.extractor_weights(kind, config["metrics"])
-    inputs = {"prompts": PROMPTS.format(task=wildcards.task), "weights": weights}
+    weights = f"{TOY}/scorer" if kind == "toy" else paths.extractor_weights(kind, metric_settings())
+    inputs = {"prompts": PROMPTS.format(task=wildcards.task)}
+    if weights:
+        inputs["weights"] = weights
+    if task(wildcards)["kind"] == "super_resolution":
+        inputs["images"] = task(wildcards)["super_resolution"]["images"]
     if kind == "clip" and config["metrics"]["clip"]["model_config"]:
         inputs["model_config"] = config["metrics"]["clip"]["model_config"]
     return inputs

@@ -7,6 +7,8 @@ rule prepare_task:
     output:
         PROMPTS,
     params:
+        kind=lambda wc: task(wc)["kind"],
+        super_resolution=lambda wc: task(wc)["super_resolution"],
         prompts=lambda wc: task(wc)["prompts"],
         num_images=lambda wc: task(wc)["num_images"],
         reference=lambda wc: task(wc)["reference"],

@@ -11,7 +11,9 @@ from ldmscale import cost, devices, files, generate, models, paths
 with files.job_log(snakemake.log[0]), devices.claim():
     torch.set_num_threads(snakemake.threads)
     p, wc = snakemake.params, snakemake.wildcards
-    prompts = {r["index"]: r["prompt"] for r in files.read_json(snakemake.input.prompts)["items"]}
+    doc = files.read_json(snakemake.input.prompts)
+    prompts = {r["index"]: r["prompt"] for r in doc["items"]}
+    sr_doc = doc if doc.get("kind") == "super_resolution" else None
     pipe = models.load_pipeline(snakemake.input.model, devices.resolve_device(p.device), p.dtype)
     generate.generate_shard(
         pipe,
@@ -23,5 +25,6 @@ with files.job_log(snakemake.log[0]), devices.claim():
         steps=int(wc.steps),
         guidance=float(wc.guidance),
         batch_size=p.batch_size,
-        resolution=cost.geometry(snakemake.input.model, p.resolution)["resolution"],
+        resolution=doc["crop"] if sr_doc else cost.geometry(snakemake.input.model, p.resolution)["resolution"],
+        sr_doc=sr_doc,
     )

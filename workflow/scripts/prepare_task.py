@@ -1,4 +1,5 @@
-"""Rule prepare_task: the task's prompts, one per image index, with what the scorer needs, and its real images."""
+"""Rule prepare_task: the task's prompts, one per image index, with what the scorer needs, and its real images
+(super-resolution: its crops and how their inputs are made)."""
 
 import sys
 
@@ -8,4 +9,8 @@ from ldmscale import files, tasks
 
 with files.job_log(snakemake.log[0]):
     p = snakemake.params
-    files.write_json(snakemake.output[0], tasks.prompts(p.prompts, p.num_images, p.reference, p.reference_images))
+    if p.kind == "super_resolution":
+        doc = tasks.super_resolution(p.super_resolution, p.num_images)
+    else:
+        doc = tasks.prompts(p.prompts, p.num_images, p.reference, p.reference_images)
+    files.write_json(snakemake.output[0], doc)

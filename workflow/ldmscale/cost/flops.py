@@ -42,13 +42,17 @@ def unet_inputs(config: dict, batch: int, latent_size: int, tokens: int, device=
     """Return the keyword arguments of one UNet call at `batch`, as the pipelines make it.
 
     An LCM-distilled UNet (`time_cond_proj_dim`) also takes the guidance-scale embedding, and an
-    SDXL-style UNet (`addition_embed_type: text_time`) the pooled text embedding and time ids.
+    SDXL-style UNet (`addition_embed_type: text_time`) the pooled text embedding and time ids. A super-resolution
+    UNet's `in_channels` already hold the low-resolution image beside the latent.
     """
     inputs = {
         "sample": torch.zeros(batch, config["in_channels"], latent_size, latent_size, device=device),
         "timestep": torch.zeros(batch, dtype=torch.long, device=device),
-        "encoder_hidden_states": torch.zeros(batch, tokens, config["cross_attention_dim"], device=device),
     }
+    if config.get("cross_attention_dim"):  # UNet2DConditionModel (UNet2DModel, as LDM-SR's, takes no text)
+        inputs["encoder_hidden_states"] = torch.zeros(batch, tokens, config["cross_attention_dim"], device=device)
+    if config.get("num_class_embeds"):  # the x4 upscaler's noise level, a class label
+        inputs["class_labels"] = torch.zeros(batch, dtype=torch.long, device=device)
     if config.get("time_cond_proj_dim"):
         inputs["timestep_cond"] = torch.zeros(batch, config["time_cond_proj_dim"], device=device)
     if config.get("addition_embed_type") == "text_time":
@@ -77,13 +81,22 @@ def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
     """Return the pipeline's image resolution, latent size and text length, from its configs alone."""
     model_dir = Path(model_dir)
     unet = _component_config(model_dir, "unet")
-    vae = _component_config(model_dir, "vae")
-    text = _component_config(model_dir, "text_encoder")
+    vae = _component_config(model_dir, autoencoder_name(model_dir))
+    tokens = _component_config(model_dir, "text_encoder")["max_position_embeddings"] if _has_text(model_dir) else 0
     factor = 2 ** (len(vae["block_out_channels"]) - 1)
     resolution = resolution or unet["sample_size"] * factor
     if resolution % factor:
         raise ValueError(f"{model_dir}: resolution {resolution} is not a multiple of the VAE factor {factor}")
-    return {"resolution": resolution, "latent_size": resolution // factor, "tokens": text["max_position_embeddings"]}
+    return {"resolution": resolution, "latent_size": resolution // factor, "tokens": tokens}
+
+
+def autoencoder_name(model_dir: Path) -> str:
+    """Return the pipeline's autoencoder component: `vae`, or `vqvae` (LDMSuperResolutionPipeline's VQModel)."""
+    return "vqvae" if (Path(model_dir) / "vqvae").is_dir() and not (Path(model_dir) / "vae").is_dir() else "vae"
+
+
+def _has_text(model_dir: Path) -> bool:
+    return (Path(model_dir) / "text_encoder" / "config.json").is_file()
 
 
 def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
@@ -92,13 +105,10 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
     Models are built from their configs on the meta device: no weights are read and no
     memory is used, so a 5B UNet counts in seconds. FLOPs are 2 × MACs, attention included.
     """
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-
     model_dir = Path(model_dir)
     geo = geometry(model_dir, resolution)
     with torch.device("meta"):
-        unet = UNet2DConditionModel.from_config(_component_config(model_dir, "unet"))
-        vae = AutoencoderKL.from_config(_component_config(model_dir, "vae"))
+        unet, vae = (_component(model_dir, name) for name in ("unet", autoencoder_name(model_dir)))
         texts = [_text_model(model_dir / name) for name in TEXT_ENCODERS if (model_dir / name).is_dir()]
         tokens = torch.zeros(1, geo["tokens"], dtype=torch.long)
         latent = torch.zeros(1, vae.config.latent_channels, geo["latent_size"], geo["latent_size"])
@@ -126,6 +136,21 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
                 },
             }
     return {**geo, **result}
+
+
+COMPONENT_CLASSES = ("UNet2DConditionModel", "UNet2DModel", "AutoencoderKL", "VQModel")
+
+
+def _component(model_dir: Path, name: str):
+    """Return component `name` built from its config alone, as the class its config names (one of COMPONENT_CLASSES)."""
+    import diffusers
+
+    config = _component_config(model_dir, name)
+    default = "UNet2DConditionModel" if name == "unet" else "AutoencoderKL"
+    cls = config.get("_class_name", default)
+    if cls not in COMPONENT_CLASSES:
+        raise ValueError(f"{model_dir / name}: {cls} is not costed; supported: {', '.join(COMPONENT_CLASSES)}")
+    return getattr(diffusers, cls).from_config(config)
 
 
 def sampling_flops(flops: dict, nfe: int, cfg: bool) -> float:
