@@ -63,8 +63,8 @@ def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_n():
 
 
 def test_unknown_metric_lists_valid_names():
-    with pytest.raises(ValueError, match="unknown metric 'lpips'.*attr_acc.*clip_score.*cmmd.*fid.*kid"):
-        scoring.get("lpips")
+    with pytest.raises(ValueError, match="unknown metric 'niqe'.*attr_acc.*clip_score.*cmmd.*fid.*kid.*psnr"):
+        scoring.get("niqe")
 
 
 def test_fd_interval_contains_the_estimate_and_shrinks_with_n():
@@ -104,6 +104,22 @@ def test_fid_matches_the_general_eigenvalue_formula():
     x, y = _features(1, 300, 24), _features(2, 500, 24, shift=0.2)
     direct = metrics.frechet_distance(*metrics.gaussian_stats(x), *metrics.gaussian_stats(y))
     assert metrics.score_fid(x, y, 10, 0)["value"] == pytest.approx(direct, rel=1e-9)
+
+
+def test_fid_with_fewer_images_than_dimensions_equals_the_d_by_d_computation():
+    # 12 images of 64-d features: the n × n path, replicate by replicate, against the general formula (whose
+    # square roots of the 52 zero eigenvalues' round-off, ~1e-7 each, bound the agreement)
+    x, y = _features(6, 12, 64, shift=0.3), _features(7, 200, 64)
+    result = metrics.score_fid(x, y, 15, 3)
+    assert result["value"] == pytest.approx(
+        metrics.frechet_distance(*metrics.gaussian_stats(x), *metrics.gaussian_stats(y)), rel=1e-6
+    )
+    mu, sigma = metrics.gaussian_stats(y)
+    direct = metrics.bootstrap(
+        lambda idx: metrics.frechet_distance(*metrics.gaussian_stats(x[idx]), mu, sigma), len(x), 15, 3
+    )
+    low, high = metrics.normal_interval(result["value"], direct)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((low, high), rel=1e-6)
 
 
 def test_fid_and_kid_match_torch_fidelity_on_the_same_features():

@@ -95,15 +95,24 @@ def score_fd(features: np.ndarray, reference: dict, reps: int, seed: int) -> dic
     """Return the Fréchet distance of `features` to the reference statistics, with a bootstrap interval over images.
 
     tr((S_r S)^½) = tr((R S R)^½) with R = S_r^½, computed once: each bootstrap replicate is then one
-    symmetric eigenproblem, which is what makes 200 replicates of 2048-d FID affordable.
+    symmetric eigenproblem, which is what makes 200 replicates of 2048-d FID affordable. With fewer images than
+    dimensions, S = Xᵀ X / (n − 1) (X centred) has rank below n, and R S R = Yᵀ Y / (n − 1) with Y = X R has the
+    nonzero eigenvalues of the n × n matrix Y Yᵀ / (n − 1): the same trace from an n × n eigenproblem.
     """
     mu_r, sigma_r = np.asarray(reference["mu"], dtype=np.float64), np.asarray(reference["sigma"], dtype=np.float64)
     root, trace_r = _sqrt_psd(sigma_r), np.trace(sigma_r)
 
     def fd(idx):
-        mu, sigma = gaussian_stats(features[idx])
-        trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh(root @ sigma @ root), 0, None)).sum()
-        return float((mu - mu_r) @ (mu - mu_r) + np.trace(sigma) + trace_r - 2 * trace_sqrt)
+        x = features[idx]
+        mu, centred = x.mean(0), x - x.mean(0)
+        if len(x) < x.shape[1]:
+            y = centred @ root
+            eigenvalues, trace_sigma = np.linalg.eigvalsh(y @ y.T / (len(x) - 1)), (centred**2).sum() / (len(x) - 1)
+        else:
+            sigma = centred.T @ centred / (len(x) - 1)
+            eigenvalues, trace_sigma = np.linalg.eigvalsh(root @ sigma @ root), np.trace(sigma)
+        trace_sqrt = np.sqrt(np.clip(eigenvalues, 0, None)).sum()
+        return float((mu - mu_r) @ (mu - mu_r) + trace_sigma + trace_r - 2 * trace_sqrt)
 
     value = fd(np.arange(len(features)))
     return _with_normal_interval(value, bootstrap(fd, len(features), reps, seed), len(features))

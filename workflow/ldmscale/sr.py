@@ -155,12 +155,15 @@ def _gaussian_kernel(rng: np.random.Generator, sigma_range: tuple[float, float],
 
 
 def _blur(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Return x (HWC float) convolved with `kernel` per channel, reflect-padded (as cv2.filter2D's default)."""
+    """Return x (HWC float) convolved with `kernel` per channel, reflect-padded (cv2.filter2D's default, which
+    Real-ESRGAN uses)."""
     import torch
 
     k = kernel.shape[0]
     t = torch.from_numpy(x).permute(2, 0, 1)[:, None]
-    t = torch.nn.functional.pad(t, (k // 2,) * 4, mode="reflect")
+    # reflect needs the image wider than the kernel's radius; tiny (toy, test) images take the edge pixels instead
+    mode = "reflect" if k // 2 < min(x.shape[:2]) else "replicate"
+    t = torch.nn.functional.pad(t, (k // 2,) * 4, mode=mode)
     out = torch.nn.functional.conv2d(t, torch.from_numpy(kernel)[None, None])
     return out[:, 0].permute(1, 2, 0).numpy()
 

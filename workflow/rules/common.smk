@@ -105,8 +105,8 @@ def reference_count(t):
 
 
 def metric_settings():
-    """config `metrics`, plus where the toy scorer (the toy metrics' extractor) lives."""
-    return {**config["metrics"], "toy": {"scorer": f"{TOY}/scorer"}}
+    """config `metrics`, plus where the toy scorer (the toy metrics' extractor) lives; PSNR and SSIM have no settings."""
+    return {**config["metrics"], "toy": {"scorer": f"{TOY}/scorer"}, "pairs": {}}
 
 
 def extractor_options(wildcards):
@@ -237,8 +237,13 @@ def grid_rows(wildcards):
 
 
 def cost_resolution():
-    """The largest image side any task asks for (None: each model's own), at which cost is measured."""
-    asked = [t["resolution"] for t in config["tasks"].values() if t["resolution"]]
+    """The largest image side any task asks for (None: each model's own), at which cost is measured; a
+    super-resolution task's is its crop (the model's input is crop / scale)."""
+    asked = [
+        t["super_resolution"]["crop"] if t["kind"] == "super_resolution" else t["resolution"]
+        for t in config["tasks"].values()
+    ]
+    asked = [side for side in asked if side]
     return max(asked, default=None)
 
 

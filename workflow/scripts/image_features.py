@@ -15,5 +15,5 @@ with files.job_log(snakemake.log[0]) as log, devices.claim():
     arrays, metadata = features.generated_features(
         i.shards, files.read_json(i.prompts), kind, p.options, devices.resolve_device(p.device)
     )
-    log.info("%s: %d images", metadata["extractor"], len(arrays["images"]))
+    log.info("%s: %s images", metadata["extractor"], metadata["n"])
     features.save(snakemake.output[0], arrays, metadata)

@@ -48,12 +48,18 @@ def apply_switches(pipe, channels_last: bool, compile: bool) -> None:
     As diffusers' own guide does it: the UNet module is replaced by its compiled wrapper (which
     forwards .config, .dtype and hooks) and the VAE's decode method by a compiled one.
     """
+    autoencoder = autoencoder_of(pipe)
     if channels_last:
         pipe.unet.to(memory_format=torch.channels_last)
-        pipe.vae.to(memory_format=torch.channels_last)
+        autoencoder.to(memory_format=torch.channels_last)
     if compile:
         pipe.unet = torch.compile(pipe.unet)
-        pipe.vae.decode = torch.compile(pipe.vae.decode)
+        autoencoder.decode = torch.compile(autoencoder.decode)
+
+
+def autoencoder_of(pipe):
+    """Return the pipeline's autoencoder: its VAE, or LDMSuperResolutionPipeline's VQ model."""
+    return pipe.vae if getattr(pipe, "vae", None) is not None else pipe.vqvae
 
 
 def profile_latency(
@@ -75,10 +81,13 @@ def profile_latency(
     device = pipe.unet.device
     dtype = pipe.unet.dtype
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    latent_size = resolution // pipe.vae_scale_factor
-    tokens = pipe.text_encoder.config.max_position_embeddings
+    autoencoder = autoencoder_of(pipe)
+    latent_size = resolution // 2 ** (len(autoencoder.config.block_out_channels) - 1)
+    text = getattr(pipe, "text_encoder", None)
+    tokens = text.config.max_position_embeddings if text is not None else 0  # LDM-SR has no text
     ids = torch.zeros(batch, tokens, dtype=torch.long, device=device)
-    latent = torch.zeros(batch, pipe.vae.config.latent_channels, latent_size, latent_size, device=device, dtype=dtype)
+    shape = (batch, autoencoder.config.latent_channels, latent_size, latent_size)
+    latent = torch.zeros(shape, device=device, dtype=dtype)
     latent = latent.to(memory_format=memory_format)
 
     texts = [getattr(pipe, name) for name in TEXT_ENCODERS if getattr(pipe, name, None) is not None]
@@ -92,13 +101,14 @@ def profile_latency(
         "unet": unet_call(batch),
         "unet_cfg": unet_call(2 * batch),
         "text_encoder": lambda: [encoder(ids) for encoder in texts],  # SDXL: both encoders, once per prompt
-        "vae_decoder": lambda: pipe.vae.decode(latent),
+        "vae_decoder": lambda: autoencoder.decode(latent),
     }
     info = device_info(device)
     peak = peak_tflops(info["name"], dtype) if device.type == "cuda" else None
     with torch.inference_mode():
         flops = {name: _counted(fn) for name, fn in calls.items()}
-        attention = sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()})
+        # every Attention module's processor (UNet2DModel, LDM-SR's, has no attn_processors property)
+        attention = sorted({type(m.processor).__name__ for m in pipe.unet.modules() if hasattr(m, "processor")})
         apply_switches(pipe, channels_last, compile)
         times, memory = {}, {}
         for name, fn in calls.items():

@@ -1,0 +1,100 @@
+"""The super-resolution chain end to end: tiny x4-upscaler and LDM-SR pipelines, built from parts and saved locally,
+upscale degraded crops, and PSNR, SSIM, LPIPS and FID reach the summary and the frontier."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from helpers import planned_jobs, snakemake
+from PIL import Image
+from safetensors.torch import save_model
+
+from ldmscale import files, generate, sr
+
+pytestmark = pytest.mark.workflow
+TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv")
+METRICS = ("psnr", "ssim", "lpips", "fid")
+
+
+@pytest.fixture(scope="module")
+def lpips_weights(tmp_path_factory):
+    """LPIPS-alex weights: a random backbone (torchvision's ImageNet weights are a download) and torchmetrics' linear layers."""
+    import torch
+    from torchmetrics.functional.image import lpips as tm_lpips
+
+    from ldmscale import paired
+
+    torch.manual_seed(0)
+    module = paired.lpips_network("alex")
+    linear = Path(tm_lpips.__file__).parent / "lpips_models" / "alex.pth"
+    module.load_state_dict(torch.load(linear, map_location="cpu", weights_only=True), strict=False)
+    out = tmp_path_factory.mktemp("lpips") / "lpips-alex.safetensors"
+    save_model(module, str(out))
+    return out
+
+
+def sr_config(upscaler, ldm_sr, images, inception, lpips) -> dict:
+    return {
+        "models": [
+            {"name": "x4", "local": {"path": str(upscaler)}},
+            {"name": "ldm", "local": {"path": str(ldm_sr)}},
+        ],
+        "samplers": ["ddim"],
+        "steps": [2],
+        "guidance": [1.0],
+        "tasks": {
+            "div": {
+                "kind": "super_resolution",
+                "super_resolution": {"images": str(images), "crop": 32, "degradation": "realesrgan", "seed": 1},
+                "num_images": 6, "shard_size": 6, "batch_size": 3, "metrics": list(METRICS), "bootstrap": 20,
+            }
+        },  # fmt: skip
+        "metrics": {"batch_size": 4, "inception": {"feature_extractor_weights_path": str(inception)}, "lpips": {"weights": str(lpips)}},
+        "cost": {"batch_sizes": [2], "latency_batch": 2, "repeats": 2, "warmup": 1, "end_to_end": []},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sr_run(tmp_path_factory, tiny_upscaler_dir, tiny_ldm_sr_dir, inception_weights, lpips_weights):
+    root = tmp_path_factory.mktemp("sr_run")
+    (root / "hr").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(root / "hr" / f"{i:04d}.png")
+    config = sr_config(tiny_upscaler_dir, tiny_ldm_sr_dir, root / "hr", inception_weights, lpips_weights)
+    snakemake(root / "work", config, *TARGETS)
+    return root / "work", config
+
+
+def test_psnr_ssim_lpips_and_fid_reach_the_summary_and_the_frontier(sr_run):
+    work, config = sr_run
+    summary = pl.read_parquet(work / "results" / "summary.parquet")
+    assert sorted(summary["model"].unique()) == ["ldm", "x4"] and summary.height == 2
+    assert summary["guidance"].unique().to_list() == [1.0] and not summary["cfg"].any()
+    for metric in METRICS:
+        assert summary[metric].is_not_null().all(), metric
+        result = files.read_json(work / "results" / "scores" / "div" / "x4" / "ddim" / "s2_g1" / f"{metric}.json")
+        assert result["n"] == 6 and result["ci_low"] <= result["value"] <= result["ci_high"], result
+    # every output is paired with its own ground truth: PSNR recomputed here from the files
+    doc = files.read_json(work / "results" / "tasks" / "div" / "prompts.json")
+    images, records = generate.load_images([work / "results" / "samples" / "div" / "ldm" / "ddim" / "s2_g1" / "shard0"])
+    truths = np.stack([sr.ground_truth(doc, r["index"]) for r in records])
+    mse = ((images.astype(float) - truths) ** 2).mean((1, 2, 3))
+    psnr = files.read_json(work / "results" / "scores" / "div" / "ldm" / "ddim" / "s2_g1" / "psnr.json")
+    np.testing.assert_allclose(psnr["per_image"], 10 * np.log10(255**2 / mse), rtol=1e-6)
+    assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
+
+
+def test_a_guidance_scale_is_refused_for_a_task_without_text(sr_run, tmp_path):
+    work, config = sr_run
+    proc = snakemake(tmp_path, {**config, "guidance": [1.0, 4.0]}, "--dry-run", check=False)
+    assert proc.returncode != 0 and "a super_resolution task has no text" in proc.stdout + proc.stderr
+    # changing the degradation reruns the task and everything after it, not the models' costs
+    changed = {**config, "tasks": {"div": {**config["tasks"]["div"]}}}
+    changed["tasks"]["div"]["super_resolution"] = {
+        **changed["tasks"]["div"]["super_resolution"],
+        "degradation": "bicubic",
+    }
+    jobs = planned_jobs(snakemake(work, changed, "--dry-run", *TARGETS))
+    assert "prepare_task" in jobs and "count_flops" not in jobs and "profile_latency" not in jobs
