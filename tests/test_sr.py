@@ -61,6 +61,21 @@ def test_bicubic_is_pil_downscaling_and_realesrgan_is_seeded_per_image(folder):
         sr.degrade(hr, 3, "bicubic", 0, 0)
 
 
+def test_a_toy_sr_task_crops_the_toy_data_stream():
+    from ldmscale import tasks
+    from ldmscale.toy import data
+
+    spec = {"images": None, "crop": 32, "seed": 5, "scale": 4, "degradation": "bicubic", "prompt": "", "noise_level": 0}
+    doc = tasks.super_resolution(spec, 3)
+    assert doc["kind"] == "super_resolution" and doc["source"] == "toy" and len(doc["items"]) == 3
+    images, _, captions = data.dataset(5, 0, 3, 32)
+    assert np.array_equal(np.stack(list(sr.truth_batches(doc, range(3), 2))[0]), images[:2])
+    assert [item["caption"] for item in doc["items"]] == captions
+    assert sr.inputs(doc, [2])[0].shape == (8, 8, 3)
+    with pytest.raises(ValueError, match="prepared with toy data v0"):
+        sr.ground_truth({**doc, "data_version": 0}, 0)
+
+
 def test_the_gaussian_kernels_are_normalised_and_anisotropic_when_drawn_so():
     rng = np.random.default_rng(0)
     kernels = [sr._gaussian_kernel(rng, (0.2, 3.0), 0.5) for _ in range(20)]
@@ -100,7 +115,6 @@ def test_an_sr_task_is_checked_naming_the_field(folder):
         "a super_resolution task has no text, so no classifier-free guidance": {**config, "guidance": [1.0, 2.0]},
         r"models\[0\] \('a'\).guidance: \[3.0\]": {**config, "models": [{"name": "a", "toy": {"width": 8}, "guidance": [3.0]}]},
         r"sr.super_resolution.crop \(30\) must be a multiple of scale \(4\)": _sr_config(folder, super_resolution={"images": str(folder), "crop": 30}),
-        "sr.super_resolution.images: not set": _sr_config(folder, super_resolution={}),
         r"sr.metrics\[0\]: attr_acc scores toy captions; an SR task has none": _sr_config(folder, metrics=["attr_acc"]),
         "one sweep holds one task kind": {**config, "tasks": {**config["tasks"], "t2i": {**_sr_config(folder)["tasks"]["sr"], "kind": "text_to_image", "metrics": ["attr_acc"]}}},
     }  # fmt: skip

@@ -320,8 +320,6 @@ def _check_task_kinds(config: dict) -> None:
 
 def _check_super_resolution(where: str, task: dict) -> None:
     sr = task["super_resolution"]
-    if not sr["images"]:
-        raise ValueError(f"config: {where}.super_resolution.images: not set; a folder of high-resolution images")
     if sr["crop"] % sr["scale"]:
         raise ValueError(
             f"config: {where}.super_resolution.crop ({sr['crop']}) must be a multiple of scale ({sr['scale']})"
@@ -375,7 +373,8 @@ def task_files_missing(where: str, task: dict) -> list[str]:
     """Return what is missing of a task's prompt file, COCO captions and real-image folder."""
     if task["kind"] == "super_resolution":
         folder = task["super_resolution"]["images"]
-        return [] if Path(folder).is_dir() else [f"{where}.super_resolution.images: {folder!r} is not a directory"]
+        missing = folder and not Path(folder).is_dir()
+        return [f"{where}.super_resolution.images: {folder!r} is not a directory"] if missing else []
     prompts, images = task["prompts"], task["reference"]["images"]
     missing = _file_missing(f"{where}.prompts.file.path", prompts["file"]["path"]) if "file" in prompts else []
     if "coco" in prompts:

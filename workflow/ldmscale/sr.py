@@ -85,9 +85,28 @@ def crops(folder: str | Path, num_images: int, crop: int, seed: int) -> dict:
     }
 
 
+def toy_crops(num_images: int, crop: int, seed: int) -> dict:
+    """Return the task document of an SR task on the toy data stream: item i is toy image i of stream `seed`,
+    rendered at `crop` pixels (its caption recorded, though an SR task does not read it)."""
+    from .toy import DATA_VERSION, data
+
+    items = []
+    for index in range(num_images):
+        attrs = data.attributes(seed, index)
+        items.append({"index": index, "attributes": attrs, "caption": data.caption(attrs)})
+    return {"source": "toy", "data_version": DATA_VERSION, "seed": seed, "crop": crop, "items": items}
+
+
 def ground_truth(doc: dict, index: int, check: bool = False) -> np.ndarray:
-    """Return the high-resolution crop of item `index` (uint8 HWC RGB); `check` verifies its file's SHA-256 first."""
+    """Return the high-resolution crop of item `index` (uint8 HWC RGB); `check` verifies its file's SHA-256 first
+    (a toy task's data version instead)."""
     item = doc["items"][index]
+    if doc["source"] == "toy":
+        from .toy import DATA_VERSION, data
+
+        if doc["data_version"] != DATA_VERSION:
+            raise ValueError(f"the task was prepared with toy data v{doc['data_version']}, this is v{DATA_VERSION}")
+        return data.render(item["attributes"], doc["crop"], doc["seed"], index)
     path = Path(doc["images"]) / item["file"]
     if check and integrity.sha256(path) != doc["sha256"][item["file"]]:
         raise ValueError(f"{path}: changed since the task was prepared; rerun prepare_task")
@@ -102,7 +121,7 @@ def truth_batches(doc: dict, indices, batch: int):
     for start in range(0, len(indices), batch):
         out = []
         for index in indices[start : start + batch]:
-            name = doc["items"][index]["file"]
+            name = doc["items"][index].get("file")
             out.append(ground_truth(doc, index, check=name not in checked))
             checked.add(name)
         yield np.stack(out)

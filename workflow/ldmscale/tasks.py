@@ -40,7 +40,10 @@ def super_resolution(spec: dict, num_images: int) -> dict:
     of text-conditioned upscalers as every item's prompt."""
     from . import sr
 
-    doc = sr.crops(spec["images"], num_images, spec["crop"], spec["seed"])
+    if spec["images"]:
+        doc = sr.crops(spec["images"], num_images, spec["crop"], spec["seed"])
+    else:
+        doc = sr.toy_crops(num_images, spec["crop"], spec["seed"])
     for item in doc["items"]:
         item["prompt"] = spec["prompt"]
     keys = ("scale", "degradation", "noise_level")

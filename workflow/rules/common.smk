@@ -88,8 +88,9 @@ def shard_dirs(wildcards):
 def task_data(wildcards):
     """Inputs of prepare_task: the prompt file and the real-image folder a task reads, if any."""
     t = task(wildcards)
-    if t["kind"] == "super_resolution":
-        return {"images": t["super_resolution"]["images"]}
+    if t["kind"] == "super_resolution":  # a folder, or the toy data stream
+        images = t["super_resolution"]["images"]
+        return {"images": images} if images else {}
     prompts = t["prompts"].get("file", {}).get("path") or t["prompts"].get("coco", {}).get("captions")
     inputs = {"prompts": prompts} if prompts else {}
     if t["reference"]["images"]:
@@ -122,7 +123,7 @@ def extractor_inputs(wildcards):
     inputs = {"prompts": PROMPTS.format(task=wildcards.task)}
     if weights:
         inputs["weights"] = weights
-    if task(wildcards)["kind"] == "super_resolution":
+    if task(wildcards)["kind"] == "super_resolution" and task(wildcards)["super_resolution"]["images"]:
         inputs["images"] = task(wildcards)["super_resolution"]["images"]
     if kind == "clip" and config["metrics"]["clip"]["model_config"]:
         inputs["model_config"] = config["metrics"]["clip"]["model_config"]
