@@ -161,7 +161,8 @@ def encode_training_set(vae, text_encoder, tok, seed: int, count: int, image_siz
 def count_unet_flops(unet_config: dict, batch: int, tokens: int, backward: bool) -> int:
     """Return FLOPs of one UNet pass at `batch` (forward, and backward when `backward`), counted on the meta device.
 
-    A UNet with `time_cond_proj_dim` (a distilled student) is given its guidance embedding, as in training.
+    A UNet with `time_cond_proj_dim` (a distilled student) is given its guidance embedding, as in training, and one
+    with class embeddings (a toy SR member) its noise level.
     """
     from diffusers import UNet2DConditionModel
     from torch.utils.flop_counter import FlopCounterMode
@@ -174,8 +175,11 @@ def count_unet_flops(unet_config: dict, batch: int, tokens: int, backward: bool)
         context = torch.randn(batch, tokens, unet_config["cross_attention_dim"])
         cond_dim = unet_config.get("time_cond_proj_dim")
         cond = torch.randn(batch, cond_dim) if cond_dim else None
+        labels = (
+            torch.zeros(batch, dtype=torch.long) if unet_config.get("num_class_embeds") else None
+        )  # SR: noise level
         with FlopCounterMode(display=False) as counter:
-            out = unet(x, t, context, timestep_cond=cond).sample
+            out = unet(x, t, context, timestep_cond=cond, class_labels=labels).sample
             if backward:
                 out.square().mean().backward()
     return counter.get_total_flops()
