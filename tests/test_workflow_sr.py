@@ -1,12 +1,14 @@
 """The super-resolution chain end to end: tiny x4-upscaler and LDM-SR pipelines, built from parts and saved locally,
-upscale degraded crops, and PSNR, SSIM, LPIPS and FID reach the summary and the frontier."""
+and a toy SR member trained by the workflow upscale degraded crops; PSNR, SSIM, LPIPS and FID reach the summary and
+the frontier."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from helpers import planned_jobs, snakemake
+from helpers import planned_jobs, snakemake, tiny_config
 from PIL import Image
 from safetensors.torch import save_model
 
@@ -39,7 +41,10 @@ def sr_config(upscaler, ldm_sr, images, inception, lpips) -> dict:
         "models": [
             {"name": "x4", "local": {"path": str(upscaler)}},
             {"name": "ldm", "local": {"path": str(ldm_sr)}},
+            {"name": "toy-sr", "toy": {"width": 8, "kind": "super_resolution"}},  # trained here, tiny recipe
         ],
+        "train_toy": True,
+        "toy": {k: v for k, v in tiny_config()["toy"].items() if k in ("seed", "text_encoder", "autoencoder", "unet")},
         "samplers": ["ddim"],
         "steps": [2],
         "guidance": [1.0],
@@ -56,8 +61,10 @@ def sr_config(upscaler, ldm_sr, images, inception, lpips) -> dict:
 
 
 @pytest.fixture(scope="module")
-def sr_run(tmp_path_factory, tiny_upscaler_dir, tiny_ldm_sr_dir, inception_weights, lpips_weights):
+def sr_run(tmp_path_factory, tiny_run, tiny_upscaler_dir, tiny_ldm_sr_dir, inception_weights, lpips_weights):
     root = tmp_path_factory.mktemp("sr_run")
+    # the toy text encoder and autoencoder the tiny run trained with the same recipe: only the SR member trains here
+    shutil.copytree(tiny_run / "results" / "toy", root / "work" / "results" / "toy")
     (root / "hr").mkdir()
     rng = np.random.default_rng(0)
     for i in range(3):
@@ -70,7 +77,7 @@ def sr_run(tmp_path_factory, tiny_upscaler_dir, tiny_ldm_sr_dir, inception_weigh
 def test_psnr_ssim_lpips_and_fid_reach_the_summary_and_the_frontier(sr_run):
     work, config = sr_run
     summary = pl.read_parquet(work / "results" / "summary.parquet")
-    assert sorted(summary["model"].unique()) == ["ldm", "x4"] and summary.height == 2
+    assert sorted(summary["model"].unique()) == ["ldm", "toy-sr", "x4"] and summary.height == 3
     assert summary["guidance"].unique().to_list() == [1.0] and not summary["cfg"].any()
     for metric in METRICS:
         assert summary[metric].is_not_null().all(), metric
@@ -84,6 +91,8 @@ def test_psnr_ssim_lpips_and_fid_reach_the_summary_and_the_frontier(sr_run):
     psnr = files.read_json(work / "results" / "scores" / "div" / "ldm" / "ddim" / "s2_g1" / "psnr.json")
     np.testing.assert_allclose(psnr["per_image"], 10 * np.log10(255**2 / mse), rtol=1e-6)
     assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
+    record = files.read_json(work / "results" / "models" / "toy-sr" / "train.json")
+    assert record["task"] == "super_resolution" and record["train_flops"] > 0
 
 
 def test_a_guidance_scale_is_refused_for_a_task_without_text(sr_run, tmp_path):

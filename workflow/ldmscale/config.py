@@ -39,6 +39,8 @@ def check_shipped(config: dict, root: Path) -> dict:
     for i, model in toy_models:
         width, student = model["toy"]["width"], bool(model.get("distilled_from"))
         kind, what = ("students", "distilled student") if student else ("members", "checkpoint")
+        if model["toy"]["kind"] == "super_resolution":
+            kind, what = "sr_members", "super-resolution checkpoint"
         if str(width) not in shipped.get(kind, {}):
             raise ValueError(
                 f"config: models[{i}] ({model['name']!r}): toy.width {width} has no shipped {what} "
@@ -51,6 +53,18 @@ def check_shipped(config: dict, root: Path) -> dict:
 def toy_students(config: dict) -> dict[str, str]:
     """Return {student: teacher} for the toy models the workflow distils (toy entries with `distilled_from`)."""
     return {m["name"]: m["distilled_from"] for m in config["models"] if "toy" in m and m.get("distilled_from")}
+
+
+def _check_toy_kind(config: dict, model: dict, where: str) -> None:
+    """Raise ValueError unless a toy model does the kind of task the sweep's tasks are (every model does every task)."""
+    if "toy" not in model:
+        return
+    kind = model["toy"]["kind"]
+    tasks = sorted({t["kind"] for t in config["tasks"].values()})
+    if tasks and tasks != [kind]:
+        raise ValueError(f"config: {where}: toy.kind {kind} cannot do the sweep's tasks ({', '.join(tasks)})")
+    if kind == "super_resolution" and model.get("distilled_from"):
+        raise ValueError(f"config: {where}: toy super-resolution members are not distilled; remove distilled_from")
 
 
 def _check_toy_student(config: dict, model: dict, where: str) -> None:
@@ -102,6 +116,7 @@ def check(config: dict) -> None:
             )
         if teacher is not None and "toy" in model:
             _check_toy_student(config, model, where)
+        _check_toy_kind(config, model, where)
     if generating_models(config) and not config["tasks"]:
         raise ValueError(
             "config: tasks: at least one task is needed when a model generates (only architecture models do not)"

@@ -46,8 +46,10 @@ def names_regex(names) -> str:
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
-def toy_member_dir(width: int, student: bool) -> str:
+def toy_member_dir(width: int, student: bool, kind: str = "text_to_image") -> str:
     """Return the directory of a shipped toy UNet and its record, relative to the shipped root."""
+    if kind == "super_resolution":
+        return f"models/c{width}-sr"
     return f"models/c{width}-lcm" if student else f"models/c{width}"
 
 

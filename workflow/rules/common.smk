@@ -56,7 +56,8 @@ def toy_member(name):
     record = "distill.json" if name in TOY_STUDENTS else "train.json"
     if config["train_toy"]:
         return {"unet": f"results/models/{name}/unet", "record": f"results/models/{name}/{record}"}
-    member = paths.toy_member_dir(cfg.model_entry(config, name)["toy"]["width"], name in TOY_STUDENTS)
+    toy = cfg.model_entry(config, name)["toy"]
+    member = paths.toy_member_dir(toy["width"], name in TOY_STUDENTS, toy["kind"])
     return {"unet": f"{TOY_SHIPPED}/{member}/unet", "record": f"{TOY_SHIPPED}/{member}/{record}"}
 
 

@@ -64,6 +64,7 @@ rule train_unet:
         model=paths.names_regex(TOY_TEACHERS),
     params:
         width=lambda wc: model(wc)["toy"]["width"],
+        kind=lambda wc: model(wc)["toy"]["kind"],
         recipe={**config["toy"]["unet"], "seed": config["toy"]["seed"]},
     log:
         "logs/train_unet/{model}.log",

@@ -8,11 +8,13 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 from pathlib import Path
 
 from ldmscale import architectures, files, lora, models
+from ldmscale.toy import upscale
 
 
 def prepare(source: str, spec: dict, inputs, out: str) -> None:
     if source == "toy":
-        models.assemble_toy(out, Path(inputs.unet), Path(inputs.vae), Path(inputs.text))
+        assemble = upscale.assemble if spec["kind"] == "super_resolution" else models.assemble_toy
+        assemble(out, Path(inputs.unet), Path(inputs.vae), Path(inputs.text))
     elif source == "local":
         models.copy_local(inputs.local, out)
     elif source == "hub":

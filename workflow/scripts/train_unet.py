@@ -1,4 +1,4 @@
-"""Rule train_unet: train one toy family member with the shared recipe."""
+"""Rule train_unet: train one toy family member (text-to-image or super-resolution) with the shared recipe."""
 
 import sys
 
@@ -9,12 +9,14 @@ from pathlib import Path
 import torch
 
 from ldmscale import files
-from ldmscale.toy import train
+from ldmscale.toy import train, upscale
 
 with files.job_log(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
+    # a super-resolution member: the same recipe, its own UNet and inputs (ldmscale.toy.upscale)
+    trainer = upscale.train_sr_unet if snakemake.params.kind == "super_resolution" else train.train_unet
     with files.atomic_path(snakemake.output.unet) as out:
-        record = train.train_unet(
+        record = trainer(
             Path(out),
             snakemake.params.width,
             Path(snakemake.input.vae),
