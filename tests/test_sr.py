@@ -89,7 +89,7 @@ def _sr_config(folder, **task_changes):
 
     task = {"kind": "super_resolution", "super_resolution": {"images": str(folder), "crop": 32}, "num_images": 4}
     config = {
-        "models": [{"name": "a", "toy": {"width": 8}}],
+        "models": [{"name": "a", "toy": {"width": 8, "kind": "super_resolution"}}],
         "samplers": ["ddim"],
         "steps": [2],
         "guidance": [1.0],
@@ -113,14 +113,18 @@ def test_an_sr_task_is_checked_naming_the_field(folder):
     assert cfg.extractor_files_missing(config)[-1].startswith("metrics.lpips.weights: not set; LPIPS needs its alex")
     bad = {
         "a super_resolution task has no text, so no classifier-free guidance": {**config, "guidance": [1.0, 2.0]},
-        r"models\[0\] \('a'\).guidance: \[3.0\]": {**config, "models": [{"name": "a", "toy": {"width": 8}, "guidance": [3.0]}]},
+        r"models\[0\] \('a'\).guidance: \[3.0\]": {**config, "models": [{**config["models"][0], "guidance": [3.0]}]},
         r"sr.super_resolution.crop \(30\) must be a multiple of scale \(4\)": _sr_config(folder, super_resolution={"images": str(folder), "crop": 30}),
         r"sr.metrics\[0\]: attr_acc scores toy captions; an SR task has none": _sr_config(folder, metrics=["attr_acc"]),
+        "toy.kind text_to_image cannot do the sweep's tasks": {**config, "models": [{"name": "a", "toy": {"width": 8, "kind": "text_to_image"}}]},
         "one sweep holds one task kind": {**config, "tasks": {**config["tasks"], "t2i": {**_sr_config(folder)["tasks"]["sr"], "kind": "text_to_image", "metrics": ["attr_acc"]}}},
     }  # fmt: skip
     for message, changed in bad.items():
         with pytest.raises(ValueError, match=message):
             cfg.check(changed)
-    t2i = _sr_config(folder, kind="text_to_image", metrics=["psnr"])
+    t2i = {
+        **_sr_config(folder, kind="text_to_image", metrics=["psnr"]),
+        "models": [{"name": "a", "toy": {"width": 8, "kind": "text_to_image"}}],
+    }
     with pytest.raises(ValueError, match=r"sr.metrics\[0\]: psnr compares each output with its own ground truth"):
         cfg.check(t2i)
