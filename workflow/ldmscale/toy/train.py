@@ -213,10 +213,45 @@ def latent_batch(means, stds, caption_rows, scaling_factor: float, batch: int, g
     return latents, caption_rows[idx].clone()
 
 
+def fit_unet(unet, config: dict, recipe: dict, out: Path, desc: str, loss_fn, start: float) -> dict:
+    """Train `unet` for recipe steps of `loss_fn()` with the family's optimiser (AdamW, warm-up then cosine, EMA
+    weights); save the EMA weights to `out`; return the training record (wall time from `start`)."""
+    from diffusers.training_utils import EMAModel
+
+    ema = EMAModel(unet.parameters(), decay=recipe["ema_decay"], use_ema_warmup=True, power=2 / 3)
+    opt = torch.optim.AdamW(unet.parameters(), lr=recipe["lr"], weight_decay=0.0)
+    sched = _warmup_cosine(opt, recipe["steps"], 0.05)
+    losses = []
+    for step in tqdm(range(recipe["steps"]), desc=desc, mininterval=10):
+        loss = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        ema.step(unet.parameters())
+        losses.append(loss.item())
+        if step % 100 == 0:
+            log.info("step %d loss %.4f", step, float(np.mean(losses[-100:])))
+    wall = time.perf_counter() - start
+    ema.copy_to(unet.parameters())
+    unet.save_pretrained(out)
+    integrity.record_checksums(out)
+    step_flops = count_train_step_flops(config, recipe["batch"], nets.MAX_TOKENS)
+    return {
+        "params": sum(p.numel() for p in unet.parameters()),
+        "recipe": recipe,
+        "train_flops": step_flops * recipe["steps"],
+        "train_step_flops": step_flops,
+        "train_flops_note": "UNet forward+backward per step, counted on the meta device, times steps; "
+        "the one-off encoding of the training set is excluded",
+        "wall_time_s": wall,
+        **loss_summary(losses),
+    }
+
+
 def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dict) -> dict:
     """Train one family member with the shared recipe; save its UNet to `out` and return the training record."""
     from diffusers import DDPMScheduler, UNet2DConditionModel
-    from diffusers.training_utils import EMAModel
 
     seed = recipe["seed"]
     torch.manual_seed(seed)
@@ -232,39 +267,14 @@ def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dic
         vae, text_encoder, tok, seed, recipe["train_images"], image_size
     )
     empty_row = table.shape[0] - 1
-    ema = EMAModel(unet.parameters(), decay=recipe["ema_decay"], use_ema_warmup=True, power=2 / 3)
-    opt = torch.optim.AdamW(unet.parameters(), lr=recipe["lr"], weight_decay=0.0)
-    sched = _warmup_cosine(opt, recipe["steps"], 0.05)
     gen = torch.Generator().manual_seed(seed)
-    losses = []
-    for step in tqdm(range(recipe["steps"]), desc=f"unet c={width}", mininterval=10):
+
+    def loss_fn():
         latents, rows = latent_batch(means, stds, caption_rows, vae.config.scaling_factor, recipe["batch"], gen)
         rows[torch.rand(len(rows), generator=gen) < recipe["caption_dropout"]] = empty_row
         noise = torch.randn(latents.shape, generator=gen)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(rows),), generator=gen)
         pred = unet(scheduler.add_noise(latents, noise, t), t, table[rows]).sample
-        loss = F.mse_loss(pred, noise)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        ema.step(unet.parameters())
-        losses.append(loss.item())
-        if step % 100 == 0:
-            log.info("step %d loss %.4f", step, float(np.mean(losses[-100:])))
-    wall = time.perf_counter() - start
-    ema.copy_to(unet.parameters())
-    unet.save_pretrained(out)
-    integrity.record_checksums(out)
-    step_flops = count_train_step_flops(config, recipe["batch"], nets.MAX_TOKENS)
-    return {
-        "width": width,
-        "params": sum(p.numel() for p in unet.parameters()),
-        "recipe": recipe,
-        "train_flops": step_flops * recipe["steps"],
-        "train_step_flops": step_flops,
-        "train_flops_note": "UNet forward+backward per step, counted on the meta device, times steps; "
-        "the one-off encoding of the training set is excluded",
-        "wall_time_s": wall,
-        **loss_summary(losses),
-    }
+        return F.mse_loss(pred, noise)
+
+    return {"width": width, **fit_unet(unet, config, recipe, out, f"unet c={width}", loss_fn, start)}

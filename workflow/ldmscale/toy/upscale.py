@@ -17,7 +17,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from tqdm import tqdm
 
 from .. import files, integrity
 from . import data, nets, train
@@ -79,7 +78,6 @@ def train_sr_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: 
     toy noise schedule. The text is the empty prompt's, as an SR task has no text.
     """
     from diffusers import DDPMScheduler, UNet2DConditionModel
-    from diffusers.training_utils import EMAModel
 
     seed = recipe["seed"]
     torch.manual_seed(seed)
@@ -94,47 +92,22 @@ def train_sr_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: 
     start = time.perf_counter()
     means, stds, table, _ = train.encode_training_set(vae, text_encoder, tok, seed, recipe["train_images"], image_size)
     inputs = low_resolution(data.dataset(seed, 0, recipe["train_images"], image_size)[0], image_size // latent_size)
+    items = torch.arange(len(means))  # latent_batch's "caption rows": the items drawn, to take their inputs
     empty = table[-1:]  # encode_training_set's last row: the empty prompt
-    ema = EMAModel(unet.parameters(), decay=recipe["ema_decay"], use_ema_warmup=True, power=2 / 3)
-    opt = torch.optim.AdamW(unet.parameters(), lr=recipe["lr"], weight_decay=0.0)
-    sched = train._warmup_cosine(opt, recipe["steps"], 0.05)
     gen = torch.Generator().manual_seed(seed)
-    losses = []
-    for step in tqdm(range(recipe["steps"]), desc=f"sr unet c={width}", mininterval=10):
-        idx = torch.randint(0, len(means), (recipe["batch"],), generator=gen)
-        latents = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=gen)) * vae.config.scaling_factor
+
+    def loss_fn():
+        latents, idx = train.latent_batch(means, stds, items, vae.config.scaling_factor, recipe["batch"], gen)
         level = torch.randint(0, MAX_NOISE_LEVEL + 1, (len(idx),), generator=gen)
         low = low_res_scheduler.add_noise(inputs[idx], torch.randn(inputs[idx].shape, generator=gen), level)
         noise = torch.randn(latents.shape, generator=gen)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(idx),), generator=gen)
         x = torch.cat([scheduler.add_noise(latents, noise, t), low], 1)
         pred = unet(x, t, empty.expand(len(idx), -1, -1), class_labels=level).sample
-        loss = F.mse_loss(pred, noise)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        ema.step(unet.parameters())
-        losses.append(loss.item())
-        if step % 100 == 0:
-            train.log.info("step %d loss %.4f", step, float(np.mean(losses[-100:])))
-    wall = time.perf_counter() - start
-    ema.copy_to(unet.parameters())
-    unet.save_pretrained(out)
-    integrity.record_checksums(out)
-    step_flops = train.count_train_step_flops(config, recipe["batch"], nets.MAX_TOKENS)
-    return {
-        "width": width,
-        "task": "super_resolution",
-        "params": sum(p.numel() for p in unet.parameters()),
-        "recipe": recipe,
-        "train_flops": step_flops * recipe["steps"],
-        "train_step_flops": step_flops,
-        "train_flops_note": "UNet forward+backward per step, counted on the meta device, times steps; "
-        "the one-off encoding of the training set is excluded",
-        "wall_time_s": wall,
-        **train.loss_summary(losses),
-    }
+        return F.mse_loss(pred, noise)
+
+    record = train.fit_unet(unet, config, recipe, out, f"sr unet c={width}", loss_fn, start)
+    return {"width": width, "task": "super_resolution", **record}
 
 
 def assemble(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path) -> None:
