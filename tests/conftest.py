@@ -238,8 +238,7 @@ def tiny_clip(tmp_path_factory) -> dict[str, str]:
     }
 
 
-def _sr_blocks(n: int, kind: str) -> tuple[str, ...]:
-    return (f"{kind}EncoderBlock2D" if kind == "Down" else "UpDecoderBlock2D",) * n
+SR_AUTOENCODER_BLOCKS = {"down_block_types": ("DownEncoderBlock2D",) * 3, "up_block_types": ("UpDecoderBlock2D",) * 3}
 
 
 @pytest.fixture(scope="session")
@@ -262,8 +261,7 @@ def tiny_upscaler_dir(tmp_path_factory, tiny_parts) -> Path:
 
     torch.manual_seed(5)
     vae = AutoencoderKL(
-        block_out_channels=(8, 8, 8), down_block_types=_sr_blocks(3, "Down"), up_block_types=_sr_blocks(3, "Up"),
-        latent_channels=4, norm_num_groups=4, sample_size=32,
+        block_out_channels=(8, 8, 8), **SR_AUTOENCODER_BLOCKS, latent_channels=4, norm_num_groups=4, sample_size=32,
     )  # fmt: skip
     unet = UNet2DConditionModel(
         sample_size=8, in_channels=7, out_channels=4, block_out_channels=(8, 16), layers_per_block=1,
@@ -294,8 +292,7 @@ def tiny_ldm_sr_dir(tmp_path_factory) -> Path:
 
     torch.manual_seed(6)
     vqvae = VQModel(
-        block_out_channels=(8, 8, 8), down_block_types=_sr_blocks(3, "Down"), up_block_types=_sr_blocks(3, "Up"),
-        latent_channels=3, num_vq_embeddings=32, norm_num_groups=4, sample_size=32,
+        block_out_channels=(8, 8, 8), **SR_AUTOENCODER_BLOCKS, latent_channels=3, num_vq_embeddings=32, norm_num_groups=4, sample_size=32,
     )  # fmt: skip
     unet = UNet2DModel(
         sample_size=8, in_channels=6, out_channels=3, block_out_channels=(8, 16), layers_per_block=1,

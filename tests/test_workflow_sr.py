@@ -3,14 +3,12 @@ and a toy SR member trained by the workflow upscale degraded crops; PSNR, SSIM, 
 the frontier."""
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 from helpers import planned_jobs, snakemake, tiny_config
 from PIL import Image
-from safetensors.torch import save_model
 
 from ldmscale import files, generate, sr
 
@@ -21,19 +19,18 @@ METRICS = ("psnr", "ssim", "lpips", "fid")
 
 @pytest.fixture(scope="module")
 def lpips_weights(tmp_path_factory):
-    """LPIPS-alex weights: a random backbone (torchvision's ImageNet weights are a download) and torchmetrics' linear layers."""
+    """LPIPS-alex weights made by ldmscale's converter from a random AlexNet (torchvision's ImageNet weights are a
+    download) and torchmetrics' linear layers."""
     import torch
-    from torchmetrics.functional.image import lpips as tm_lpips
+    import torchvision
 
     from ldmscale import paired
 
+    root = tmp_path_factory.mktemp("lpips")
     torch.manual_seed(0)
-    module = paired.lpips_network("alex")
-    linear = Path(tm_lpips.__file__).parent / "lpips_models" / "alex.pth"
-    module.load_state_dict(torch.load(linear, map_location="cpu", weights_only=True), strict=False)
-    out = tmp_path_factory.mktemp("lpips") / "lpips-alex.safetensors"
-    save_model(module, str(out))
-    return out
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), root / "alexnet.pth")
+    paired.convert_lpips(root / "alexnet.pth", root / "lpips-alex.safetensors")
+    return root / "lpips-alex.safetensors"
 
 
 def sr_config(upscaler, ldm_sr, images, inception, lpips) -> dict:

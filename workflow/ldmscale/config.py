@@ -323,10 +323,13 @@ def _check_task_kinds(config: dict) -> None:
         )
     if "super_resolution" not in kinds.values():
         return
-    for i, model in enumerate([config, *config["models"]]):
-        guidance = model.get("guidance", [1.0])
-        if any(float(g) != 1.0 for g in guidance) and (i == 0 or "architecture" not in model):
-            where = "guidance" if i == 0 else f"models[{i - 1}] ({model['name']!r}).guidance"
+    grids = [("guidance", config["guidance"])] + [
+        (f"models[{i}] ({model['name']!r}).guidance", model["guidance"])
+        for i, model in enumerate(config["models"])
+        if "guidance" in model and "architecture" not in model
+    ]
+    for where, guidance in grids:
+        if any(float(g) != 1.0 for g in guidance):
             raise ValueError(
                 f"config: {where}: {guidance}: a super_resolution task has no text, so no classifier-free guidance; "
                 "set it to [1]"

@@ -104,9 +104,8 @@ def extractor_weights(kind: str, options: dict) -> str | None:
     """Return the configured local weights file of extractor `kind` (toy: the scorer directory's; pairs: none)."""
     if kind == "toy":
         return str(Path(options["toy"]["scorer"]) / "model.safetensors")
-    return {
-        "inception": lambda: options["inception"]["feature_extractor_weights_path"],
-        "clip": lambda: options["clip"]["pretrained"],
-        "lpips": lambda: options["lpips"]["weights"],
-        "pairs": lambda: None,
-    }[kind]()
+    if kind == "pairs":
+        return None
+    section, field = {"inception": ("inception", "feature_extractor_weights_path"), "clip": ("clip", "pretrained"),
+                      "lpips": ("lpips", "weights")}[kind]  # fmt: skip
+    return options[section][field]

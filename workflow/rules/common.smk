@@ -86,12 +86,16 @@ def shard_dirs(wildcards):
     return expand(SHARD, **dict(wildcards), shard=range(shards))
 
 
+def sr_images(t):
+    """The folder of high-resolution images a super-resolution task reads (None: a text task, or the toy stream)."""
+    return t["super_resolution"]["images"] if t["kind"] == "super_resolution" else None
+
+
 def task_data(wildcards):
     """Inputs of prepare_task: the prompt file and the real-image folder a task reads, if any."""
     t = task(wildcards)
-    if t["kind"] == "super_resolution":  # a folder, or the toy data stream
-        images = t["super_resolution"]["images"]
-        return {"images": images} if images else {}
+    if t["kind"] == "super_resolution":
+        return {"images": sr_images(t)} if sr_images(t) else {}
     prompts = t["prompts"].get("file", {}).get("path") or t["prompts"].get("coco", {}).get("captions")
     inputs = {"prompts": prompts} if prompts else {}
     if t["reference"]["images"]:
@@ -124,8 +128,8 @@ def extractor_inputs(wildcards):
     inputs = {"prompts": PROMPTS.format(task=wildcards.task)}
     if weights:
         inputs["weights"] = weights
-    if task(wildcards)["kind"] == "super_resolution" and task(wildcards)["super_resolution"]["images"]:
-        inputs["images"] = task(wildcards)["super_resolution"]["images"]
+    if sr_images(task(wildcards)):
+        inputs["images"] = sr_images(task(wildcards))
     if kind == "clip" and config["metrics"]["clip"]["model_config"]:
         inputs["model_config"] = config["metrics"]["clip"]["model_config"]
     return inputs
