@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
 
-# toy-checkpoints trains and distils with this: every member and its distilled student
-DISTILLED := config/examples/toy-distilled.yaml
+# toy-checkpoints trains and distils with this: the parts, every member, its distilled student and its SR member
+FAMILY := config/toy-family.yaml
 
 .PHONY: run test test-cluster dry-run lint report screenshot clean toy-checkpoints
 
@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 	-$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	touch $@
 
+# CONFIG=config/examples/toy-sr.yaml (say) runs that experiment instead of config.yaml's.
 run: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG))
 
 test: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest
@@ -50,7 +51,7 @@ screenshot: $(STAMP)
 
 # Retrain the toy family with config.yaml's recipe and replace the checkpoints shipped in resources/toy/.
 toy-checkpoints: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile $(DISTILLED) --config train_toy=True -- ship_toy
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile $(FAMILY) -- ship_toy
 	for d in results/toy/ship/v*; do rm -rf resources/toy/$$(basename $$d) && cp -r $$d resources/toy/; done
 	find resources/toy -name .snakemake_timestamp -delete
 

@@ -32,7 +32,10 @@ BAD = {
         dict(models=[{"name": "a", "hub": {"repo_id": "nota-ai/bk-sdm-tiny", "revision": "main"}}]),
         r"models\[0\] \('a'\): hub.revision 'main' is not a commit hash",
     ),
-    "no task for generating models": (dict(tasks={}), r"tasks: at least one task is needed when a model generates"),
+    "no task for generating models": (
+        dict(tasks={}, train_toy=False),
+        r"tasks: at least one task is needed when a model generates",
+    ),
     "latency off with generating models": (
         dict(cost={"latency": False}),
         r"cost.latency: false is only for architecture-only sweeps",
@@ -187,7 +190,7 @@ def test_tiny_config_plans_every_rule(tmp_path):
         jobs["image_features"] == 2 * 2 and jobs["reference_features"] == 1
     )  # the toy scorer's, once per configuration
     assert jobs["train_unet"] == 2 and jobs["frontier"] == 1 and jobs["sample_grid"] == 1
-    assert jobs["chart_cost"] == jobs["chart_winners"] == 2 * 3 and jobs["chart_steps"] == jobs["chart_train"] == 2
+    assert jobs["charts"] == 2  # one per metric
 
 
 @pytest.mark.parametrize(
@@ -221,6 +224,23 @@ def test_the_all_samplers_example_plans_its_sweep(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
     assert jobs["generate"] == jobs["image_features"] == 5 * 3 * 5 * 2  # models × samplers × steps × guidance
     assert "train_unet" not in jobs  # the shipped checkpoints
+
+
+def test_the_family_config_trains_and_ships_every_member_of_both_kinds(tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "toy-family.yaml").read_text())
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run", "--", "ship_toy"))
+    assert jobs["train_unet"] == 10 and jobs["distill_unet"] == 5 and jobs["ship_toy"] == 1  # 5 t2i + 5 SR members
+    with pytest.raises(ValueError, match="tasks: at least one task is needed"):  # no tasks: only to train the family
+        cfg_check({**config, "train_toy": False})
+
+
+def cfg_check(config):
+    from snakemake.utils import validate
+
+    from ldmscale import config as cfg
+
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    cfg.check(config)
 
 
 def test_a_model_sweeps_its_own_samplers_steps_and_guidance_and_the_rest_keep_the_sweeps():

@@ -299,15 +299,17 @@ def test_crossovers_are_also_found_within_each_sampler():
     )
 
 
-@pytest.mark.parametrize("kind", sorted(frontier.CHARTS))
-def test_every_chart_renders_to_png_and_offline_html(analysed, tmp_path, kind):
+def test_every_chart_renders_to_png_and_offline_html_in_one_call(analysed, tmp_path):
     paths = {name: tmp_path / f"{name}.parquet" for name in frontier.TABLES}
     for name, path in paths.items():
         analysed[name].write_parquet(path)
-    out = [tmp_path / "c.png", tmp_path / "c.html"]
-    frontier.write_chart(kind, {k: str(v) for k, v in paths.items()}, "attr_acc", "normalised_cost", out)
-    assert out[0].read_bytes()[:4] == b"\x89PNG"
-    assert_offline_html(out[1].read_text())
+    out = {(kind, "normalised_cost"): [tmp_path / f"{kind}.png", tmp_path / f"{kind}.html"] for kind in frontier.CHARTS}
+    frontier.write_charts({k: str(v) for k, v in paths.items()}, "attr_acc", out)
+    for png, html in out.values():
+        assert png.read_bytes()[:4] == b"\x89PNG"
+        assert_offline_html(html.read_text())
+    with pytest.raises(ValueError, match="unknown chart 'pie'; valid charts: cost, winners, steps, train"):
+        frontier.write_charts({}, "attr_acc", {("pie", None): []})
 
 
 def test_training_compute_chart_needs_the_column(analysed):

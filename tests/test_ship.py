@@ -24,7 +24,17 @@ def shipped(tmp_path_factory, tiny_parts):
     files.write_json(records / "distill.json", {"width": 8, "train_flops": 125, "distill_flops": 2})
     parts = {name: tiny_parts[name] for name in ("text", "vae", "scorer")}
     members = {8: (tiny_parts["unet"], records / "train.json")}
-    ship.ship(out, parts, members, RECIPE, ROOT, students={8: (tiny_parts["unet"], records / "distill.json")})
+    files.write_json(records / "sr" / "train.json", {"width": 16, "train_flops": 7, "task": "super_resolution"})
+    students = {8: (tiny_parts["unet"], records / "distill.json")}
+    ship.ship(
+        out,
+        parts,
+        members,
+        RECIPE,
+        ROOT,
+        students,
+        sr_members={16: (tiny_parts["unet"], records / "sr" / "train.json")},
+    )
     return out
 
 
@@ -70,6 +80,13 @@ def test_check_shipped_refuses_another_recipe_or_an_unshipped_width(shipped):
         ValueError, match=r"models\[0\] \('s'\): toy.width 16 has no shipped distilled student \(shipped widths: 8\)"
     ):
         cfg.check_shipped({**config, "models": [student]}, shipped)
+    upscaler = {"name": "u", "toy": {"width": 8, "kind": "super_resolution"}}
+    with pytest.raises(
+        ValueError,
+        match=r"models\[0\] \('u'\): toy.width 8 has no shipped super-resolution checkpoint \(shipped widths: 16\)",
+    ):
+        cfg.check_shipped({**config, "models": [upscaler]}, shipped)
+    assert cfg.check_shipped({**config, "models": [{**upscaler, "toy": {**upscaler["toy"], "width": 16}}]}, shipped)
 
 
 def test_students_ship_beside_their_teachers_with_their_distillation_record(shipped):
@@ -77,3 +94,10 @@ def test_students_ship_beside_their_teachers_with_their_distillation_record(ship
     assert record["students"]["8"]["distill_flops"] == 2
     assert json.loads((shipped / "models/c8-lcm/distill.json").read_text())["train_flops"] == 125
     integrity.verify_checksums(shipped / "models/c8-lcm/unet")
+
+
+def test_super_resolution_members_ship_in_their_own_directories(shipped):
+    record = json.loads((shipped / "SHIPPED.json").read_text())
+    assert record["sr_members"]["16"]["task"] == "super_resolution" and "16" not in record["members"]
+    assert json.loads((shipped / "models/c16-sr/train.json").read_text())["train_flops"] == 7
+    integrity.verify_checksums(shipped / "models/c16-sr/unet")

@@ -68,9 +68,10 @@ def test_a_toy_sr_task_crops_the_toy_data_stream():
     spec = {"images": None, "crop": 32, "seed": 5, "scale": 4, "degradation": "bicubic", "prompt": "", "noise_level": 0}
     doc = tasks.super_resolution(spec, 3)
     assert doc["kind"] == "super_resolution" and doc["source"] == "toy" and len(doc["items"]) == 3
-    images, _, captions = data.dataset(5, 0, 3, 32)
+    images, labels, captions = data.dataset(5, 0, 3, 32)
     assert np.array_equal(np.stack(list(sr.truth_batches(doc, range(3), 2))[0]), images[:2])
     assert [item["caption"] for item in doc["items"]] == captions
+    assert [item["labels"] for item in doc["items"]] == labels.tolist()  # what attr_acc scores an upscaled image by
     assert sr.inputs(doc, [2])[0].shape == (8, 8, 3)
     with pytest.raises(ValueError, match="prepared with toy data v0"):
         sr.ground_truth({**doc, "data_version": 0}, 0)
@@ -115,13 +116,15 @@ def test_an_sr_task_is_checked_naming_the_field(folder):
         "a super_resolution task has no text, so no classifier-free guidance": {**config, "guidance": [1.0, 2.0]},
         r"models\[0\] \('a'\).guidance: \[3.0\]": {**config, "models": [{**config["models"][0], "guidance": [3.0]}]},
         r"sr.super_resolution.crop \(30\) must be a multiple of scale \(4\)": _sr_config(folder, super_resolution={"images": str(folder), "crop": 30}),
-        r"sr.metrics\[0\]: attr_acc scores toy captions; an SR task has none": _sr_config(folder, metrics=["attr_acc"]),
+        r"sr.metrics\[0\]: attr_acc scores toy images; it needs super_resolution.images: null": _sr_config(folder, metrics=["attr_acc"]),
+        r"sr.metrics\[0\]: kid_toy scores toy images; .* and crop: 32 \(toy.image_size\)": _sr_config(folder, super_resolution={"images": None, "crop": 64}, metrics=["kid_toy"]),
         "toy.kind text_to_image cannot do the sweep's tasks": {**config, "models": [{"name": "a", "toy": {"width": 8, "kind": "text_to_image"}}]},
         "one sweep holds one task kind": {**config, "tasks": {**config["tasks"], "t2i": {**_sr_config(folder)["tasks"]["sr"], "kind": "text_to_image", "metrics": ["attr_acc"]}}},
     }  # fmt: skip
     for message, changed in bad.items():
         with pytest.raises(ValueError, match=message):
             cfg.check(changed)
+    cfg.check(_sr_config(folder, super_resolution={"images": None, "crop": 32}, metrics=["kid_toy", "attr_acc"]))
     t2i = {
         **_sr_config(folder, kind="text_to_image", metrics=["psnr"]),
         "models": [{"name": "a", "toy": {"width": 8, "kind": "text_to_image"}}],

@@ -286,48 +286,16 @@ rule frontier:
         "touch {{output}}"
 
 
-rule chart_cost:
+rule charts:
     input:
         "results/frontier/best_guidance.parquet",
         "results/frontier/pareto.parquet",
-    output:
-        multiext("results/frontier/{{metric}}__{{cost}}", ".html", ".png", ".svg"),
-    log:
-        "logs/chart/{{metric}}__{{cost}}.log",
-    shell:
-        "touch {{output}}"
-
-
-rule chart_winners:
-    input:
         "results/frontier/best_per_cost.parquet",
         "results/frontier/crossovers.parquet",
     output:
-        multiext("results/frontier/{{metric}}__{{cost}}__winners", ".html", ".png", ".svg"),
+        expand("results/frontier/{{{{metric}}}}__{{view}}.{{ext}}", view=VIEWS, ext=["html", "png", "svg"]),
     log:
-        "logs/chart/{{metric}}__{{cost}}__winners.log",
-    shell:
-        "touch {{output}}"
-
-
-rule chart_steps:
-    input:
-        "results/frontier/best_guidance.parquet",
-    output:
-        multiext("results/frontier/{{metric}}__steps", ".html", ".png", ".svg"),
-    log:
-        "logs/chart/{{metric}}__steps.log",
-    shell:
-        "touch {{output}}"
-
-
-rule chart_train:
-    input:
-        "results/frontier/best_guidance.parquet",
-    output:
-        multiext("results/frontier/{{metric}}__train_flops", ".html", ".png", ".svg"),
-    log:
-        "logs/chart/{{metric}}__train_flops.log",
+        "logs/charts/{{metric}}.log",
     shell:
         "touch {{output}}"
 

@@ -117,9 +117,10 @@ def check(config: dict) -> None:
         if teacher is not None and "toy" in model:
             _check_toy_student(config, model, where)
         _check_toy_kind(config, model, where)
-    if generating_models(config) and not config["tasks"]:
+    if generating_models(config) and not config["tasks"] and not config["train_toy"]:
         raise ValueError(
-            "config: tasks: at least one task is needed when a model generates (only architecture models do not)"
+            "config: tasks: at least one task is needed when a model generates (only architecture models, and a "
+            "train_toy run that only trains the toy family, do not)"
         )
     if not config["cost"]["latency"] and generating_models(config):
         raise ValueError(
@@ -149,7 +150,7 @@ def check(config: dict) -> None:
                 f"config: {where}.shard_size ({task['shard_size']}) must be a multiple of batch_size "
                 f"({task['batch_size']}), so that sharding never changes an image"
             )
-        check_task_data(where, task)
+        check_task_data(where, task, config["toy"]["image_size"])
     _check_task_kinds(config)
     check_extractors(config)
     reference = config["cost"]["reference_model"]
@@ -336,7 +337,7 @@ def _check_task_kinds(config: dict) -> None:
             )
 
 
-def _check_super_resolution(where: str, task: dict) -> None:
+def _check_super_resolution(where: str, task: dict, toy_image_size: int) -> None:
     sr = task["super_resolution"]
     if sr["crop"] % sr["scale"]:
         raise ValueError(
@@ -346,15 +347,18 @@ def _check_super_resolution(where: str, task: dict) -> None:
         raise ValueError(
             f"config: {where}.reference.images: a super_resolution task's real images are its own crops; remove it"
         )
-    for i, name in enumerate(task["metrics"]):
-        if scoring.get(name).extractor == "toy":
-            raise ValueError(f"config: {where}.metrics[{i}]: {name} scores toy captions; an SR task has none")
+    for i, name in enumerate(task["metrics"]):  # the toy scorer reads toy images, at the size it was trained at
+        if scoring.get(name).extractor == "toy" and (sr["images"] or sr["crop"] != toy_image_size):
+            raise ValueError(
+                f"config: {where}.metrics[{i}]: {name} scores toy images; it needs super_resolution.images: null "
+                f"(the toy data stream) and crop: {toy_image_size} (toy.image_size)"
+            )
 
 
-def check_task_data(where: str, task: dict) -> None:
+def check_task_data(where: str, task: dict, toy_image_size: int) -> None:
     """Raise ValueError naming the field when a task's prompts or real images do not fit its metrics."""
     if task["kind"] == "super_resolution":
-        return _check_super_resolution(where, task)
+        return _check_super_resolution(where, task, toy_image_size)
     for i, name in enumerate(task["metrics"]):
         if scoring.get(name).extractor in PAIRED_EXTRACTORS:
             raise ValueError(

@@ -28,6 +28,13 @@ COST_AXES = {
     "latency_ms_per_image": "ms per image (profiled components)",
 }
 TABLES = ("best_guidance", "pareto", "best_per_budget", "best_per_cost", "crossovers")
+# The frontier's charts of one metric (results/frontier/{metric}__{view}.{html,png,svg}): view → (chart kind, cost).
+CHART_VIEWS = {
+    **{cost: ("cost", cost) for cost in COST_AXES},
+    **{f"{cost}__winners": ("winners", cost) for cost in COST_AXES},
+    "steps": ("steps", None),
+    "train_flops": ("train", None),  # only when the sweep has models ldmscale trained
+}
 DISTILLATION = "distillation"  # results/frontier/distillation.{csv,parquet}: students against teachers (may be empty)
 
 # Feature extractors, by kind; a key names everything that changes the features and appears in FEATURES paths.

@@ -85,18 +85,6 @@ def crops(folder: str | Path, num_images: int, crop: int, seed: int) -> dict:
     }
 
 
-def toy_crops(num_images: int, crop: int, seed: int) -> dict:
-    """Return the task document of an SR task on the toy data stream: item i is toy image i of stream `seed`,
-    rendered at `crop` pixels (its caption recorded, though an SR task does not read it)."""
-    from .toy import DATA_VERSION, data
-
-    items = []
-    for index in range(num_images):
-        attrs = data.attributes(seed, index)
-        items.append({"index": index, "attributes": attrs, "caption": data.caption(attrs)})
-    return {"source": "toy", "data_version": DATA_VERSION, "seed": seed, "crop": crop, "items": items}
-
-
 def ground_truth(doc: dict, index: int, check: bool = False) -> np.ndarray:
     """Return the high-resolution crop of item `index` (uint8 HWC RGB); `check` verifies its file's SHA-256 first
     (a toy task's data version instead)."""

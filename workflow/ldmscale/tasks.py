@@ -42,8 +42,10 @@ def super_resolution(spec: dict, num_images: int) -> dict:
 
     if spec["images"]:
         doc = sr.crops(spec["images"], num_images, spec["crop"], spec["seed"])
-    else:
-        doc = sr.toy_crops(num_images, spec["crop"], spec["seed"])
+    else:  # the toy stream's items, rendered at `crop` pixels; their labels are what the toy metrics read
+        doc = {**toy_prompts(spec["seed"], num_images), "crop": spec["crop"]}
+        for item in doc["items"]:
+            item["caption"] = item.pop("prompt")
     for item in doc["items"]:
         item["prompt"] = spec["prompt"]
     keys = ("scale", "degradation", "noise_level")

@@ -25,7 +25,9 @@ if not config["train_toy"]:
 TOY = TOY_BUILT if config["train_toy"] else TOY_SHIPPED
 TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m]
 TOY_STUDENTS = cfg.toy_students(config)  # student → teacher: distilled by the workflow
-TOY_TEACHERS = [m for m in TOY_MODELS if m not in TOY_STUDENTS]
+TOY_TEACHERS = [m for m in TOY_MODELS if m not in TOY_STUDENTS]  # trained by train_unet, of either kind
+TOY_SR = [m for m in TOY_TEACHERS if cfg.model_entry(config, m)["toy"]["kind"] == "super_resolution"]
+TOY_T2I = [m for m in TOY_TEACHERS if m not in TOY_SR]
 GENERATING = cfg.generating_models(config)
 
 
@@ -205,16 +207,39 @@ def all_targets():
     return targets
 
 
+# The charts of each metric (training compute only when ldmscale trained models); their PNGs in the report.
+CHART_VIEWS = [v for v in paths.CHART_VIEWS if v != "train_flops" or TOY_MODELS]
+CHART_REPORT = {
+    "cost": ("quality_vs_cost.rst", "Quality vs cost"),
+    "winners": ("winners.rst", "Frontier"),
+    "steps": ("quality_vs_steps.rst", "Quality vs steps"),
+    "train": ("quality_vs_training.rst", "Quality vs training compute"),
+}
+
+
+def chart_pngs():
+    """The PNG of each chart of one {metric}, each under its kind's category of the report."""
+    pngs = []
+    for view in CHART_VIEWS:
+        kind, cost = paths.CHART_VIEWS[view]
+        caption, category = CHART_REPORT[kind]
+        labels = {"metric": "{metric}", **({"cost axis": cost} if cost else {})}
+        subcategory = "{metric}" if cost else None
+        png = report(
+            f"results/frontier/{{metric}}__{view}.png",
+            caption=f"../report/{caption}",
+            category=category,
+            subcategory=subcategory,
+            labels=labels,
+        )
+        pngs.append(png)
+    return pngs
+
+
 def frontier_plots():
-    """Every chart (HTML, PNG, SVG; training compute only when ldmscale trained models) and sample grid."""
-    views = [
-        *paths.COST_AXES,
-        *(f"{c}__winners" for c in paths.COST_AXES),
-        "steps",
-        *(["train_flops"] if TOY_MODELS else []),
-    ]
+    """Every chart (HTML, PNG, SVG) and sample grid."""
     charts = expand(
-        "results/frontier/{metric}__{view}.{ext}", metric=METRICS_USED, view=views, ext=["html", "png", "svg"]
+        "results/frontier/{metric}__{view}.{ext}", metric=METRICS_USED, view=CHART_VIEWS, ext=["html", "png", "svg"]
     )
     grids = [
         f"results/frontier/grids/{task}/{sampler}_g{guidance}.png"

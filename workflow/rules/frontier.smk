@@ -46,96 +46,24 @@ rule frontier:
         "../scripts/frontier.py"
 
 
-rule chart_cost:
+rule charts:
     input:
         best_guidance="results/frontier/best_guidance.parquet",
         pareto="results/frontier/pareto.parquet",
-    output:
-        html="results/frontier/{metric}__{cost}.html",
-        png=report(
-            "results/frontier/{metric}__{cost}.png",
-            caption="../report/quality_vs_cost.rst",
-            category="Quality vs cost",
-            subcategory="{metric}",
-            labels={"metric": "{metric}", "cost axis": "{cost}"},
-        ),
-        svg="results/frontier/{metric}__{cost}.svg",
-    params:
-        kind="cost",
-    log:
-        "logs/chart/{metric}__{cost}.log",
-    conda:
-        "../../envs/ldmscale.yaml"
-    script:
-        "../scripts/chart.py"
-
-
-rule chart_winners:
-    input:
         best_per_cost="results/frontier/best_per_cost.parquet",
         crossovers="results/frontier/crossovers.parquet",
     output:
-        html="results/frontier/{metric}__{cost}__winners.html",
-        png=report(
-            "results/frontier/{metric}__{cost}__winners.png",
-            caption="../report/winners.rst",
-            category="Frontier",
-            subcategory="{metric}",
-            labels={"metric": "{metric}", "cost axis": "{cost}"},
-        ),
-        svg="results/frontier/{metric}__{cost}__winners.svg",
+        html=expand("results/frontier/{{metric}}__{view}.html", view=CHART_VIEWS),
+        png=chart_pngs(),
+        svg=expand("results/frontier/{{metric}}__{view}.svg", view=CHART_VIEWS),
     params:
-        kind="winners",
+        views=CHART_VIEWS,
     log:
-        "logs/chart/{metric}__{cost}__winners.log",
+        "logs/charts/{metric}.log",
     conda:
         "../../envs/ldmscale.yaml"
     script:
-        "../scripts/chart.py"
-
-
-rule chart_steps:
-    input:
-        best_guidance="results/frontier/best_guidance.parquet",
-    output:
-        html="results/frontier/{metric}__steps.html",
-        png=report(
-            "results/frontier/{metric}__steps.png",
-            caption="../report/quality_vs_steps.rst",
-            category="Quality vs steps",
-            labels={"metric": "{metric}"},
-        ),
-        svg="results/frontier/{metric}__steps.svg",
-    params:
-        kind="steps",
-    log:
-        "logs/chart/{metric}__steps.log",
-    conda:
-        "../../envs/ldmscale.yaml"
-    script:
-        "../scripts/chart.py"
-
-
-rule chart_train:
-    input:
-        best_guidance="results/frontier/best_guidance.parquet",
-    output:
-        html="results/frontier/{metric}__train_flops.html",
-        png=report(
-            "results/frontier/{metric}__train_flops.png",
-            caption="../report/quality_vs_training.rst",
-            category="Quality vs training compute",
-            labels={"metric": "{metric}"},
-        ),
-        svg="results/frontier/{metric}__train_flops.svg",
-    params:
-        kind="train",
-    log:
-        "logs/chart/{metric}__train_flops.log",
-    conda:
-        "../../envs/ldmscale.yaml"
-    script:
-        "../scripts/chart.py"
+        "../scripts/charts.py"
 
 
 rule sample_grid:

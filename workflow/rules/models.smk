@@ -118,16 +118,19 @@ rule prepare_model:
 rule ship_toy:
     input:
         parts=[f"{TOY_BUILT}/{part}" for part in ("text", "vae", "scorer")],
-        unets=expand("results/models/{model}/unet", model=TOY_TEACHERS),
-        records=expand("results/models/{model}/train.json", model=TOY_TEACHERS),
+        unets=expand("results/models/{model}/unet", model=TOY_T2I),
+        records=expand("results/models/{model}/train.json", model=TOY_T2I),
         student_unets=expand("results/models/{model}/unet", model=TOY_STUDENTS),
         student_records=expand("results/models/{model}/distill.json", model=TOY_STUDENTS),
+        sr_unets=expand("results/models/{model}/unet", model=TOY_SR),
+        sr_records=expand("results/models/{model}/train.json", model=TOY_SR),
     output:
         directory(f"results/toy/ship/v{DATA_VERSION}"),
     params:
         recipe=config["toy"],
-        widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_TEACHERS],
+        widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_T2I],
         student_widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_STUDENTS],
+        sr_widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_SR],
         repository=workflow.basedir,
     log:
         "logs/ship_toy.log",

@@ -11,11 +11,9 @@ from ldmscale.toy import ship
 
 with files.job_log(snakemake.log[0]) as log:
     parts = {Path(p).name: Path(p) for p in snakemake.input.parts}
-    members = dict(zip(snakemake.params.widths, zip(snakemake.input.unets, snakemake.input.records)))
-    students = dict(
-        zip(snakemake.params.student_widths, zip(snakemake.input.student_unets, snakemake.input.student_records))
-    )
-    record = ship.ship(
-        snakemake.output[0], parts, members, snakemake.params.recipe, snakemake.params.repository, students
-    )
+    p, i = snakemake.params, snakemake.input
+    members = dict(zip(p.widths, zip(i.unets, i.records)))
+    students = dict(zip(p.student_widths, zip(i.student_unets, i.student_records)))
+    sr_members = dict(zip(p.sr_widths, zip(i.sr_unets, i.sr_records)))
+    record = ship.ship(snakemake.output[0], parts, members, p.recipe, p.repository, students, sr_members)
     log.info("shipped %d files from commit %s", len(record["sha256"]), record["commit"])

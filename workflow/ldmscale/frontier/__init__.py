@@ -7,7 +7,7 @@ One module per concern, each importing only those above it:
 - `ranking`: the one ranking every choice makes, budgets as filters, configurations in words;
 - `uncertainty`: the paired bootstrap over images, margins and each crossover's evidence;
 - `analysis`: best guidance, Pareto sets, best per budget, crossovers and the tidy tables (`analyse`);
-- `charts`: the altair charts and `write_chart`;
+- `charts`: the altair charts and `write_charts`;
 - `summary`: the plain-words README.md and `write_all`.
 
 Every public name is re-exported here, so `from ldmscale import frontier; frontier.analyse(...)` works as before.
@@ -39,7 +39,7 @@ from .charts import (
     steps_chart,
     train_chart,
     winners_chart,
-    write_chart,
+    write_charts,
 )
 from .ranking import describe
 from .summary import summary_markdown, write_all
@@ -92,5 +92,5 @@ __all__ = [
     "winners_chart",
     "with_margins",
     "write_all",
-    "write_chart",
+    "write_charts",
 ]

@@ -32,11 +32,13 @@ def _commit(repository: str | Path) -> str | None:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def _ship_unets(tmp: Path, unets: dict[int, tuple[Path, Path]], student: bool) -> dict[str, dict]:
+def _ship_unets(
+    tmp: Path, unets: dict[int, tuple[Path, Path]], student: bool, kind: str = "text_to_image"
+) -> dict[str, dict]:
     """Copy each width's UNet and record under `tmp`; return the records by width."""
     records = {}
     for width, (unet, record) in sorted(unets.items()):
-        member = tmp / paths.toy_member_dir(width, student)
+        member = tmp / paths.toy_member_dir(width, student, kind)
         _half_copy(Path(unet), member / "unet")
         shutil.copy(record, member / Path(record).name)
         records[str(width)] = files.read_json(record)
@@ -50,12 +52,13 @@ def ship(
     recipe: dict,
     repository,
     students: dict[int, tuple[Path, Path]] | None = None,
+    sr_members: dict[int, tuple[Path, Path]] | None = None,
 ) -> dict:
     """Write the shipped checkpoints to `out` and return their record (also written as SHIPPED.json).
 
     `parts` maps text/vae/scorer to their trained directories; `members` maps each UNet width to
-    its trained directory and training record, and `students` each distilled width to its UNet and
-    distillation record.
+    its trained directory and training record, `students` each distilled width to its UNet and
+    distillation record, and `sr_members` each super-resolution member's width to its UNet and training record.
     """
     with files.atomic_path(out) as tmp:
         for name, source in sorted(parts.items()):
@@ -65,7 +68,8 @@ def ship(
             "recipe": recipe,
             "members": _ship_unets(tmp, members, student=False),
             "students": _ship_unets(tmp, students or {}, student=True),
-            "command": "make toy-checkpoints  (snakemake --configfile config/examples/toy-distilled.yaml "
+            "sr_members": _ship_unets(tmp, sr_members or {}, student=False, kind="super_resolution"),
+            "command": "make toy-checkpoints  (snakemake --configfile config/toy-family.yaml "
             "--config train_toy=True -- ship_toy, then copied to resources/toy/)",
             "commit": _commit(repository),
             "weights": "float16 copies of the float32 training outputs; loaded back as float32",
