@@ -66,6 +66,19 @@ def test_the_command_line_exits_non_zero_when_a_condition_fails(tmp_path, capsys
     ), out
 
 
+def test_by_steps_names_the_best_model_at_each_step_count_with_its_paired_margin(tmp_path, capsys):
+    means = {**GOOD, ("m", 2): 0.5}  # at 2 steps m and l tie: 150 of 300 images each
+    rows = experiment.by_steps(*sweep(means), "attr_acc", reps=300)
+    found = {r["steps"]: (r["winner"], r["runner_up"], r["separable"]) for r in rows}
+    assert found == {1: ("l", "m", False), 2: ("m", "l", False), 25: ("l", "m", True)}  # a tie goes to the smaller
+    assert rows[2]["margin"] == pytest.approx(0.2) and 0 < rows[2]["margin_ci_low"] < 0.2 < rows[2]["margin_ci_high"]
+    summary, per_image = sweep(means)
+    summary.write_parquet(tmp_path / "s.parquet")
+    per_image.write_parquet(tmp_path / "p.parquet")
+    assert experiment.main([str(tmp_path / "s.parquet"), str(tmp_path / "p.parquet"), "--by-steps"]) == 0
+    assert "| t | ddim | 25 | l: 0.9 | m | +0.2 [" in capsys.readouterr().out
+
+
 # --- the shipped family, at the default run's N (its images: same prompts, same per-index seeds) ---------------------
 
 SHIPPED_N = yaml.safe_load((ROOT / "config.yaml").read_text())["tasks"]["shapes"]["num_images"]  # 128

@@ -11,6 +11,8 @@ construction. These conditions concern the experiment, not its answer (which mod
 Checked per task and sampler, guidance chosen per (model, sampler, steps) as on the frontier:
 
     python -m ldmscale.experiment results/summary.parquet results/per_image.parquet --metric attr_acc
+
+`--by-steps` prints instead the best model at each step count, with its paired margin over the runner-up.
 """
 
 from __future__ import annotations
@@ -89,6 +91,37 @@ def _below_floor(model_rows: pl.DataFrame, metric: str) -> dict:
             "interval": "the score's own 95% interval", "holds": holds}  # fmt: skip
 
 
+def by_steps(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int = REPS) -> list[dict]:
+    """Return, per task, sampler and step count, the best model and its paired margin over the best other model
+    at the same steps (guidance chosen per model as on the frontier): who wins when steps, not cost, are equal."""
+    best = best_guidance(summary, metric)
+    values = per_image_values(per_image, metric)
+    rows = []
+    for (task, sampler, steps), group in best.sort("steps").group_by(["task", "sampler", "steps"], maintain_order=True):
+        lengths = {len(v) for key, v in values.items() if key[0] == task}
+        counts = resample_counts(lengths.pop(), reps) if len(lengths) == 1 else None
+        ranked = _ranked(group, metric).rows(named=True)
+        if len(ranked) < 2:
+            continue
+        winner, runner_up = ranked[0], ranked[1]
+        margin = compare(winner, runner_up, metric, values, counts)
+        rows.append({"task": task, "sampler": sampler, "steps": steps, "winner": winner["model"],
+                     "value": winner[metric], "runner_up": runner_up["model"], **margin})  # fmt: skip
+    return rows
+
+
+def steps_table(rows: list[dict], metric: str) -> str:
+    """Return the per-step-count winners as a Markdown table."""
+    lines = [f"| task | sampler | steps | best model ({metric}) | runner-up | margin [95% interval] |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        verdict = "" if r["separable"] else ", not separable"
+        lines.append(
+            f"| {r['task']} | {r['sampler']} | {r['steps']} | {r['winner']}: {r['value']:.4g} | {r['runner_up']} | "
+            f"{r['margin']:+.3g} [{r['margin_ci_low']:.3g}, {r['margin_ci_high']:.3g}]{verdict} |"
+        )
+    return "\n".join(lines)
+
+
 def table(rows: list[dict], metric: str) -> str:
     """Return the conditions as a Markdown table."""
 
@@ -114,9 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--metric", action="append", help="metric(s) to check (default: every metric of the summary with a floor)"
     )
+    parser.add_argument("--by-steps", action="store_true", help="instead: the best model at each step count")
     args = parser.parse_args(argv)
     summary, per_image = pl.read_parquet(args.summary), pl.read_parquet(args.per_image)
     names = args.metric or [c.removesuffix("_floor") for c in summary.columns if c.endswith("_floor")]
+    if args.by_steps:
+        print("\n\n".join(steps_table(by_steps(summary, per_image, metric), metric) for metric in names))
+        return 0
     failed = 0
     for metric in names:
         rows = conditions(summary, per_image, metric)
