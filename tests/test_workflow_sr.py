@@ -13,7 +13,8 @@ from PIL import Image
 from ldmscale import files, generate, sr
 
 pytestmark = pytest.mark.workflow
-TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv")
+GRID = "results/frontier/grids/div/ddim_g1.png"
+TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv", GRID)
 METRICS = ("psnr", "ssim", "lpips", "fid")
 
 
@@ -90,6 +91,24 @@ def test_psnr_ssim_lpips_and_fid_reach_the_summary_and_the_frontier(sr_run):
     assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
     record = files.read_json(work / "results" / "models" / "toy-sr" / "train.json")
     assert record["task"] == "super_resolution" and record["train_flops"] > 0
+
+
+def test_the_sample_grid_shows_each_input_and_its_ground_truth_above_the_models_rows(sr_run):
+    from PIL import ImageFont
+
+    from ldmscale import grids
+
+    work, config = sr_run
+    doc = files.read_json(work / "results" / "tasks" / "div" / "prompts.json")
+    canvas = np.asarray(Image.open(work / GRID).convert("RGB"))
+    font = ImageFont.load_default(size=grids.LABEL_PX)
+    rows = ["input", "ground truth", *(m["name"] for m in config["models"])]
+    left = max(int(font.getlength(r)) for r in rows) + 2 * grids.MARGIN
+    cell, header = 96, grids.LABEL_PX + 2 * grids.MARGIN  # the default cell side: a 32-pixel crop drawn 3× (nearest)
+    for n in range(4):
+        top, x = header + (cell + grids.MARGIN), left + n * cell  # second row, first column, image n
+        truth = sr.ground_truth(doc, n).repeat(3, axis=0).repeat(3, axis=1)
+        np.testing.assert_array_equal(canvas[top : top + cell, x : x + cell], truth)
 
 
 def test_a_guidance_scale_is_refused_for_a_task_without_text(sr_run, tmp_path):

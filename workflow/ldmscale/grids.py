@@ -51,9 +51,17 @@ def write(
         config = paths.config_from_path(shard)
         by_config.setdefault((config["model"], config["steps"]), []).append(shard)
     cells = {key: generate.load_images(sorted(shards))[0][:images] for key, shards in by_config.items()}
-    prompts = {item["index"]: item["prompt"] for item in prompt_doc["items"]}
-    note = "Prompts of the images in every cell, left to right:\n" + "\n".join(
-        f"{i + 1}. {prompts[i]}" for i in range(images)
-    )
+    if prompt_doc.get("kind") == "super_resolution":  # what every row upscaled, and what it should have given
+        from . import sr
+
+        cells[("input", steps[0])] = sr.inputs(prompt_doc, range(images))
+        cells[("ground truth", steps[0])] = [sr.ground_truth(prompt_doc, i) for i in range(images)]
+        models = ["input", "ground truth", *models]
+        note = f"Rows: the {prompt_doc['degradation']} input (×{prompt_doc['scale']} down), its ground truth, each model's upscaling"
+    else:
+        prompts = {item["index"]: item["prompt"] for item in prompt_doc["items"]}
+        note = "Prompts of the images in every cell, left to right:\n" + "\n".join(
+            f"{i + 1}. {prompts[i]}" for i in range(images)
+        )
     with files.atomic_path(out) as tmp:
         grid(cells, models, steps, cell_px, note).save(tmp, format="PNG")
