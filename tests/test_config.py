@@ -234,6 +234,12 @@ def test_the_family_config_trains_and_ships_every_member_of_both_kinds(tmp_path)
         cfg_check({**config, "train_toy": False})
 
 
+def test_the_sr_example_sweeps_the_shipped_sr_members_over_steps(tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "examples" / "toy-sr.yaml").read_text())
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
+    assert jobs["generate"] == 5 * 8 and "train_unet" not in jobs  # models × steps, guidance 1 only; shipped
+
+
 def cfg_check(config):
     from snakemake.utils import validate
 
