@@ -69,3 +69,17 @@ def test_the_unet_is_costed_at_the_low_resolution_latent_with_the_image_channels
     assert (flops["text_encoder"]["flops_b1"] > 0) == (fixture == "tiny_upscaler_dir")
     # 4× the pixels, 4× the UNet's convolutions (attention grows faster): at least 4×
     assert cost.count_flops(model_dir, 2 * CROP)["unet"]["flops_b1"] >= 4 * by_hand
+
+
+@pytest.mark.parametrize("fixture", ["tiny_upscaler_dir", "tiny_ldm_sr_dir"])
+def test_an_sr_pipeline_is_timed_end_to_end_without_guidance(request, fixture):
+    pipe = models.load_pipeline(request.getfixturevalue(fixture))
+    latency = cost.profile_latency(pipe, batch=2, resolution=CROP, warmup=1, repeats=2)
+    configs = [{"sampler": "ddim", "steps": 2, "guidance": 1.0}, {"sampler": "heun", "steps": 2, "guidance": 3.0}]
+    checks = cost.end_to_end(pipe, latency, configs, warmup=1, repeats=2)
+    # the config's default checks include guidance 3: an SR pipeline runs them unguided, as its tasks do
+    assert [(c["sampler"], c["guidance"], c["nfe"], c["cfg"]) for c in checks] == [
+        ("ddim", 1.0, 2, False),
+        ("heun", 1.0, 3, False),
+    ]
+    assert all(c["measured_ms_per_image"] > 0 for c in checks)
