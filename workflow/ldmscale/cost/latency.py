@@ -63,6 +63,11 @@ def autoencoder_of(pipe):
     return pipe.vae if getattr(pipe, "vae", None) is not None else pipe.vqvae
 
 
+def _latent_size(pipe, resolution: int) -> int:
+    """Return the latent's side at image side `resolution` (an SR pipeline's input is at this size too)."""
+    return resolution // 2 ** (len(autoencoder_of(pipe).config.block_out_channels) - 1)
+
+
 def profile_latency(
     pipe,
     batch: int,
@@ -83,7 +88,7 @@ def profile_latency(
     dtype = pipe.unet.dtype
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     autoencoder = autoencoder_of(pipe)
-    latent_size = resolution // 2 ** (len(autoencoder.config.block_out_channels) - 1)
+    latent_size = _latent_size(pipe, resolution)
     text = getattr(pipe, "text_encoder", None)
     tokens = text.config.max_position_embeddings if text is not None else 0  # LDM-SR has no text
     ids = torch.zeros(batch, tokens, dtype=torch.long, device=device)
@@ -204,7 +209,7 @@ def _pipeline_call(pipe, batch: int, resolution: int, steps: int, guidance: floa
     call = {"prompt": [""] * batch, "num_inference_steps": steps, "guidance_scale": guidance, "output_type": "np",
             "generator": torch.Generator().manual_seed(0), **options}  # fmt: skip
     if type(pipe).__name__ in generate.SR_PIPELINES:
-        side = resolution // 2 ** (len(autoencoder_of(pipe).config.block_out_channels) - 1)
+        side = _latent_size(pipe, resolution)
         grey = [np.full((side, side, 3), 128, np.uint8)] * batch
         return lambda: generate.upscale(pipe, grey, list(range(batch)), 20, call)
     return lambda: pipe(height=resolution, width=resolution, **call)
