@@ -16,22 +16,15 @@ sys.path.insert(0, str(ROOT / "workflow"))
 PARTS = ("text", "vae", "scorer", "unet")
 
 
-def pytest_itemcollected(item):
+def pytest_collection_modifyitems(config, items):
     """Group the tests for pytest-xdist (`make test`: -n auto --dist loadgroup) so that no run is made twice.
 
-    Every test on the session's tiny_run (directly or through a module fixture built on it) is in one group, so that
-    one worker makes that run; every other test is in its module's group, so that a module's fixture (a workflow
-    run, a trained model) is made once. Marked here, as each test is collected: pytest-xdist reads the groups in its
-    own pytest_collection_modifyitems.
+    Every test on the session's tiny_run is in one group, so that one worker makes that run; every other test is
+    in its module's group, so that a module's fixture (a workflow run, a trained model) is made once.
     """
-    group = "tiny_run" if "tiny_run" in item.fixturenames else item.module.__name__
-    item.add_marker(pytest.mark.xdist_group(group))
-
-
-def pytest_collection_modifyitems(config, items):
-    """Start with the groups that run the workflow (tiny_run's first), so that the longest do not end up last."""
-    runs_workflow = {item.module.__name__ for item in items if item.get_closest_marker("workflow")}
-    items.sort(key=lambda item: ("tiny_run" not in item.fixturenames, item.module.__name__ not in runs_workflow))
+    for item in items:
+        group = "tiny_run" if "tiny_run" in item.fixturenames else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
