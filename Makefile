@@ -22,9 +22,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG))
 
-# One pytest-xdist worker per core; tests/conftest.py keeps the tests that share a workflow run on one worker.
 test: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -n auto --dist loadgroup
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest
 
 # The tiny workflow through `--profile profiles/slurm` on a one-node SLURM started on this machine (needs root:
 # apt-get installs slurm-wlm and munge if missing; writes /etc/slurm/slurm.conf for the run only). Not in `make test`.

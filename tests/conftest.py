@@ -16,17 +16,6 @@ sys.path.insert(0, str(ROOT / "workflow"))
 PARTS = ("text", "vae", "scorer", "unet")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Group the tests for pytest-xdist (`make test`: -n auto --dist loadgroup) so that no run is made twice.
-
-    Every test on the session's tiny_run is in one group, so that one worker makes that run; every other test is
-    in its module's group, so that a module's fixture (a workflow run, a trained model) is made once.
-    """
-    for item in items:
-        group = "tiny_run" if "tiny_run" in item.fixturenames else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """Return a directory where the tiny workflow (tests/data/tiny.yaml) has run to the end, once per session.
