@@ -136,7 +136,7 @@ def crossings(means, with_per_image=True):
     df, per_image = curves(means)
     values = frontier.per_image_values(per_image, "attr_acc") if with_per_image else {}
     best = frontier.best_guidance(df, "attr_acc")
-    counts = {"t": frontier.resample_counts(N_IMAGES, 400)} if with_per_image else {}
+    counts = {"t": frontier.Resamples(frontier.resample_counts(N_IMAGES, 400))} if with_per_image else {}
     return frontier.crossover_table(df, best, "normalised_cost", "attr_acc", values, counts).to_dicts()
 
 
@@ -220,7 +220,10 @@ def test_nan_scores_and_costs_are_never_chosen():
 
 def test_margins_name_the_best_other_model_and_none_when_alone():
     df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8})
-    values, counts = frontier.per_image_values(per_image, "attr_acc"), {"t": frontier.resample_counts(N_IMAGES, 300)}
+    values, counts = (
+        frontier.per_image_values(per_image, "attr_acc"),
+        {"t": frontier.Resamples(frontier.resample_counts(N_IMAGES, 300))},
+    )
     best = frontier.best_guidance(df, "attr_acc")
     result = frontier.with_margins(frontier.best_per_budget(best, "normalised_cost", "attr_acc", [0.5, 1.0, 2.0]),
                                    best, "normalised_cost", "attr_acc", values, counts)  # fmt: skip

@@ -168,6 +168,31 @@ def check(config: dict) -> None:
         except ValueError as err:
             raise ValueError(f"config: cost.end_to_end[{i}].sampler: {err}") from None
     _check_frontier(config)
+    _check_refine(config)
+
+
+def _check_refine(config: dict) -> None:
+    """Refinement's levels must fall on shard boundaries, and the sample grids within round 0's images."""
+    refine = config["refine"]
+    if refine is None:
+        return
+    for task_name, task in config["tasks"].items():
+        where = f"tasks.{task_name}"
+        if refine["initial_images"] % task["shard_size"]:
+            raise ValueError(
+                f"config: refine.initial_images ({refine['initial_images']}) must be a multiple of {where}.shard_size "
+                f"({task['shard_size']}), so that each refinement adds whole shards"
+            )
+        if refine["initial_images"] > task["num_images"]:
+            raise ValueError(
+                f"config: refine.initial_images ({refine['initial_images']}) exceeds {where}.num_images "
+                f"({task['num_images']}), the most images a configuration gets"
+            )
+    if config["frontier"]["grid_images"] > refine["initial_images"]:
+        raise ValueError(
+            f"config: frontier.grid_images ({config['frontier']['grid_images']}) exceeds refine.initial_images "
+            f"({refine['initial_images']}): the sample grids show images every configuration has"
+        )
 
 
 def _check_sources(model: dict, where: str) -> None:

@@ -25,7 +25,7 @@ import polars as pl
 from . import scoring
 from .frontier.analysis import best_guidance
 from .frontier.ranking import _ranked, describe
-from .frontier.uncertainty import compare, per_image_values, resample_counts
+from .frontier.uncertainty import compare, per_image_values, task_counts
 
 REPS = 1000
 
@@ -34,10 +34,9 @@ def conditions(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps
     """Return one row per condition and (task, sampler): what was compared, the margin with its interval, and whether it holds."""
     best = best_guidance(summary, metric)
     values = per_image_values(per_image, metric)
-    rows = []
+    rows, counts_by_task = [], task_counts(best, values, reps)
     for (task, sampler), group in best.group_by(["task", "sampler"], maintain_order=True):
-        lengths = {len(v) for key, v in values.items() if key[0] == task}
-        counts = resample_counts(lengths.pop(), reps) if len(lengths) == 1 else None
+        counts = counts_by_task.get(task)
         scope = {"task": task, "sampler": sampler}
         rows += [{**scope, **row} for row in _group_conditions(group, metric, values, counts)]
     return rows
@@ -96,10 +95,9 @@ def by_steps(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: 
     at the same steps (guidance chosen per model as on the frontier): who wins when steps, not cost, are equal."""
     best = best_guidance(summary, metric)
     values = per_image_values(per_image, metric)
-    rows = []
+    rows, counts_by_task = [], task_counts(best, values, reps)
     for (task, sampler, steps), group in best.sort("steps").group_by(["task", "sampler", "steps"], maintain_order=True):
-        lengths = {len(v) for key, v in values.items() if key[0] == task}
-        counts = resample_counts(lengths.pop(), reps) if len(lengths) == 1 else None
+        counts = counts_by_task.get(task)
         ranked = _ranked(group, metric).rows(named=True)
         if len(ranked) < 2:
             continue

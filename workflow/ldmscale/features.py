@@ -183,10 +183,13 @@ def _toy_reference(prompt_doc: dict, options: dict, image_size: int, count: int)
 
 
 def generated_features(
-    shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str
+    shard_dirs: list[str], prompt_doc: dict, kind: str, options: dict, device: str, count: int | None = None
 ) -> tuple[dict, dict]:
-    """Return the features of a configuration's images in index order (CLIP: and of their prompts), with metadata."""
-    records = _checked_records(shard_dirs, prompt_doc)
+    """Return the features of a configuration's images in index order (CLIP: and of their prompts), with metadata.
+
+    The shards hold the task's first `count` images (None: all of them, one per prompt).
+    """
+    records = _checked_records(shard_dirs, prompt_doc, count)
     if kind in paths.PAIRED_EXTRACTORS:
         return paired_features(kind, options, records, prompt_doc, device), _metadata(kind, options, len(records))
     batches = images.image_batches([r["path"] for r in records], None, options["batch_size"])
@@ -216,13 +219,18 @@ def _metadata(kind: str, options: dict, n: int) -> dict:
     }
 
 
-def _checked_records(shard_dirs: list[str], prompt_doc: dict) -> list[dict]:
-    """Return the manifest records of all shards in index order, checked against the task's prompts."""
+def _checked_records(shard_dirs: list[str], prompt_doc: dict, count: int | None = None) -> list[dict]:
+    """Return the manifest records of all shards in index order, checked to be the task's first `count` images (None:
+    all of them) and generated from its prompts."""
     records = generate.shard_records(shard_dirs)
     items = {item["index"]: item for item in prompt_doc["items"]}
     indices = [r["index"] for r in records]
-    if indices != sorted(items):
-        raise ValueError(f"shards hold images {indices[:3]}… but the task has {len(items)} prompts; rerun generate")
+    if indices != sorted(items)[:count]:
+        expected = count or len(items)
+        raise ValueError(
+            f"shards hold {len(indices)} images {indices[:3]}… but the task expects images 0 to {expected - 1} (of its "
+            f"{len(items)} prompts); rerun generate"
+        )
     for record in records:
         if record["prompt"] != items[record["index"]]["prompt"]:
             raise ValueError(f"{record['path']}: generated from another prompt than the task's; rerun generate")

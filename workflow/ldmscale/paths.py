@@ -20,6 +20,9 @@ SHARD = f"results/samples/{CONFIGURATION}/shard{{shard}}"
 FEATURES = f"results/features/{CONFIGURATION}/{{extractor}}.safetensors"
 REFERENCE_FEATURES = "results/reference/{task}/{extractor}/n{n}.safetensors"
 SCORE = f"results/scores/{CONFIGURATION}/{{metric}}.json"
+# An adaptively refined sweep (config `refine`) scores a configuration's first n images, round by round.
+FEATURES_N = f"results/features/{CONFIGURATION}/n{{n}}/{{extractor}}.safetensors"
+SCORE_N = f"results/scores/{CONFIGURATION}/n{{n}}/{{metric}}.json"
 
 # The frontier's cost axes (columns of the summary) and its tables (results/frontier/{table}.csv and .parquet).
 COST_AXES = {

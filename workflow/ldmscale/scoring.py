@@ -27,13 +27,14 @@ def load_features(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, st
 
 
 def _labels(prompt_doc: dict, n: int) -> np.ndarray:
-    """Return the attribute labels of the task's first n items (the features files hold images in index order)."""
+    """Return the attribute labels of the task's first n items (the features files hold images in index order: all of
+    the task's, or a refined sweep's first n)."""
     items = sorted(prompt_doc["items"], key=lambda item: item["index"])
-    if len(items) != n or "labels" not in items[0]:
+    if len(items) < n or "labels" not in items[0]:
         raise ValueError(
             f"the task has {len(items)} prompts{'' if 'labels' in items[0] else ' without toy labels'}; the features hold {n} images"
         )
-    return np.asarray([item["labels"] for item in items])
+    return np.asarray([item["labels"] for item in items[:n]])
 
 
 def _attr_acc(gen, ref, prompt_doc, options, reps):

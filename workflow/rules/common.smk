@@ -7,8 +7,18 @@ min_version("9.0")
 
 # The rule scripts import the same package; put it on the path for parse-time checks too.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-from ldmscale import config as cfg, paths, samplers as smp, scoring  # noqa: E402
-from ldmscale.paths import FEATURES, FLOPS, LATENCY, PROMPTS, REFERENCE_FEATURES, SCORE, SHARD  # noqa: E402
+from ldmscale import config as cfg, paths, rounds, samplers as smp, scoring  # noqa: E402
+from ldmscale.paths import (
+    FEATURES,
+    FEATURES_N,
+    FLOPS,
+    LATENCY,
+    PROMPTS,
+    REFERENCE_FEATURES,
+    SCORE,
+    SCORE_N,
+    SHARD,
+)  # noqa: E402
 from ldmscale.toy import DATA_VERSION  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -29,6 +39,7 @@ TOY_TEACHERS = [m for m in TOY_MODELS if m not in TOY_STUDENTS]  # trained by tr
 TOY_SR = [m for m in TOY_TEACHERS if cfg.model_entry(config, m)["toy"]["kind"] == "super_resolution"]
 TOY_T2I = [m for m in TOY_TEACHERS if m not in TOY_SR]
 GENERATING = cfg.generating_models(config)
+REFINE = config["refine"]  # None: every configuration gets its task's num_images
 
 
 wildcard_constraints:
@@ -43,6 +54,7 @@ wildcard_constraints:
     cost="|".join(paths.COST_AXES),
     extractor="(" + "|".join(paths.EXTRACTOR_KINDS) + r")-[^/]+",
     n=r"\d+",
+    round=r"\d+",
 
 
 def model(wildcards):
@@ -81,11 +93,11 @@ def model_sources(wildcards):
     return inputs
 
 
-def shard_dirs(wildcards):
-    """Every shard directory of one configuration."""
+def shard_dirs(wildcards, images=None):
+    """Every shard directory of one configuration (its first `images`: a refined sweep's round)."""
     t = task(wildcards)
-    shards = paths.num_shards(t["num_images"], t["shard_size"])
-    return expand(SHARD, **dict(wildcards), shard=range(shards))
+    shards = paths.num_shards(images or t["num_images"], t["shard_size"])
+    return expand(SHARD, **{k: wildcards[k] for k in paths.CONFIG_KEYS}, shard=range(shards))
 
 
 def sr_images(t):
@@ -138,16 +150,23 @@ def extractor_inputs(wildcards):
 
 
 def image_feature_inputs(wildcards):
-    return {**extractor_inputs(wildcards), "shards": shard_dirs(wildcards)}
+    """The extractor's inputs and the configuration's shards: all, or its first n images (FEATURES_N)."""
+    return {**extractor_inputs(wildcards), "shards": shard_dirs(wildcards, int(wildcards.get("n", 0)))}
+
+
+def image_count(wildcards):
+    """The number of images a features file holds: the task's num_images, or n (FEATURES_N)."""
+    return int(wildcards.get("n", 0)) or task(wildcards)["num_images"]
 
 
 def score_inputs(wildcards):
     """The task's prompts, the configuration's cached features and, where the metric needs them, the real images'."""
     metric = scoring.get(wildcards.metric)
     key = paths.extractor_key(metric.extractor, config["metrics"])
+    features = FEATURES_N if "n" in wildcards.keys() else FEATURES
     inputs = {
         "prompts": PROMPTS.format(task=wildcards.task),
-        "features": FEATURES.format(**dict(wildcards), extractor=key),
+        "features": features.format(**dict(wildcards), extractor=key),
     }
     if metric.needs_reference:
         inputs["reference"] = REFERENCE_FEATURES.format(
@@ -162,17 +181,65 @@ def metric_options(wildcards):
     return config["metrics"][section] if section else {}
 
 
-def aggregate_inputs(wildcards):
-    configs = cfg.configurations(config)
+def score_files(images=None):
+    """Every score of the sweep: of all images, or of `images[configuration]` (a refined sweep's round)."""
+    return [
+        SCORE.format(**c, metric=m) if images is None else SCORE_N.format(**c, metric=m, n=images[rounds.key(c)])
+        for c in cfg.configurations(config)
+        for m in config["tasks"][c["task"]]["metrics"]
+    ]
+
+
+def summary_inputs(images=None):
+    """What one summary row per configuration reads: costs, first shards (calls), training records and scores."""
     return {
         "flops": expand(FLOPS, model=summary_cost_models()),
         "latency": expand(LATENCY, model=GENERATING, batch=config["cost"]["latency_batch"]),
-        "scores": [
-            SCORE.format(**c, metric=metric) for c in configs for metric in config["tasks"][c["task"]]["metrics"]
-        ],
-        "first_shards": [SHARD.format(**c, shard=0) for c in configs],
+        "scores": score_files(images),
+        "first_shards": [SHARD.format(**c, shard=0) for c in cfg.configurations(config)],
         "training": [toy_member(m)["record"] for m in TOY_MODELS],
     }
+
+
+def round_images(r):
+    """{configuration: images} in round r of a refined sweep: the first level, then what the last plan gives."""
+    if r == 0:
+        return rounds.initial(cfg.configurations(config), REFINE, config["tasks"])
+    return rounds.advance(rounds.read(checkpoints.refine_plan.get(round=r - 1).output[0]), REFINE, config["tasks"])
+
+
+def plan_files():
+    """Every round's plan, up to the first that refines nothing (the last round); raises until each is written."""
+    plans = [checkpoints.refine_plan.get(round=0).output[0]]
+    while rounds.read(plans[-1])["refine"]:
+        plans.append(checkpoints.refine_plan.get(round=len(plans)).output[0])
+    return plans
+
+
+def refine_inputs(wildcards):
+    """Round wildcards.round's summary inputs: every configuration scored on the images it has in that round."""
+    return summary_inputs(round_images(int(wildcards.round)))
+
+
+def aggregate_inputs(wildcards):
+    """The summary inputs: every image, or a refined sweep's last round's images (its plan's)."""
+    return summary_inputs(rounds.read(plan_files()[-1])["images"] if REFINE else None)
+
+
+def frontier_inputs(wildcards):
+    """The summary and per-image values, and a refined sweep's record of its rounds."""
+    inputs = {"summary": "results/summary.parquet", "per_image": "results/per_image.parquet"}
+    return inputs | ({"refinement": rounds.REFINEMENT} if REFINE else {})
+
+
+def looks():
+    """How many times a refined sweep can compare two configurations (1: a uniform sweep's one look)."""
+    return rounds.looks(REFINE, config["tasks"]) if REFINE else 1
+
+
+def image_caps():
+    """{configuration: the most images it can get}: its task's num_images."""
+    return {rounds.key(c): config["tasks"][c["task"]]["num_images"] for c in cfg.configurations(config)}
 
 
 METRICS_USED = sorted({m for t in config["tasks"].values() for m in t["metrics"]})
@@ -204,7 +271,7 @@ def all_targets():
     targets = ["results/cost/table.csv"] if len(GENERATING) < len(config["models"]) else []
     if GENERATING:
         targets += ["results/summary.parquet", "results/frontier/best_per_budget.csv", *frontier_plots()]
-    return targets
+    return targets + ([rounds.REFINEMENT] if REFINE and GENERATING else [])
 
 
 # The charts of each metric (training compute only when ldmscale trained models); their PNGs in the report.
@@ -250,8 +317,9 @@ def frontier_plots():
 
 
 def grid_shards(wildcards):
-    """Every shard of every model and step count at one task, sampler and guidance: the cells of a sample grid."""
-    shards = range(paths.num_shards(task(wildcards)["num_images"], task(wildcards)["shard_size"]))
+    """The shards of every model and step count at one task, sampler and guidance that hold a sample grid's cells
+    (the first grid_images images: every configuration has them, refined or not)."""
+    shards = range(paths.num_shards(config["frontier"]["grid_images"], task(wildcards)["shard_size"]))
     rows = GRIDS[(wildcards.sampler, wildcards.guidance)]
     return [
         SHARD.format(**dict(wildcards), model=m, steps=n, shard=i)

@@ -22,8 +22,7 @@ rule aggregate:
 
 rule frontier:
     input:
-        summary="results/summary.parquet",
-        per_image="results/per_image.parquet",
+        unpack(frontier_inputs),
     output:
         tables=report(
             expand("results/frontier/{table}.csv", table=paths.TABLES),

@@ -17,4 +17,5 @@ with files.job_log(snakemake.log[0]):
         p.budgets,
         p.buckets,
         p.bootstrap,
+        snakemake.input.get("refinement"),
     )

@@ -11,6 +11,7 @@ from ..paths import COST_AXES, DISTILLATION, TABLES
 from .distillation import distillation
 from .ranking import _finite, _higher_is_better, _ranked, _within
 from .uncertainty import (
+    LEVEL,
     _budget_interval,
     _crossover_evidence,
     _replicate_best,
@@ -121,7 +122,8 @@ def crossover_table(
         for k, cross in enumerate(found):
             i = grid.index(cross["budget"])
             evidence = _crossover_evidence(tbest, cross, grid[i - 1] if i else None, cost, metric, values, counts)
-            rows.append({**cross, **_budget_interval(replicates, cross, _since(found[:k], cross)), **evidence})
+            interval = _budget_interval(replicates, cross, _since(found[:k], cross), counts.level if counts else LEVEL)
+            rows.append({**cross, **interval, **evidence})
     schema = {
         "task": pl.String,
         "budget": pl.Float64,
@@ -167,16 +169,17 @@ def _pooled(crosses: pl.DataFrame) -> pl.DataFrame:
 
 
 def analyse(
-    df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int
+    df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int, level: float = LEVEL
 ) -> dict[str, pl.DataFrame]:
     """Return the frontier tables of one metric over every cost axis, tidy (see `tidy`), keyed by TABLES, and the
     distillation table (`distillation.distillation`).
 
-    `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets.
+    `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets. The paired intervals
+    are at `level` (`uncertainty.adjusted_level` for an adaptively refined sweep).
     """
     best = best_guidance(df, metric)
     values = per_image_values(per_image, metric)
-    counts = task_counts(best, values, reps)
+    counts = task_counts(best, values, reps, level)
     out = {name: [] for name in TABLES}
     out["best_guidance"].append(tidy(best, metric))
     for cost in (c for c in COST_AXES if c in best.columns):

@@ -10,7 +10,7 @@ from ..paths import COST_AXES, DISTILLATION
 from .analysis import ALL_SAMPLERS, TABLES, _pooled, analyse
 from .distillation import COLUMNS
 from .ranking import _higher_is_better, describe
-from .uncertainty import RESOLVED
+from .uncertainty import LEVEL, RESOLVED, adjusted_level
 
 
 def _number(x: float | None) -> str:
@@ -23,18 +23,21 @@ def _interval(low, high) -> str:
     return "" if low is None else f" [{_number(low)}, {_number(high)}]"
 
 
-def summary_markdown(tables: dict[str, pl.DataFrame], reps: int) -> str:
-    """Return results/frontier/README.md: per metric and cost axis, who wins at each budget, by how much, how sure."""
+def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.DataFrame | None = None) -> str:
+    """Return results/frontier/README.md: per metric and cost axis, who wins at each budget, by how much, how sure;
+    and, for an adaptively refined sweep, what its rounds spent (`refinement`, see `refine.refinement_table`)."""
     lines = [
         "# What the frontier says",
         "",
         "Written by the `frontier` rule from `results/summary.parquet`. Each budget is a cap on the sampling cost of one",
         "image; the winner is the best configuration (model, sampler, steps, guidance) that fits, with guidance chosen per",
         "model and steps as in the paper. 'ahead of' compares it with the best configuration of any *other* model that fits.",
-        f"Intervals are 95%: a paired bootstrap over images ({reps} resamples; image i has the same prompt and seed in",
+        f"Intervals are {'95%' if refinement is None else 'as the adaptive refinement below says'}: a paired bootstrap "
+        f"over images ({reps} resamples; image i has the same prompt and seed in",
         "every configuration) where the metric has per-image values, otherwise the scores' own intervals. A margin whose",
         "interval includes zero is **not separable**, and a change of winner that rests on one is **not resolved**: it is",
         "reported, never claimed.",
+        *([] if refinement is None else ["", *_refinement_lines(refinement)]),
     ]
     budgets, crosses = tables["best_per_budget"], tables["crossovers"]
     if budgets.is_empty():
@@ -46,6 +49,29 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int) -> str:
             lines.append(_budget_sentence(run, metric))
         lines += ["", *_crossover_sentences(crosses, task, metric, cost)]
     return "\n".join(lines) + "\n"
+
+
+def _refinement_lines(refinement: pl.DataFrame) -> list[str]:
+    """Return the README's section on an adaptively refined sweep's rounds (results/frontier/refinement.csv)."""
+    last, looks = refinement.row(-1, named=True), _looks(refinement)
+    share = last["images_total"] / last["uniform_images"]
+    return [
+        "## Adaptive refinement",
+        "",
+        f"- Rounds: {refinement.height}, one row each in results/frontier/refinement.csv.",
+        f"- Images: {last['images_total']:,}, {share:.0%} of the {last['uniform_images']:,} of the uniform design (every "
+        "configuration at its task's num_images).",
+        f"- Decisions still unresolved: {last['unresolved_decisions']}, {last['unresolved_at_cap']} of them with every "
+        "configuration they rest on at its cap.",
+        f"- Intervals: two configurations can be compared at {looks} image counts, so each margin's paired interval is "
+        f"at {adjusted_level(looks):.4g} (Bonferroni over the looks). Whichever round stopped a comparison, its interval "
+        f"holds at {LEVEL:.0%} (a repeated confidence interval). Each configuration's own score interval is 95% at the "
+        "images it has.",
+    ]
+
+
+def _looks(refinement: pl.DataFrame) -> int:
+    return int(refinement["looks"][0])
 
 
 def _runs(rows: list[dict]) -> list[dict]:
@@ -153,15 +179,27 @@ def distillation_markdown(table: pl.DataFrame) -> str:
 
 
 def write_all(
-    summary_path: str, per_image_path: str, outputs, metric_names: list[str], edges: dict, buckets: int, reps: int
+    summary_path: str,
+    per_image_path: str,
+    outputs,
+    metric_names: list[str],
+    edges: dict,
+    buckets: int,
+    reps: int,
+    refinement_path: str | None = None,
 ) -> None:
-    """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary."""
+    """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary; with the rounds of
+    an adaptively refined sweep (`refinement_path`), its paired intervals at the level its looks call for."""
     from pathlib import Path
 
     from .. import files
 
     df, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
-    results = [analyse(df, per_image, metric, edges, buckets, reps) for metric in metric_names if metric in df.columns]
+    refinement = pl.read_csv(refinement_path) if refinement_path else None
+    level = LEVEL if refinement is None else adjusted_level(_looks(refinement))
+    results = [
+        analyse(df, per_image, metric, edges, buckets, reps, level) for metric in metric_names if metric in df.columns
+    ]
     tables = {
         name: pl.concat(
             [r[name] for r in results if not r[name].is_empty()] or [pl.DataFrame()], how="diagonal_relaxed"
@@ -177,4 +215,4 @@ def write_all(
             else:
                 table.write_csv(tmp)
     with files.atomic_path(outputs.readme) as tmp:
-        Path(tmp).write_text(summary_markdown(tables, reps) + distillation_markdown(distilled))
+        Path(tmp).write_text(summary_markdown(tables, reps, refinement) + distillation_markdown(distilled))

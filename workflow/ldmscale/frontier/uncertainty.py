@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -35,29 +36,62 @@ def resample_counts(n: int, reps: int, seed: int = BOOTSTRAP_SEED) -> np.ndarray
     return np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=reps)
 
 
-def task_counts(best: pl.DataFrame, values: dict[tuple, np.ndarray], reps: int) -> dict[str, np.ndarray]:
-    """Return {task: resample counts} for every task whose configurations were all scored on the same images."""
+def adjusted_level(looks: int) -> float:
+    """Return the level of each interval when the data are looked at up to `looks` times (Bonferroni over the looks).
+
+    An adaptively refined sweep compares two configurations on their common images after each round, at up to
+    `looks` distinct image counts. If each look's interval misses with probability at most (1 - LEVEL) / looks, the
+    chance that any of them misses is at most 1 - LEVEL (the union bound), so whichever look the refinement stops at,
+    its interval holds at LEVEL: a repeated confidence interval (Jennison & Turnbull 1989, JRSS B 51(3):305-361).
+    """
+    return 1 - (1 - LEVEL) / looks
+
+
+@dataclass(frozen=True)
+class Resamples:
+    """Paired bootstrap resamples of one task's images, and the level of the intervals drawn from them.
+
+    `counts[r, i]` is how often image i is drawn in resample r (`resample_counts` over the task's most images). A
+    configuration scored on fewer images, its first n (an adaptively refined sweep), uses the counts of its prefix:
+    given their total, those are a resample of its n images, and still paired with every other configuration's.
+    """
+
+    counts: np.ndarray
+    level: float = LEVEL
+
+    def means(self, values: np.ndarray) -> np.ndarray:
+        """Return the mean of per-image `values` (the first len(values) images) in every resample."""
+        counts = self.counts[:, : len(values)]
+        return counts @ values / np.maximum(counts.sum(1), 1)
+
+
+def task_counts(
+    best: pl.DataFrame, values: dict[tuple, np.ndarray], reps: int, level: float = LEVEL
+) -> dict[str, Resamples]:
+    """Return {task: paired resamples} over the most images any configuration of the task was scored on."""
     counts = {}
     for task in best["task"].unique().to_list():
-        lengths = {len(v) for key, v in values.items() if key[0] == task}
-        if len(lengths) == 1:  # every configuration scored on the same images: paired resamples
-            counts[task] = resample_counts(lengths.pop(), reps)
+        lengths = [len(v) for key, v in values.items() if key[0] == task]
+        if lengths:
+            counts[task] = Resamples(resample_counts(max(lengths), reps), level)
     return counts
 
 
-def compare(a: dict, b: dict, metric: str, values: dict[tuple, np.ndarray], counts: np.ndarray | None) -> dict:
-    """Return by how much configuration `a` beats `b` on `metric` (positive: a is better), with a 95% interval.
+def compare(a: dict, b: dict, metric: str, values: dict[tuple, np.ndarray], counts: Resamples | None) -> dict:
+    """Return by how much configuration `a` beats `b` on `metric` (positive: a is better), with an interval at
+    `counts.level` (95% unless the sweep was refined adaptively).
 
     With per-image values for both, the interval is a paired bootstrap percentile interval of the
-    mean difference and the two are separable when it excludes zero. Set-level metrics (Fréchet
-    distances) have no per-image values: then they are separable only when their own intervals do
-    not overlap.
+    mean difference on the images both were scored on (the first min(n_a, n_b)), and the two are
+    separable when it excludes zero. Set-level metrics (Fréchet distances) have no per-image values:
+    then they are separable only when their own (95%) intervals do not overlap.
     """
     sign = 1 if _higher_is_better(metric) else -1
     margin = sign * (a[metric] - b[metric])
     va, vb = values.get(_key(a)), values.get(_key(b))
-    if va is not None and vb is not None and counts is not None and len(va) == len(vb) == counts.shape[1]:
-        low, high = metrics.percentile_interval(counts @ (sign * (va - vb)) / len(va), LEVEL)
+    if va is not None and vb is not None and counts is not None:
+        n = min(len(va), len(vb))
+        low, high = metrics.percentile_interval(counts.means(sign * (va[:n] - vb[:n])), counts.level)
         return {"margin": margin, "margin_ci_low": low, "margin_ci_high": high, "separable": low > 0 or high < 0,
                 "interval": "paired bootstrap over images"}  # fmt: skip
     apart = a[f"{metric}_ci_low"] > b[f"{metric}_ci_high"] or a[f"{metric}_ci_high"] < b[f"{metric}_ci_low"]
@@ -107,9 +141,7 @@ def _replicate_best(df: pl.DataFrame, cost: str, metric: str, values, counts) ->
     for (model,), model_rows in rows.group_by(["model"]):
         chosen_scores, chosen_costs = [], []
         for _, group in model_rows.group_by(["sampler", "steps"]):
-            scores = np.stack(
-                [sign * (counts @ values[_key(r)]) / counts.shape[1] for r in group.iter_rows(named=True)]
-            )
+            scores = np.stack([sign * counts.means(values[_key(r)]) for r in group.iter_rows(named=True)])
             pick = scores.argmax(0)
             chosen_scores.append(scores[pick, np.arange(scores.shape[1])])
             chosen_costs.append(group[cost].to_numpy()[pick])
@@ -127,7 +159,7 @@ def _since(earlier: list[dict], cross: dict) -> float:
     return max((c["budget"] for c in earlier if {c["from_model"], c["to_model"]} == pair), default=0.0)
 
 
-def _budget_interval(replicates, cross: dict, since: float) -> dict:
+def _budget_interval(replicates, cross: dict, since: float, level: float = LEVEL) -> dict:
     """Return the percentile interval, over resamples, of the budget at which this crossover happens.
 
     In each resample that is the first budget from `since` on at which `to_model` beats
@@ -141,7 +173,7 @@ def _budget_interval(replicates, cross: dict, since: float) -> dict:
     budgets = np.asarray(grid)
     overtakes = (new > old) & np.isfinite(new) & np.isfinite(old) & (budgets >= since * (1 - 1e-9))[:, None]
     first = np.where(overtakes.any(0), budgets[overtakes.argmax(0)], math.inf)
-    tail = (1 - LEVEL) / 2
+    tail = (1 - level) / 2
     low, high = (float(np.quantile(first, q, method="inverted_cdf")) for q in (tail, 1 - tail))
     return {"budget_ci_low": low, "budget_ci_high": high}
 

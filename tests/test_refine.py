@@ -1,0 +1,227 @@
+"""Adaptive refinement: levels and rounds, the plan on synthetic sweeps whose truth is known, the coverage of its
+intervals under optional stopping, and the refined tiny workflow (rounds, shards, reruns)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import polars as pl
+import pytest
+from helpers import planned_jobs, snakemake, tiny_config
+
+from ldmscale import config as cfg
+from ldmscale import frontier, refine, rounds
+from ldmscale.paths import CONFIG_KEYS
+
+REFINE = {"initial_images": 32, "growth": 2}
+TASKS = {"t": {"num_images": 256}}
+
+
+def test_levels_grow_by_the_factor_up_to_the_tasks_images():
+    assert rounds.levels(REFINE, 256) == [32, 64, 128, 256]
+    assert rounds.levels(REFINE, 200) == [32, 64, 128, 200]
+    assert rounds.levels(REFINE, 32) == [32]
+    assert rounds.looks(REFINE, {"a": {"num_images": 64}, "b": {"num_images": 256}}) == 4
+
+
+def test_a_plan_moves_only_its_configurations_one_level_up():
+    a, b = "t/m/ddim/s2_g1", "t/m/ddim/s4_g1"
+    assert rounds.key({"task": "t", "model": "m", "sampler": "ddim", "steps": 2, "guidance": 1.0}) == a
+    plan = {"images": {a: 32, b: 64}, "refine": [b]}
+    assert rounds.advance(plan, REFINE, TASKS) == {a: 32, b: 128}
+
+
+def test_refine_levels_must_fall_on_shards_and_hold_the_sample_grids():
+    config = tiny_config(refine={"initial_images": 6, "growth": 2})
+    config = {**cfg_defaults(config)}
+    with pytest.raises(ValueError, match=r"refine.initial_images \(6\) must be a multiple of tasks.shapes.shard_size"):
+        cfg._check_refine(config)
+    config["refine"]["initial_images"] = 16
+    with pytest.raises(ValueError, match=r"refine.initial_images \(16\) exceeds tasks.shapes.num_images"):
+        cfg._check_refine(config)
+    config["refine"]["initial_images"], config["frontier"]["grid_images"] = 4, 8
+    with pytest.raises(ValueError, match=r"frontier.grid_images \(8\) exceeds refine.initial_images"):
+        cfg._check_refine(config)
+
+
+def cfg_defaults(config: dict) -> dict:
+    """Return `config` with the schema's defaults filled in, as the Snakefile sees it."""
+    from helpers import ROOT
+    from snakemake.utils import validate
+
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    return config
+
+
+# --- synthetic sweeps whose truth is known -----------------------------------------------------------------------
+
+MODELS = {"s": 1.0, "m": 2.0, "l": 4.0}  # UNet cost relative to the smallest
+STEPS = [1, 2, 4, 8, 16]
+
+
+def truth(model: str, steps: int, guidance: float) -> float:
+    """The true mean quality (higher is better): saturating in steps, a higher ceiling for a larger model."""
+    ceiling = {"s": 0.6, "m": 0.7, "l": 0.8}[model]
+    rate = {"s": 1.5, "m": 3.0, "l": 6.0}[model]
+    return ceiling * (1 - np.exp(-steps / rate)) + (0.03 if guidance == 3.0 else 0.0)
+
+
+def synthetic_sweep(seed: int, n_max: int = 256) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """Return the sweep's rows (costs, truth) and per-image values on n_max images: a shared image effect (the
+    pairing) plus per-configuration noise."""
+    rng = np.random.default_rng(seed)
+    image_effect = rng.normal(0, 0.2, n_max)
+    rows, values = [], {}
+    for model, unet in MODELS.items():
+        for steps in STEPS:
+            for guidance in (1.0, 3.0):
+                row = {"task": "t", "model": model, "sampler": "ddim", "steps": steps, "guidance": guidance,
+                       "unet_params": int(unet * 1e6), "normalised_cost": unet * steps,
+                       "truth": truth(model, steps, guidance)}  # fmt: skip
+                rows.append(row)
+                values[rounds.key(row)] = row["truth"] + image_effect + rng.normal(0, 0.3, n_max)
+    return pl.DataFrame(rows), values
+
+
+def observed(rows: pl.DataFrame, values: dict, images: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return the summary and per-image table each configuration's first images[c] values give."""
+    summary, per_image = [], []
+    for row in rows.iter_rows(named=True):
+        v = values[rounds.key(row)][: images[rounds.key(row)]]
+        low, high = np.quantile(v, [0.025, 0.975])
+        summary.append({**row, "attr_acc": v.mean(), "attr_acc_ci_low": low, "attr_acc_ci_high": high})
+        per_image += [{**{k: row[k] for k in CONFIG_KEYS}, "metric": "attr_acc", "index": i, "value": x}
+                      for i, x in enumerate(v)]  # fmt: skip
+    return pl.DataFrame(summary), pl.DataFrame(per_image)
+
+
+def refined(rows, values, reps=300) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
+    """Run refinement to the end on the synthetic sweep; return the last round's summary, per-image table, plans."""
+    names = [rounds.key(r) for r in rows.iter_rows(named=True)]
+    images, caps, plans = dict.fromkeys(names, REFINE["initial_images"]), dict.fromkeys(names, 256), []
+    looks = rounds.looks(REFINE, TASKS)
+    while True:
+        summary, per_image = observed(rows, values, images)
+        plans.append(refine.plan(summary, per_image, ["attr_acc"], images, caps, reps, looks, len(plans)))
+        if not plans[-1]["refine"]:
+            return summary, per_image, plans
+        images = rounds.advance(plans[-1], REFINE, TASKS)
+
+
+def winners(summary, per_image, level, reps=300) -> pl.DataFrame:
+    tables = frontier.analyse(summary, per_image, "attr_acc", {}, 8, reps, level)
+    return tables["best_per_cost"].select("budget", "model", "steps", "guidance", "separable")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_refinement_names_every_winner_the_uniform_sweep_resolves_with_fewer_images(seed):
+    rows, values = synthetic_sweep(seed)
+    summary, per_image, plans = refined(rows, values)
+    uniform = winners(*observed(rows, values, dict.fromkeys(values, 256)), frontier.LEVEL)
+    adaptive = winners(summary, per_image, plans[-1]["level"])
+    resolved = uniform.filter(pl.col("separable"))
+    assert resolved.height > 0  # the sweep has answers to keep
+    joined = resolved.join(adaptive, on="budget", suffix="_refined")
+    assert joined.height == resolved.height
+    assert joined["model"].to_list() == joined["model_refined"].to_list()
+    total = sum(plans[-1]["images"].values())
+    assert total < 0.8 * 256 * len(values), total
+    assert refine.refinement_table(plans, dict.fromkeys(values, 256))["images_total"][-1] == total
+
+
+def test_refinement_never_drops_the_true_winner_while_its_decision_is_open():
+    """At every round, each budget's true best configuration is either planned or resolved as its budget's winner."""
+    rows, values = synthetic_sweep(11)
+    _, _, plans = refined(rows, values)
+    for plan in plans:
+        summary, per_image = observed(rows, values, plan["images"])
+        open_budgets = {d["budget"] for d in plan["unresolved"] if d["decision"] == "best within budget"}
+        for budget in sorted(set(rows["normalised_cost"].to_list())):
+            best = rows.filter(pl.col("normalised_cost") <= budget).sort("truth", descending=True).row(0, named=True)
+            if budget in open_budgets:
+                assert rounds.key(best) in plan["refine"] or plan["images"][rounds.key(best)] == 256
+            else:  # resolved: the claimed winner is the true one
+                won = summary.filter(pl.col("normalised_cost") <= budget).sort("attr_acc", descending=True)
+                assert won["model"][0] == best["model"], (plan["round"], budget)
+
+
+def sequential_misses(level: float, delta: float, sims: int = 500, reps: int = 400) -> float:
+    """Return how often optional stopping (look at 32, 64, 128, 256 images; stop at the first separable margin)
+    leaves an interval that misses the true margin `delta` between two paired configurations."""
+    rng = np.random.default_rng(1)
+    looks, misses = rounds.levels(REFINE, 256), 0
+    counts = frontier.Resamples(frontier.resample_counts(256, reps), level)
+    a, b = ({"task": "t", "model": m, "sampler": "ddim", "steps": 1, "guidance": 1.0} for m in "ab")
+    for _ in range(sims):
+        shared = rng.normal(0, 0.5, 256)
+        va, vb = delta + shared + rng.normal(0, 1, 256), shared + rng.normal(0, 1, 256)
+        for n in looks:
+            values = {tuple(a.values()): va[:n], tuple(b.values()): vb[:n]}
+            margin = frontier.compare({**a, "attr_acc": va[:n].mean()}, {**b, "attr_acc": vb[:n].mean()}, "attr_acc",
+                                      values, counts)  # fmt: skip
+            if margin["separable"]:
+                break
+        misses += not margin["margin_ci_low"] <= delta <= margin["margin_ci_high"]
+    return misses / sims
+
+
+def test_repeated_intervals_hold_their_coverage_under_optional_stopping():
+    """95% at each of four looks misses far more often than 5%; the Bonferroni level over the looks does not."""
+    se = np.sqrt(0.05 * 0.95 / 500)
+    adjusted = frontier.adjusted_level(len(rounds.levels(REFINE, 256)))
+    assert adjusted == pytest.approx(0.9875)
+    for delta in (0.0, 0.1):
+        assert sequential_misses(adjusted, delta) <= 0.05 + 2.5 * se, delta
+    assert sequential_misses(frontier.LEVEL, 0.0) > 0.05 + 2.5 * se  # what the correction is for
+
+
+# --- the refined tiny workflow -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def refined_run(tiny_run, tmp_path_factory):
+    """The tiny workflow refined from 4 to 8 images, on a copy of the tiny run without its second shards."""
+    workdir = tmp_path_factory.mktemp("refined") / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    for shard in workdir.glob("results/samples/*/*/*/*/shard1"):
+        shutil.rmtree(shard)
+    config = tiny_config(refine={"initial_images": 4, "growth": 2})
+    snakemake(workdir, config)
+    return workdir, config
+
+
+def test_only_planned_configurations_get_their_next_shards(refined_run):
+    workdir, _ = refined_run
+    plans = [rounds.read(p) for p in sorted(workdir.glob("results/refine/round*.json"))]
+    assert plans[0]["images"] and set(plans[0]["images"].values()) == {4}
+    assert not plans[-1]["refine"] and all(p["refine"] for p in plans[:-1])
+    final = plans[-1]["images"]
+    for name, n in final.items():
+        assert (workdir / "results/samples" / name / "shard1").exists() == (n == 8), name
+    summary = pl.read_parquet(workdir / "results/summary.parquet")
+    got = {rounds.key(r): r["num_images"] for r in summary.iter_rows(named=True)}
+    assert got == final
+    table = pl.read_csv(workdir / rounds.REFINEMENT)
+    assert table["round"].to_list() == list(range(len(plans)))
+    assert table["images_total"][-1] == sum(final.values()) and table["uniform_images"][-1] == 8 * len(final)
+    assert "## Adaptive refinement" in (workdir / "results/frontier/README.md").read_text()
+
+
+def test_a_refined_rerun_does_nothing_and_a_new_step_count_runs_only_its_own_images(refined_run):
+    workdir, config = refined_run
+    assert planned_jobs(snakemake(workdir, config, "-n")) == {}
+    jobs = planned_jobs(snakemake(workdir, {**config, "steps": [2, 3]}, "-n"))
+    assert jobs["generate"] == 4  # 2 models × 2 guidance scales at 3 steps, their first shard only
+    assert (jobs["image_features_n"], jobs["score_n"], jobs["refine_plan"]) == (4, 8, 1)
+
+
+def test_the_refine_example_plans_round_zero_on_the_first_shard_of_every_configuration(tmp_path):
+    import yaml
+    from helpers import ROOT
+
+    config = yaml.safe_load((ROOT / "config" / "examples" / "toy-refine.yaml").read_text())
+    jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
+    configurations = 5 * 8 * 2  # models × steps × guidance
+    assert jobs["generate"] == jobs["image_features_n"] == configurations and jobs["refine_plan"] == 1
+    assert jobs["score_n"] == 2 * configurations and "image_features" not in jobs

@@ -1,0 +1,55 @@
+# Adaptive refinement (config `refine`): every configuration is scored on its first images, round by round; after
+# each round a checkpoint plans which configurations get their next level, until nothing is left to refine.
+
+
+use rule image_features as image_features_n with:
+    output:
+        FEATURES_N,
+    log:
+        "logs/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{extractor}.log",
+    benchmark:
+        "benchmarks/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{extractor}.tsv"
+
+
+use rule score as score_n with:
+    output:
+        SCORE_N,
+    log:
+        "logs/score/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{metric}.log",
+
+
+checkpoint refine_plan:
+    input:
+        unpack(refine_inputs),
+    output:
+        rounds.ROUND,
+    params:
+        images=lambda wc: round_images(int(wc.round)),
+        caps=image_caps(),
+        metrics=METRICS_USED,
+        bootstrap=config["frontier"]["bootstrap"],
+        looks=looks(),
+        reference_model=config["cost"]["reference_model"],
+        trained_models=TOY_MODELS,
+        teachers=cfg.teachers(config),
+    log:
+        "logs/refine_plan/round{round}.log",
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/refine_plan.py"
+
+
+rule refinement:
+    input:
+        plans=lambda wc: plan_files(),
+    output:
+        rounds.REFINEMENT,
+    params:
+        caps=image_caps(),
+    log:
+        "logs/refinement.log",
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/refinement.py"

@@ -1,0 +1,14 @@
+"""Rule refinement: results/frontier/refinement.csv, one row per round of an adaptively refined sweep."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
+
+from ldmscale import files, refine
+
+with files.job_log(snakemake.log[0]) as log:
+    table = refine.refinement_table([files.read_json(path) for path in snakemake.input.plans], snakemake.params.caps)
+    last = table.row(-1, named=True)
+    log.info("%d rounds: %d images (uniform: %d)", table.height, last["images_total"], last["uniform_images"])
+    with files.atomic_path(snakemake.output[0]) as tmp:
+        table.write_csv(tmp)
