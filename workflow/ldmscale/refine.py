@@ -3,8 +3,9 @@ and the record of the rounds (results/frontier/refinement.csv).
 
 A decision is one choice the frontier reports, with the configurations it rests on:
 
-- the best configuration within each budget (every configuration's own cost, on every cost axis): the winner and
-  each rival within the budget whose margin against it is not separable;
+- the best model within each budget (every configuration's own cost, on every cost axis): the winner and each
+  rival, another model's best configuration within the budget, whose margin against it is not separable (the
+  frontier's runner-up margins and crossovers compare exactly these);
 - the guidance scale chosen per (model, sampler, steps) where that choice wins within some budget: the choice and
   every scale not separable from it (the others may cost more, classifier-free guidance doubles the UNet batch).
   Guidance choices nowhere on the frontier, such as a small model's at its most steps, are not refined.
@@ -47,9 +48,11 @@ def decisions(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps:
         for cost in (c for c in COST_AXES if c in rows.columns):
             ranked = _ranked(rows, metric, cost)
             for budget in sorted(set(ranked[cost].to_list())):
-                winner, *others = _within(ranked, cost, budget).to_dicts()
+                within = _within(ranked, cost, budget)
+                winner = within.row(0, named=True)
                 winners.add(_key(winner)[1:4])
-                rivals = [r for r in others if not apart(winner, r)]
+                bests = within.group_by("model", maintain_order=True).first().to_dicts()  # each model's best
+                rivals = [r for r in bests if r["model"] != winner["model"] and not apart(winner, r)]
                 if rivals:
                     out.append(decision("best within budget", winner, rivals, cost_axis=cost, budget=budget))
         for _, group in _ranked(rows, metric).group_by(["model", "sampler", "steps"], maintain_order=True):
