@@ -11,7 +11,7 @@ import pytest
 from helpers import planned_jobs, snakemake, tiny_config
 
 from ldmscale import config as cfg
-from ldmscale import frontier, refine, rounds
+from ldmscale import files, frontier, refine, rounds
 from ldmscale.paths import CONFIG_KEYS
 
 REFINE = {"initial_images": 32, "growth": 2}
@@ -193,7 +193,7 @@ def refined_run(tiny_run, tmp_path_factory):
 
 def test_only_planned_configurations_get_their_next_shards(refined_run):
     workdir, _ = refined_run
-    plans = [rounds.read(p) for p in sorted(workdir.glob("results/refine/round*.json"))]
+    plans = [files.read_json(p) for p in sorted(workdir.glob("results/refine/round*.json"))]
     assert plans[0]["images"] and set(plans[0]["images"].values()) == {4}
     assert not plans[-1]["refine"] and all(p["refine"] for p in plans[:-1])
     final = plans[-1]["images"]

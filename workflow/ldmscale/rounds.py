@@ -9,9 +9,6 @@ of the task's indices, so they stay paired with every other configuration's.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from .paths import CONFIGURATION, fmt_guidance
 
 ROUND = "results/refine/round{round}.json"
@@ -53,7 +50,3 @@ def advance(plan: dict, refine: dict, tasks: dict) -> dict[str, int]:
         counts = levels(refine, tasks[task_of(name)]["num_images"])
         images[name] = counts[counts.index(images[name]) + 1]
     return images
-
-
-def read(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())

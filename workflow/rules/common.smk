@@ -7,7 +7,7 @@ min_version("9.0")
 
 # The rule scripts import the same package; put it on the path for parse-time checks too.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-from ldmscale import config as cfg, paths, rounds, samplers as smp, scoring  # noqa: E402
+from ldmscale import config as cfg, files, paths, rounds, samplers as smp, scoring  # noqa: E402
 from ldmscale.paths import (
     FEATURES,
     FEATURES_N,
@@ -154,11 +154,6 @@ def image_feature_inputs(wildcards):
     return {**extractor_inputs(wildcards), "shards": shard_dirs(wildcards, int(wildcards.get("n", 0)))}
 
 
-def image_count(wildcards):
-    """The number of images a features file holds: the task's num_images, or n (FEATURES_N)."""
-    return int(wildcards.get("n", 0)) or task(wildcards)["num_images"]
-
-
 def score_inputs(wildcards):
     """The task's prompts, the configuration's cached features and, where the metric needs them, the real images'."""
     metric = scoring.get(wildcards.metric)
@@ -205,13 +200,13 @@ def round_images(r):
     """{configuration: images} in round r of a refined sweep: the first level, then what the last plan gives."""
     if r == 0:
         return rounds.initial(cfg.configurations(config), REFINE, config["tasks"])
-    return rounds.advance(rounds.read(checkpoints.refine_plan.get(round=r - 1).output[0]), REFINE, config["tasks"])
+    return rounds.advance(files.read_json(checkpoints.refine_plan.get(round=r - 1).output[0]), REFINE, config["tasks"])
 
 
 def plan_files():
     """Every round's plan, up to the first that refines nothing (the last round); raises until each is written."""
     plans = [checkpoints.refine_plan.get(round=0).output[0]]
-    while rounds.read(plans[-1])["refine"]:
+    while files.read_json(plans[-1])["refine"]:
         plans.append(checkpoints.refine_plan.get(round=len(plans)).output[0])
     return plans
 
@@ -223,7 +218,7 @@ def refine_inputs(wildcards):
 
 def aggregate_inputs(wildcards):
     """The summary inputs: every image, or a refined sweep's last round's images (its plan's)."""
-    return summary_inputs(rounds.read(plan_files()[-1])["images"] if REFINE else None)
+    return summary_inputs(files.read_json(plan_files()[-1])["images"] if REFINE else None)
 
 
 def frontier_inputs(wildcards):
