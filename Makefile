@@ -12,10 +12,10 @@ FAMILY := config/toy-family.yaml
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e '.[test,lint]'
-	@# Bytecode on both cores (pip compiles on one: 157 s install → 123 s here). Like pip's own step, a file that does
-	@# not compile (some packages ship Python 2 test data) is skipped, so the exit status is not the install's.
-	-$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
+	@# uv fetches and unpacks the 3 GB of wheels (torch and its CUDA libraries) in parallel and compiles the bytecode
+	@# on every core: 46 s from cold caches here, against 100 s for pip and compileall (2026-12-03).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[test,lint]'
 	touch $@
 
 # CONFIG=config/examples/toy-sr.yaml (say) runs that experiment instead of config.yaml's.

@@ -1,9 +1,12 @@
 """Shared fixtures: the package on sys.path, a tiny untrained toy pipeline saved the way the workflow saves one, and
 one finished run of the tiny workflow for every test that only inspects a run.
+
+`make test` runs the suite on two pytest-xdist workers (pyproject.toml: `-n 2 --dist loadgroup`), a module at a time.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,9 +14,36 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The workers share the cores: torch in each takes one thread, and a waiting thread sleeps rather than spins.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 PARTS = ("text", "vae", "scorer", "unet")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items) -> None:
+    """Group the tests for xdist's workers: a module's tests on one worker (its module fixtures are built once), and
+    every module that uses the tiny run on one worker too (it runs once per worker). The groups that run the
+    workflow come first, so that the longest ones do not start last; the collected order holds otherwise.
+    """
+    tiny = {item.module for item in items if "tiny_run" in item.fixturenames}
+    slow = {item.module for item in items if item.get_closest_marker("workflow")} | tiny
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("tiny_run" if item.module in tiny else item.module.__name__))
+    items.sort(key=lambda item: (item.module not in tiny, item.module not in slow))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session) -> None:
+    """Stop a worker whose xdist no longer groups (it marks a grouped test's id with `@group`): the suite would still
+    pass, but would build every module fixture once per worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and session.config.getoption("loadgroup", False):
+        ungrouped = [item.nodeid for item in session.items if "@" not in item.nodeid]
+        if ungrouped:
+            raise pytest.UsageError(f"xdist --dist loadgroup left {ungrouped[0]} ungrouped (pytest-xdist#1386)")
 
 
 @pytest.fixture(scope="session")

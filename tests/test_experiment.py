@@ -1,5 +1,6 @@
 """The non-degeneracy conditions of an experiment, on synthetic sweeps whose answer is known."""
 
+import os
 import re
 
 import numpy as np
@@ -102,7 +103,7 @@ def shipped_sweep(tmp_path_factory):
     labels = np.array([item["labels"] for item in doc["items"]])
     real, real_labels, _ = data.dataset(doc["seed"], 10_000, SHIPPED_N, 32)
     floor = features.toy_features(shipped / "scorer", [real])["predictions"] == real_labels
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))  # 1 on an xdist worker
     tmp = tmp_path_factory.mktemp("shipped")
     rows, per_image = [], []
     for width in dict.fromkeys([widths[0], widths[len(widths) // 2], widths[-1]]):
