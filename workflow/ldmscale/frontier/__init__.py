@@ -4,8 +4,10 @@ paired-bootstrap intervals, the plain-words summary and the charts.
 One module per concern, each importing only those above it:
 
 - the configuration keys, cost axes and table names live in `ldmscale.paths` (the path grammar);
-- `ranking`: the one ranking every choice makes, budgets as filters, configurations in words;
-- `uncertainty`: the paired bootstrap over images, margins and each crossover's evidence;
+- `ranking`: the one ranking every choice makes, ties, budgets as filters, configurations in words;
+- `uncertainty`: the paired bootstrap over images, a task's candidates re-chosen in every resample (`Sweep`), margins;
+- `family`: which claims are resolved, family-wise over the claims of one (task, metric, cost axis);
+- `distillation`: students against their teachers and every undistilled model;
 - `analysis`: best guidance, Pareto sets, best per budget, crossovers and the tidy tables (`analyse`);
 - `charts`: the altair charts and `write_charts`;
 - `summary`: the plain-words README.md and `write_all`.
@@ -20,10 +22,10 @@ from .analysis import (
     MARGIN_COLUMNS,
     TABLES,
     analyse,
+    axis_tables,
     best_guidance,
     best_per_budget,
     budget_edges,
-    crossover_table,
     crossovers,
     pareto,
     tidy,
@@ -41,7 +43,8 @@ from .charts import (
     winners_chart,
     write_charts,
 )
-from .ranking import describe
+from .family import Claim, judge
+from .ranking import describe, quantise
 from .summary import summary_markdown, write_all
 from .uncertainty import (
     BOOTSTRAP_SEED,
@@ -50,11 +53,11 @@ from .uncertainty import (
     NOT_RESOLVED,
     RESOLVED,
     Resamples,
+    Sweep,
     adjusted_level,
     compare,
     per_image_values,
     resample_counts,
-    with_margins,
 )
 
 __all__ = [
@@ -71,22 +74,26 @@ __all__ = [
     "NO_RUNNER_UP",
     "PANEL",
     "RESOLVED",
+    "Claim",
     "Resamples",
+    "Sweep",
     "TABLES",
     "WINNERS_HEIGHT",
     "adjusted_level",
     "analyse",
+    "axis_tables",
     "best_guidance",
     "best_per_budget",
     "budget_edges",
     "chart",
     "compare",
     "cost_chart",
-    "crossover_table",
     "crossovers",
     "describe",
+    "judge",
     "pareto",
     "per_image_values",
+    "quantise",
     "resample_counts",
     "save",
     "steps_chart",
@@ -94,7 +101,6 @@ __all__ = [
     "tidy",
     "train_chart",
     "winners_chart",
-    "with_margins",
     "write_all",
     "write_charts",
 ]

@@ -1,24 +1,31 @@
 """The analysis: best guidance per (model, sampler, steps), Pareto sets, best configuration per budget, crossovers,
-and the tidy frontier tables of one metric (`analyse`)."""
+and the tidy frontier tables of one metric (`analyse`).
+
+Every configuration competes within a budget on every cost axis: guidance is one more setting, because on GFLOPs
+and latency classifier-free guidance doubles the UNet batch, and a cheaper guidance-1 configuration can win a budget
+that the better guidance-3 one does not fit. `best_guidance` (the paper's "best guidance per model and step count")
+is a descriptive table; on an axis whose cost does not depend on guidance it makes the same choices.
+"""
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import polars as pl
 
 from ..paths import COST_AXES, DISTILLATION, TABLES
 from .distillation import distillation
-from .ranking import _finite, _higher_is_better, _ranked, _within
+from .family import Claim, judge
+from .ranking import _finite, _ranked, describe
 from .uncertainty import (
     LEVEL,
-    _budget_interval,
-    _crossover_evidence,
-    _replicate_best,
-    _since,
+    NO_RUNNER_UP,
+    NOT_RESOLVED,
+    RESOLVED,
+    Sweep,
+    event_interval,
+    nearest_event,
     per_image_values,
     task_counts,
-    with_margins,
 )
 
 
@@ -27,7 +34,7 @@ def best_guidance(df: pl.DataFrame, metric: str) -> pl.DataFrame:
 
     As in the paper, the guidance scale is a free choice per model and step count. Ties go to the
     smaller guidance; rows whose metric is null or NaN are never chosen. `guidance_tried` records
-    the scales the choice was made among.
+    the scales the choice was made among. Descriptive: budgets choose among every configuration.
     """
     keys = ["task", "model", "sampler", "steps"]
     ranked = _ranked(df, metric)
@@ -35,22 +42,21 @@ def best_guidance(df: pl.DataFrame, metric: str) -> pl.DataFrame:
     return ranked.group_by(keys, maintain_order=True).first().join(tried, on=keys).sort(keys)
 
 
+def _tasks(df: pl.DataFrame) -> list[str]:
+    return sorted(df["task"].unique().to_list())
+
+
 def pareto(df: pl.DataFrame, cost: str, metric: str) -> pl.DataFrame:
     """Return the rows no other row beats on both `cost` (lower) and `metric`, sorted by cost, per task.
 
-    A row is kept only if it is strictly better than every cheaper-or-equal row; among equal
-    costs and equal scores only one survives (the smaller model, see `_ranked`).
+    These are the winners of every budget: a row is kept only if it is strictly better than every
+    cheaper-or-equal row; among equal costs and equal scores only one survives (see `ranking._ranked`).
     """
-    sign = 1 if _higher_is_better(metric) else -1
     out = []
-    for task in sorted(df["task"].unique()):
-        rows = _ranked(df.filter(pl.col("task") == task), metric, cost).sort(cost, maintain_order=True)
-        best, keep = -math.inf, []
-        for i, value in enumerate(rows[metric]):
-            if sign * value > best:
-                best = sign * value
-                keep.append(i)
-        out.append(rows[keep])
+    for task in _tasks(df):
+        sweep = Sweep.of(df.filter(pl.col("task") == task), cost, metric, {}, None)
+        front = sorted({int(sweep.leader(b)[0][0]) for b in sweep.budgets()})
+        out.append(sweep.frame[front])
     return pl.concat(out) if out else df.clear()
 
 
@@ -66,18 +72,38 @@ def budget_edges(costs: pl.Series, buckets: int = 8) -> list[float]:
     return [low * ratio**k for k in range(buckets - 1)] + [high]
 
 
+def _winners(sweep: Sweep, task: str, metric: str, cost: str, edges: list[float]) -> list[tuple[dict, Claim | None]]:
+    """Return per budget with a candidate: the best configuration within it, the best configuration of any other
+    model within it (the runner-up), and the claim that the winner's model beats the others there. The claim's draws
+    re-select both sides in every resample: the winner model's best configuration and the best of every other's."""
+    out = []
+    for budget in edges:
+        index, score = sweep.leader(budget)
+        if index[0] < 0:
+            continue
+        row = sweep.row(index[0])
+        rival, rival_score = sweep.leader(budget, ~sweep.of_model(row["model"]))
+        entry = {"task": task, "metric": metric, "cost_axis": cost, "budget": budget, **row}
+        if rival[0] < 0:
+            out.append(({**entry, **NO_RUNNER_UP}, None))
+            continue
+        other = sweep.row(rival[0])
+        own = sweep.leader(budget, sweep.of_model(row["model"]))[1]
+        entry |= {"runner_up_model": other["model"], "runner_up": describe(other)}
+        out.append((entry, Claim(own - rival_score, row, other)))
+    return out
+
+
 def best_per_budget(df: pl.DataFrame, cost: str, metric: str, edges: list[float]) -> pl.DataFrame:
-    """Return, per task and budget, the best configuration whose cost is within the budget."""
-    rows = []
-    for task in sorted(df["task"].unique()):
-        candidates = _ranked(df.filter(pl.col("task") == task), metric, cost)
-        for budget in edges:
-            within = _within(candidates, cost, budget)
-            if not within.is_empty():
-                rows.append(
-                    {"task": task, "metric": metric, "cost_axis": cost, "budget": budget, **within.row(0, named=True)}
-                )
-    return pl.DataFrame(rows) if rows else pl.DataFrame()
+    """Return, per task and budget, the best configuration whose cost is within the budget, and the runner-up."""
+    rows = [
+        row
+        for task in _tasks(df)
+        for row, _ in _winners(
+            Sweep.of(df.filter(pl.col("task") == task), cost, metric, {}, None), task, metric, cost, edges
+        )
+    ]
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 
 def crossovers(table: pl.DataFrame) -> pl.DataFrame:
@@ -94,47 +120,63 @@ def crossovers(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def crossover_table(
-    df: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str, values, counts_by_task
-) -> pl.DataFrame:
-    """Return the budgets where the best model changes, each with its interval and whether it is resolved.
+def _winning_models(sweep: Sweep, grid: list[float]) -> tuple[np.ndarray, list[str]]:
+    """Return (budgets × columns) the code of the model that wins each budget in the estimate and every resample, and
+    the models the codes index."""
+    names = sorted(set(sweep.models.tolist()))
+    codes = np.asarray([names.index(m) for m in sweep.models])
+    index, _ = sweep.best()
+    return np.stack([codes[index[sweep.fits(b) - 1]] for b in grid]), names
 
-    Budgets are every configuration's own cost, so a crossover sits at the cost of the first
-    configuration of the new model that wins. It is "resolved" only when the new model's best
-    configuration within that budget beats the old model's by a margin whose interval excludes
-    zero and, when the new model was already affordable one budget below, the old model's margin
-    there excludes zero too; otherwise it is "not resolved" and is not a finding. The budget's
-    interval is the percentile interval, over paired resamples of the images, of the budget of this
-    crossover (see `_budget_interval`; infinite where it never happens in enough resamples).
+
+def _crossovers(sweep: Sweep, task: str) -> list[tuple[dict, Claim, Claim | None]]:
+    """Return each change of the best model over every candidate's own cost, with the claims it rests on.
+
+    A change from A to B at budget b (the cost of the first configuration of B that wins) rests on B's best
+    configuration beating A's within b (after) and, when B was affordable one budget below, on A's beating B's
+    there (before); both re-select each model's best configuration in every resample. The budget's interval is over
+    the resamples, each of which re-makes every choice: the winner of every budget, then, of the changes from A to B
+    it shows (B wins where, among A and B, A won last), the one nearest this one between the estimate's neighbouring
+    changes between A and B, either way (`uncertainty.nearest_event`); ∞ where there is none.
     """
-    rows = []
-    for task in sorted(best["task"].unique()):
-        tbest = best.filter(pl.col("task") == task)
-        grid = sorted(set(tbest.filter(_finite(cost))[cost].to_list()))
-        exact = best_per_budget(tbest, cost, metric, grid)
-        if exact.is_empty():
-            continue
-        counts = counts_by_task.get(task)
-        replicates = (
-            None if counts is None else _replicate_best(df.filter(pl.col("task") == task), cost, metric, values, counts)
+    grid = sweep.budgets()
+    winners, names = _winning_models(sweep, grid)
+    changes = [(int(i), names[winners[i - 1, 0]], names[winners[i, 0]])
+               for i in np.flatnonzero(winners[1:, 0] != winners[:-1, 0]) + 1]  # fmt: skip
+    out = []
+    for i, old, new in changes:
+        pair = [j for j, a, b in changes if {a, b} == {old, new}]
+        k = pair.index(i)
+        between = (pair[k - 1] if k else 0, pair[k + 1] if k + 1 < len(pair) else len(grid))
+        was_old = np.where(winners == names.index(old), 1, np.where(winners == names.index(new), 2, 0))
+        latest = np.maximum.accumulate(np.where(was_old > 0, np.arange(len(grid))[:, None], 0), axis=0)
+        last = np.take_along_axis(was_old, latest, axis=0)
+        events = np.vstack([np.zeros((1, winners.shape[1]), bool), (was_old[1:] == 2) & (last[:-1] == 1)])
+        budget = (
+            event_interval(nearest_event(events, np.asarray(grid), i, between), sweep.level) if sweep.resampled else {}
         )
-        found = crossovers(exact).to_dicts()
-        for k, cross in enumerate(found):
-            i = grid.index(cross["budget"])
-            evidence = _crossover_evidence(tbest, cross, grid[i - 1] if i else None, cost, metric, values, counts)
-            interval = _budget_interval(replicates, cross, _since(found[:k], cross), counts.level if counts else LEVEL)
-            rows.append({**cross, **interval, **evidence})
-    schema = {
-        "task": pl.String,
-        "budget": pl.Float64,
-        "from_model": pl.String,
-        "to_model": pl.String,
-        "status": pl.String,
-    }
-    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=schema)
+        keep_old, keep_new = sweep.of_model(old), sweep.of_model(new)
+        (to_index, to_score), (from_index, from_score) = (
+            sweep.leader(grid[i], keep_new),
+            sweep.leader(grid[i], keep_old),
+        )
+        after = Claim(to_score - from_score, sweep.row(to_index[0]), sweep.row(from_index[0]))
+        before = None
+        prev_new, prev_new_score = sweep.leader(grid[i - 1], keep_new)
+        if prev_new[0] >= 0:
+            prev_old, prev_old_score = sweep.leader(grid[i - 1], keep_old)
+            before = Claim(prev_old_score - prev_new_score, sweep.row(prev_old[0]), sweep.row(prev_new[0]))
+        row = {"task": task, "budget": grid[i], "from_model": old, "to_model": new,
+               "from_config": describe(after.worse), "to_config": describe(after.better),
+               "budget_ci_low": budget.get("ci_low"), "budget_ci_high": budget.get("ci_high"),
+               "budget_ci_extended": budget.get("extended"), "happens_in": budget.get("happens")}  # fmt: skip
+        out.append((row, after, before))
+    return out
 
 
-MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "margin_ci_high", "separable", "interval"]
+MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "margin_ci_high", "separable",
+                  "margin_fw_low", "margin_fw_high", "margin_fw_mc_error", "resolved", "family_size", "family_tail",
+                  "interval"]  # fmt: skip
 
 
 KEEP = ["task", "metric", "cost_axis", "budget", "model", "sampler", "steps", "guidance", "guidance_tried", "cost", "value",
@@ -157,15 +199,67 @@ def tidy(table: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFr
 ALL_SAMPLERS = "all"
 
 
-def _sampler_scopes(best: pl.DataFrame) -> list[str]:
+def _sampler_scopes(df: pl.DataFrame) -> list[str]:
     """Return where crossovers are looked for: over all samplers, then within each one (when there are several)."""
-    samplers = sorted(best["sampler"].unique().to_list())
+    samplers = sorted(df["sampler"].unique().to_list())
     return [ALL_SAMPLERS, *samplers] if len(samplers) > 1 else [ALL_SAMPLERS]
 
 
 def _pooled(crosses: pl.DataFrame) -> pl.DataFrame:
     """Return the crossovers found over all samplers (the frontier's own)."""
     return crosses.filter(pl.col("samplers") == ALL_SAMPLERS) if "samplers" in crosses.columns else crosses
+
+
+def _margins(verdict: dict, prefix: str) -> dict:
+    keys = ("margin", "margin_ci_low", "margin_ci_high", "margin_fw_low", "margin_fw_high", "margin_fw_mc_error")
+    return {k.replace("margin", prefix): verdict.get(k) for k in keys}
+
+
+CROSSOVER_SCHEMA = {"task": pl.String, "budget": pl.Float64, "from_model": pl.String, "to_model": pl.String,
+                    "status": pl.String, "samplers": pl.String}  # fmt: skip
+
+
+def _frame(rows: list[dict], schema: dict | None = None) -> pl.DataFrame:
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=schema)
+
+
+def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, edges: list[float]) -> dict:
+    """Return one task's best_per_budget, best_per_cost and crossovers on one cost axis, each claim judged.
+
+    The claims of the README (each budget's winner margin, both margins of every crossover, in every sampler scope)
+    are one family; those of best_per_cost (every candidate's own cost, the charts' table) another (`family.judge`).
+    """
+    task = df["task"][0]
+    sweep = Sweep.of(df, cost, metric, values, counts)
+    level = sweep.level
+    budgets, per_cost = _winners(sweep, task, metric, cost, edges), _winners(sweep, task, metric, cost, sweep.budgets())
+    crosses = []
+    for scope in _sampler_scopes(df):
+        scoped = (
+            sweep
+            if scope == ALL_SAMPLERS
+            else Sweep.of(df.filter(pl.col("sampler") == scope), cost, metric, values, counts)
+        )
+        crosses += [({**row, "samplers": scope}, after, before) for row, after, before in _crossovers(scoped, task)]
+    claims = [c for _, c in budgets if c] + [c for _, a, b in crosses for c in (a, b) if c]
+    verdicts = iter(judge(claims, metric, level))
+    budget_rows = [{**row, **(next(verdicts) if claim else {})} for row, claim in budgets]
+    cross_rows = []
+    for row, _, before in crosses:
+        a = next(verdicts)
+        b = next(verdicts) if before else {}
+        resolved = a["resolved"] and (before is None or b["resolved"])
+        cross_rows.append({**row, "status": RESOLVED if resolved else NOT_RESOLVED, **_margins(a, "margin_after"),
+                           "after_resolved": a["resolved"], **_margins(b, "margin_before"),
+                           "before_resolved": b.get("resolved"), "family_size": a["family_size"],
+                           "family_tail": a["family_tail"], "interval": a["interval"]})  # fmt: skip
+    cost_verdicts = iter(judge([c for _, c in per_cost if c], metric, level))
+    cost_rows = [{**row, **(next(cost_verdicts) if claim else {})} for row, claim in per_cost]
+    return {
+        "best_per_budget": _frame(budget_rows),
+        "best_per_cost": _frame(cost_rows),
+        "crossovers": _frame(cross_rows, CROSSOVER_SCHEMA),
+    }
 
 
 def analyse(
@@ -175,30 +269,27 @@ def analyse(
     distillation table (`distillation.distillation`).
 
     `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets. The paired intervals
-    are at `level` (`uncertainty.adjusted_level` for an adaptively refined sweep).
+    are at `level` (`uncertainty.adjusted_level` for an adaptively refined sweep), each claim's own and the family's.
     """
     best = best_guidance(df, metric)
     values = per_image_values(per_image, metric)
-    counts = task_counts(best, values, reps, level)
+    counts = task_counts(df, values, reps, level)
     out = {name: [] for name in TABLES}
     out["best_guidance"].append(tidy(best, metric))
-    for cost in (c for c in COST_AXES if c in best.columns):
-        out["pareto"].append(tidy(pareto(best, cost, metric), metric, cost))
-        exact = sorted(set(best.filter(_finite(cost))[cost].to_list()))
-        for name, grid in (
-            ("best_per_budget", edges.get(cost) or budget_edges(best[cost], buckets)),
-            ("best_per_cost", exact),
-        ):
-            table = best_per_budget(best, cost, metric, grid)
-            if not table.is_empty():
-                out[name].append(tidy(with_margins(table, best, cost, metric, values, counts), metric, cost))
-        for sampler in _sampler_scopes(best):
-            pick = pl.lit(True) if sampler == ALL_SAMPLERS else pl.col("sampler") == sampler
-            crosses = crossover_table(df.filter(pick), best.filter(pick), cost, metric, values, counts)
-            out["crossovers"].append(
-                crosses.with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost), samplers=pl.lit(sampler))
-            )
-    tables = {
+    for cost in (c for c in COST_AXES if c in df.columns):
+        out["pareto"].append(tidy(pareto(df, cost, metric), metric, cost))
+        grid = edges.get(cost) or budget_edges(df.filter(_finite(metric))[cost], buckets)
+        for task in _tasks(df.filter(_finite(metric, cost))):
+            rows = df.filter(pl.col("task") == task)
+            tables = axis_tables(rows, cost, metric, values, counts.get(task), grid)
+            for name in ("best_per_budget", "best_per_cost"):
+                if not tables[name].is_empty():
+                    out[name].append(tidy(tables[name], metric, cost))
+            if not tables["crossovers"].is_empty():
+                out["crossovers"].append(
+                    tables["crossovers"].with_columns(metric=pl.lit(metric), cost_axis=pl.lit(cost))
+                )
+    result = {
         name: pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame() for name, frames in out.items()
     }
-    return tables | {DISTILLATION: distillation(best, metric, values, counts)}
+    return result | {DISTILLATION: distillation(df, best, metric, values, counts)}

@@ -65,14 +65,15 @@ def _with_kind(table: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
     return table.with_columns(kind=kind), {"shape": shape}
 
 
-def _per_model(table: pl.DataFrame, x, metric: str, cost: str | None):
-    """Return layers (interval bars, one line per model, distilled models with their own marker) of `value` against `x`."""
+def _per_model(table: pl.DataFrame, x, metric: str, cost: str | None, where: str | None = None):
+    """Return layers (interval bars, one line per model, distilled models with their own marker) of `value` against
+    `x`, of the rows `where` (a Vega expression) holds."""
     import altair as alt
 
     y = _y(metric)
     table, shape = _with_kind(table)
     colour = alt.Color("model:N", sort=_models_by_size(table), title="model (by size)")
-    base = alt.Chart(table)
+    base = alt.Chart(table) if where is None else alt.Chart(table).transform_filter(where)
     bars = base.mark_errorbar().encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour)
     if not shape:
         lines = base.mark_line(point=True).encode(x=x, y=y, color=colour, detail="model:N", tooltip=_tooltip(cost))
@@ -94,35 +95,47 @@ def _facet(layers, table: pl.DataFrame, title: str):
 
 def chart(df: pl.DataFrame, cost: str, metric: str):
     """Return an altair chart of `metric` against `cost` from a summary table (see `cost_chart`)."""
-    best = best_guidance(df, metric)
-    return cost_chart(tidy(best, metric), tidy(pareto(best, cost, metric), metric, cost), cost, metric)
+    return cost_chart(
+        tidy(best_guidance(df, metric), metric), tidy(pareto(df, cost, metric), metric, cost), cost, metric
+    )
 
 
 def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: str):
-    """Return quality against sampling cost: one line per model, a panel per sampler, the Pareto front ringed."""
+    """Return quality against sampling cost: one line per model (its best guidance per steps), a panel per sampler,
+    and the Pareto front over every configuration ringed where it lies: off the lines where a cheaper guidance wins."""
     import altair as alt
 
-    data = (
-        guidance.filter(pl.col("metric") == metric)
-        .join(
-            front.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
-            .select(["task", "model", "sampler", "steps"])
-            .with_columns(on_front=pl.lit(True)),
-            on=["task", "model", "sampler", "steps"],
-            how="left",
-        )
-        .with_columns(pl.col("on_front").fill_null(False))
+    keys = ["task", "model", "sampler", "steps", "guidance"]
+    lines = guidance.filter(pl.col("metric") == metric).with_columns(front_only=pl.lit(False))
+    ring = front.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost)).with_columns(
+        on_front=pl.lit(True)
+    )
+    data = pl.concat(
+        [
+            lines.join(ring.select(*keys, "on_front"), on=keys, how="left").with_columns(
+                pl.col("on_front").fill_null(False)
+            ),
+            ring.join(lines.select(keys), on=keys, how="anti").with_columns(front_only=pl.lit(True)),
+        ],
+        how="diagonal_relaxed",
     )
     x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=_cost_title(cost))
-    bars, lines, y = _per_model(data, x, metric, cost)
+    bars, lines, y = _per_model(data, x, metric, cost, where="!datum.front_only")
     ring = (
         alt.Chart()
         .transform_filter("datum.on_front")
         .mark_point(size=160, shape="circle", filled=False, color="black", strokeWidth=1.5)
         .encode(x=x, y=y, tooltip=_tooltip(cost))
     )
-    title = f"{metric} vs sampling cost (best guidance per model and steps; ringed: Pareto front over all samplers{_device(cost, data)})"
-    return _facet([bars, lines, ring], data, title)
+    colour = alt.Color("model:N", sort=_models_by_size(data), title="model (by size)")
+    off_line = (
+        alt.Chart().transform_filter("datum.front_only").mark_point(filled=True, size=40).encode(x=x, y=y, color=colour)
+    )
+    title = (
+        f"{metric} vs sampling cost (lines: best guidance per model and steps; rings: Pareto front of every "
+        f"configuration{_device(cost, data)})"
+    )
+    return _facet([bars, lines, off_line, ring], data, title)
 
 
 def steps_chart(guidance: pl.DataFrame, metric: str):
@@ -156,7 +169,7 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
                 x=x,
                 y=y,
                 color=colour,
-                tooltip=[*_tooltip(), "runner_up", alt.Tooltip("margin:Q", format=".4f")],
+                tooltip=[*_tooltip(), "runner_up", alt.Tooltip("margin:Q", format=".4f"), "resolved"],
                 **shape,
             ),
         ]

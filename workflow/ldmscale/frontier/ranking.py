@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from .. import scoring
@@ -17,16 +18,45 @@ def _finite(*columns: str) -> pl.Expr:
     return pl.all_horizontal([pl.col(c).is_finite() for c in columns])
 
 
+SIGNIFICANT = 12  # digits two scores must share to tie (float64 carries 15-17)
+
+
+def quantise(x: np.ndarray) -> np.ndarray:
+    """Return `x` rounded to SIGNIFICANT significant digits, so that scores which are equal but summed in another order
+    (645 of 896 attributes right, as two different means of per-image fractions) tie exactly. Non-finite stay as is."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(np.abs(x)))
+    scale = 10.0 ** (SIGNIFICANT - 1 - np.where(np.isfinite(exponent), exponent, 0))
+    return np.where(np.isfinite(x), np.round(x * scale) / scale, x)
+
+
+TIES = ("unet_params", "model", "sampler", "steps", "guidance")
+
+
+def _ties(df: pl.DataFrame) -> list[str]:
+    """Return the columns that break ties between equal scores at equal cost: the smaller model (UNet parameters, then
+    name), then sampler name, fewer steps and smaller guidance, so that every choice is deterministic."""
+    return [c for c in TIES if c in df.columns]
+
+
 def _ranked(df: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFrame:
     """Return the rows with a finite `metric` (and `cost`), best first.
 
-    Ties go to the cheaper configuration, then the smaller model (UNet parameters, then name),
-    then sampler name, fewer steps and smaller guidance, so that every choice is deterministic.
+    Scores tie when they agree to SIGNIFICANT digits (`quantise`). Ties go to the cheaper configuration, then by
+    `_ties`.
     """
     first = [metric] if cost is None else [metric, cost]
-    ties = [c for c in ("unet_params", "model", "sampler", "steps", "guidance") if c in df.columns]
-    return df.filter(_finite(*first)).sort(
-        first + ties, descending=[_higher_is_better(metric)] + [False] * (len(first) + len(ties) - 1), nulls_last=True
+    rows = df.filter(_finite(*first))
+    tie = pl.Series("_score", quantise(rows[metric].to_numpy()))
+    return (
+        rows.with_columns(tie)
+        .sort(
+            ["_score", *first[1:], *_ties(rows)],
+            descending=[_higher_is_better(metric)] + [False] * (len(first) + len(_ties(rows)) - 1),
+            nulls_last=True,
+        )
+        .drop("_score")
     )
 
 

@@ -30,13 +30,16 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
         "# What the frontier says",
         "",
         "Written by the `frontier` rule from `results/summary.parquet`. Each budget is a cap on the sampling cost of one",
-        "image; the winner is the best configuration (model, sampler, steps, guidance) that fits, with guidance chosen per",
-        "model and steps as in the paper. 'ahead of' compares it with the best configuration of any *other* model that fits.",
+        "image; the winner is the best configuration (model, sampler, steps, guidance) that fits. Every configuration",
+        "competes, guidance included: on GFLOPs and latency classifier-free guidance doubles the UNet batch.",
+        "'ahead of' compares it with the best configuration of any *other* model that fits.",
         f"Intervals are {'95%' if refinement is None else 'as the adaptive refinement below says'}: a paired bootstrap "
         f"over images ({reps} resamples; image i has the same prompt and seed in",
-        "every configuration) where the metric has per-image values, otherwise the scores' own intervals. A margin whose",
-        "interval includes zero is **not separable**, and a change of winner that rests on one is **not resolved**: it is",
-        "reported, never claimed.",
+        "every configuration; each resample re-makes every choice) where the metric has per-image values, otherwise the",
+        "scores' own intervals. The first interval of a margin is its own (per comparison). A margin is **resolved**",
+        "only if its simultaneous interval over every claim of the same metric and cost axis excludes zero (the sup-t",
+        "band, second interval): at most 5% of runs make any false resolved claim. A change of winner is resolved only",
+        "if the margins after and before it both are. Anything else is reported, never claimed.",
         *([] if refinement is None else ["", *_refinement_lines(refinement)]),
     ]
     budgets, crosses = tables["best_per_budget"], tables["crossovers"]
@@ -48,6 +51,7 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
         for run in _runs(rows.sort("budget").to_dicts()):
             lines.append(_budget_sentence(run, metric))
         lines += ["", *_crossover_sentences(crosses, task, metric, cost)]
+        lines += _family_lines(rows, crosses, task, metric, cost, reps)
     return "\n".join(lines) + "\n"
 
 
@@ -75,14 +79,28 @@ def _looks(refinement: pl.DataFrame) -> int:
 
 
 def _runs(rows: list[dict]) -> list[dict]:
-    """Return consecutive budgets with the same winner and runner-up merged into one row with `budget_from`."""
+    """Return consecutive budgets with the same winner, runner-up and verdict merged into one row with `budget_from`."""
     runs: list[dict] = []
+
+    def same(a: dict, b: dict) -> bool:
+        return (describe(a), a.get("runner_up"), a.get("resolved")) == (
+            describe(b),
+            b.get("runner_up"),
+            b.get("resolved"),
+        )
+
     for r in rows:
-        if runs and (describe(runs[-1]), runs[-1].get("runner_up")) == (describe(r), r.get("runner_up")):
+        if runs and same(runs[-1], r):
             runs[-1] = {**r, "budget_from": runs[-1]["budget_from"]}
         else:
             runs.append({**r, "budget_from": r["budget"]})
     return runs
+
+
+def _fw(r: dict, prefix: str = "margin") -> str:
+    """Return ' (family-wise [low, high])' for a margin with a simultaneous interval, else ''."""
+    low = r.get(f"{prefix}_fw_low")
+    return "" if low is None else f" (family-wise{_interval(low, r[f'{prefix}_fw_high'])})"
 
 
 def _budget_sentence(r: dict, metric: str) -> str:
@@ -94,11 +112,32 @@ def _budget_sentence(r: dict, metric: str) -> str:
     head = f"- {budgets}: **{describe(r)}** (cost {_number(r['cost'])}), {metric} {_number(r['value'])}{_interval(r['ci_low'], r['ci_high'])}"
     if r.get("runner_up_model") is None:
         return head + "; the only model that fits."
-    verdict = "separable" if r["separable"] else "**not separable**"
-    return (
-        head
-        + f"; ahead of {r['runner_up']} by {_number(r['margin'])}{_interval(r['margin_ci_low'], r['margin_ci_high'])}: {verdict}."
+    verdict = "resolved" if r["resolved"] else "**not resolved**"
+    margin = f"{_number(r['margin'])}{_interval(r['margin_ci_low'], r['margin_ci_high'])}{_fw(r)}"
+    return head + f"; ahead of {r['runner_up']} by {margin}: {verdict}."
+
+
+def _family_lines(rows: pl.DataFrame, crosses: pl.DataFrame, task: str, metric: str, cost: str, reps: int) -> list[str]:
+    """Return the line that says how many claims "resolved" is controlled over, at what pointwise tail, and the
+    Monte Carlo error of the simultaneous bounds ([] where no budget has a runner-up)."""
+    claims = rows.filter(pl.col("family_size").is_not_null()) if "family_size" in rows.columns else rows.clear()
+    if claims.is_empty():
+        return []
+    first = claims.row(0, named=True)
+    if first["margin_fw_low"] is None:
+        return ["", f"Family-wise: {first['family_size']} claims, each pair of score intervals widened to the Bonferroni "
+                f"level (no per-image values, so no simultaneous bootstrap band)."]  # fmt: skip
+    mine = crosses.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    errors = claims["margin_fw_mc_error"].to_list()
+    for column in ("margin_after_fw_mc_error", "margin_before_fw_mc_error"):
+        errors += mine[column].drop_nulls().to_list() if column in mine.columns else []
+    tail, few = (
+        first["family_tail"],
+        " (fewer than 20: raise frontier.bootstrap)" if first["family_tail"] * reps < 20 else "",
     )
+    return ["", f"Family-wise: {first['family_size']} claims (the margins above and both margins of every crossover); "
+            f"simultaneous intervals at the pointwise tail {tail:.3g}, about {tail * reps:.0f} of {reps} resamples in "
+            f"each tail{few}; Monte Carlo error of their bounds at most {_number(max(errors))}."]  # fmt: skip
 
 
 def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: str) -> list[str]:
@@ -121,12 +160,21 @@ def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: st
 
 
 def _crossover_sentence(c: dict) -> str:
-    """Return one crossover in words, with its intervals and whether it is resolved."""
+    """Return one crossover in words, with its intervals and whether it is resolved, and if not, which margin is not."""
     where = f"at {_number(c['budget'])}{_interval(c['budget_ci_low'], c['budget_ci_high'])}"
-    change = f"{c['from_model']} → {c['to_model']} ({c['to_config']} beats {c['from_config']} by {_number(c['margin_after'])}{_interval(c['margin_after_ci_low'], c['margin_after_ci_high'])})"
+    if c.get("happens_in") is not None and c["happens_in"] < 1:
+        where += f", in {100 * c['happens_in']:.3g}% of resamples"
+    after = f"{_number(c['margin_after'])}{_interval(c['margin_after_ci_low'], c['margin_after_ci_high'])}"
+    change = f"{c['from_model']} → {c['to_model']} ({c['to_config']} beats {c['from_config']} by {after}{_fw(c, 'margin_after')})"
     if c["status"] == RESOLVED:
         return f"- {where}: {change}. Resolved."
-    return f"- {where}: {change}. **Not resolved**: the two models' scores are not separable here; not a finding."
+    failed = [
+        side
+        for side, ok in (("after the change", c["after_resolved"]), ("one budget before", c.get("before_resolved")))
+        if ok is False
+    ]
+    which = " and the margin ".join(failed) + (" are" if len(failed) > 1 else " is")
+    return f"- {where}: {change}. **Not resolved**: the margin {which} not; not a finding."
 
 
 def distillation_markdown(table: pl.DataFrame) -> str:
@@ -140,24 +188,24 @@ def distillation_markdown(table: pl.DataFrame) -> str:
         "",
         "Per student configuration, on the normalised cost axis (results/frontier/distillation.csv has every axis):",
         "its score, the teacher's at the same step count, the cost at which the teacher catches up (the acceleration",
-        "factor is that cost over the student's), and the best undistilled configuration of any size within the",
-        "student's cost, with its margin over the student [95% interval].",
+        "factor is that cost over the student's, with its 95% interval over resamples that re-make the choice), and the",
+        "best undistilled configuration of any size within the student's cost, with its margin over the student [95%",
+        "interval per comparison]; resolved: its sign holds family-wise over every margin of the table.",
         "",
         "| metric | student | teacher | student score | teacher, same steps | teacher catches up at | acceleration "
         "| best undistilled within the student's cost | its margin |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows.iter_rows(named=True):
-        student = (
-            f"{r['model']}, {r['sampler']}, {r['steps']} steps, guidance {r['guidance']:g} (cost {_number(r['cost'])})"
-        )
+        student = f"{describe(r)} (cost {_number(r['cost'])})"
         same = "–" if r["teacher_value"] is None else f"{_number(r['teacher_value'])} ({r['teacher_same_steps']})"
         catch = (
             "never, within the sweep"
             if r["teacher_catch_up_cost"] is None
             else (f"{_number(r['teacher_catch_up_cost'])} ({r['teacher_catch_up']})")
         )
-        accel = "–" if r["acceleration"] is None else f"{r['acceleration']:.2f}×"
+        accel = "–" if r["acceleration"] is None else f"{_number(r['acceleration'])}×"
+        accel += _interval(r["acceleration_ci_low"], r["acceleration_ci_high"]) if r["acceleration"] is not None else ""
         undistilled = (
             "none fits"
             if r["best_undistilled"] is None
@@ -169,6 +217,7 @@ def distillation_markdown(table: pl.DataFrame) -> str:
             else (
                 _number(r["undistilled_margin"])
                 + _interval(r["undistilled_margin_ci_low"], r["undistilled_margin_ci_high"])
+                + ("; resolved" if r["undistilled_resolved"] else "; not resolved")
             )
         )
         lines.append(

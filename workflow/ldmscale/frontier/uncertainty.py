@@ -1,16 +1,17 @@
-"""Uncertainty: a paired bootstrap over images, margins between configurations, and how sure each crossover is."""
+"""Uncertainty: the paired bootstrap over images, one task's candidates as arrays that every resample re-chooses from
+(`Sweep`), margins between two configurations, and intervals of events such as a crossover's budget."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
 from .. import metrics
 from ..paths import CONFIG_KEYS
-from .ranking import _finite, _higher_is_better, _key, _ranked, _within, describe
+from .ranking import _finite, _higher_is_better, _key, _ties, quantise
 
 LEVEL = 0.95  # every interval on the frontier is a 95% interval
 
@@ -79,21 +80,22 @@ def task_counts(
 
 def compare(a: dict, b: dict, metric: str, values: dict[tuple, np.ndarray], counts: Resamples | None) -> dict:
     """Return by how much configuration `a` beats `b` on `metric` (positive: a is better), with an interval at
-    `counts.level` (95% unless the sweep was refined adaptively).
+    `counts.level` (95% unless the sweep was refined adaptively): one comparison, at its own level.
 
-    With per-image values for both, the interval is a paired bootstrap percentile interval of the
-    mean difference on the images both were scored on (the first min(n_a, n_b)), and the two are
-    separable when it excludes zero. Set-level metrics (Fréchet distances) have no per-image values:
-    then they are separable only when their own (95%) intervals do not overlap.
+    With per-image values for both, the margin is the mean difference on the images both were scored on (the first
+    min(n_a, n_b)) and the interval its paired bootstrap percentile interval on the same images; the two are separable
+    when it excludes zero. Set-level metrics (Fréchet distances) have no per-image values: then the margin is the
+    difference of the scores and they are separable only when their own (95%) intervals do not overlap.
     """
     sign = 1 if _higher_is_better(metric) else -1
-    margin = sign * (a[metric] - b[metric])
     va, vb = values.get(_key(a)), values.get(_key(b))
     if va is not None and vb is not None and counts is not None:
         n = min(len(va), len(vb))
-        low, high = metrics.percentile_interval(counts.means(sign * (va[:n] - vb[:n])), counts.level)
-        return {"margin": margin, "margin_ci_low": low, "margin_ci_high": high, "separable": low > 0 or high < 0,
-                "interval": "paired bootstrap over images"}  # fmt: skip
+        diff = sign * (va[:n] - vb[:n])
+        low, high = metrics.percentile_interval(counts.means(diff), counts.level)
+        return {"margin": float(quantise(diff.mean())), "margin_ci_low": low, "margin_ci_high": high,
+                "separable": low > 0 or high < 0, "interval": "paired bootstrap over images"}  # fmt: skip
+    margin = float(quantise(sign * (a[metric] - b[metric])))
     apart = a[f"{metric}_ci_low"] > b[f"{metric}_ci_high"] or a[f"{metric}_ci_high"] < b[f"{metric}_ci_low"]
     return {"margin": margin, "margin_ci_low": None, "margin_ci_high": None, "separable": bool(apart),
             "interval": "non-overlap of the two scores' intervals"}  # fmt: skip
@@ -103,99 +105,109 @@ NO_RUNNER_UP = {"runner_up_model": None, "runner_up": None, "margin": None, "mar
                 "separable": None, "interval": None}  # fmt: skip
 
 
-def with_margins(
-    table: pl.DataFrame, best: pl.DataFrame, cost: str, metric: str, values, counts_by_task: dict
-) -> pl.DataFrame:
-    """Return a best_per_budget table with, per budget, the best other model within it and the winner's margin over it."""
-    rows = []
-    for row in table.iter_rows(named=True):
-        others = _ranked(
-            _within(
-                best.filter((pl.col("task") == row["task"]) & (pl.col("model") != row["model"])), cost, row["budget"]
-            ),
-            metric,
-            cost,
+@dataclass
+class Sweep:
+    """One task's candidates on one cost axis, as arrays, and their scores in the estimate and every paired resample.
+
+    The candidates (`frame`) are the rows with a finite score and cost, cheapest first, equal costs in the tie order of
+    `ranking._ranked`. `draws[c, 0]` is candidate c's score, `draws[c, 1 + r]` its mean in resample r, both signed so
+    that higher is better and rounded by `ranking.quantise`. Every choice the frontier makes (the best configuration
+    within a budget, of a model, of the others) is made column by column, so each resample re-makes all of them, and
+    column 0 is the estimate itself. Without per-image values for every candidate there are no resamples (one column).
+    """
+
+    frame: pl.DataFrame
+    costs: np.ndarray
+    models: np.ndarray
+    draws: np.ndarray
+    level: float = LEVEL
+    _running: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, df: pl.DataFrame, cost: str, metric: str, values: dict, counts: Resamples | None) -> Sweep:
+        """Return the sweep of `df`'s rows (one task) on `cost`; paired resamples where every row has per-image values."""
+        rows = df.filter(_finite(metric, cost)).sort([cost, *_ties(df)], nulls_last=True)
+        sign = 1 if _higher_is_better(metric) else -1
+        columns = [sign * rows[metric].to_numpy()[:, None]]
+        keys = [_key(r) for r in rows.iter_rows(named=True)]
+        if counts is not None and keys and all(k in values for k in keys):
+            columns.append(np.stack([sign * counts.means(values[k]) for k in keys]))
+        return cls(
+            frame=rows,
+            costs=rows[cost].to_numpy().astype(float),
+            models=np.asarray(rows["model"].to_list(), dtype=object),
+            draws=quantise(np.hstack(columns)),
+            level=LEVEL if counts is None else counts.level,
         )
-        extra = dict(NO_RUNNER_UP)
-        if not others.is_empty():
-            other = others.row(0, named=True)
-            margin = compare(row, other, metric, values, counts_by_task.get(row["task"]))
-            extra = {"runner_up_model": other["model"], "runner_up": describe(other), **margin}
-        rows.append({**row, **extra})
-    return pl.DataFrame(rows, infer_schema_length=None) if rows else table
+
+    @property
+    def resampled(self) -> bool:
+        return self.draws.shape[1] > 1
+
+    def row(self, index: int) -> dict:
+        return self.frame.row(int(index), named=True)
+
+    def fits(self, budget: float) -> int:
+        """Return how many candidates cost at most `budget` (all of them come first)."""
+        return int(np.searchsorted(self.costs, budget * (1 + 1e-9), side="right"))
+
+    def budgets(self) -> list[float]:
+        """Return every candidate's own cost, once each, cheapest first: the budgets at which the answer can change."""
+        return sorted(set(self.costs.tolist()))
+
+    def best(self, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return (index, score), each (candidates, columns): the best of the first k + 1 candidates where `keep` is
+        true, in every column; the first of equal scores (the cheapest, then the tie order); index -1, score -inf where
+        none is kept. Cached per `keep`."""
+        keep = np.ones(self.frame.height, bool) if keep is None else keep
+        cached = self._running.get(keep.tobytes())
+        if cached is None:
+            scores = np.where(keep[:, None], self.draws, -np.inf)
+            top = np.maximum.accumulate(scores, axis=0)
+            new = np.vstack([scores[:1] > -np.inf, scores[1:] > top[:-1]])
+            index = np.maximum.accumulate(np.where(new, np.arange(len(scores))[:, None], -1), axis=0)
+            cached = self._running[keep.tobytes()] = (index, top)
+        return cached
+
+    def leader(self, budget: float, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return (index, score) per column of the best kept candidate within `budget` (-1, -inf where none)."""
+        k = self.fits(budget)
+        if k == 0:
+            width = self.draws.shape[1]
+            return np.full(width, -1), np.full(width, -np.inf)
+        index, top = self.best(keep)
+        return index[k - 1], top[k - 1]
+
+    def of_model(self, model: str) -> np.ndarray:
+        return self.models == model
 
 
-def _replicate_best(df: pl.DataFrame, cost: str, metric: str, values, counts) -> tuple[list[float], dict] | None:
-    """Return (budgets, {model: (len(budgets), reps) best resampled score within each budget}), None without per-image values.
-
-    Budgets are every configuration's cost. Each resample re-makes every choice the estimate
-    made: the guidance per (model, sampler, steps), then each model's best configuration within
-    each budget. Scores are signed so that higher is better; -inf where a model has nothing within a budget.
-    """
-    rows = df.filter(_finite(metric, cost))
-    if any(_key(r) not in values for r in rows.iter_rows(named=True)):
-        return None
-    sign = 1 if _higher_is_better(metric) else -1
-    grid = sorted(set(rows[cost].to_list()))
-    out = {}
-    for (model,), model_rows in rows.group_by(["model"]):
-        chosen_scores, chosen_costs = [], []
-        for _, group in model_rows.group_by(["sampler", "steps"]):
-            scores = np.stack([sign * counts.means(values[_key(r)]) for r in group.iter_rows(named=True)])
-            pick = scores.argmax(0)
-            chosen_scores.append(scores[pick, np.arange(scores.shape[1])])
-            chosen_costs.append(group[cost].to_numpy()[pick])
-        scores, costs = np.stack(chosen_scores), np.stack(chosen_costs)
-        out[model] = np.stack([np.where(costs <= b * (1 + 1e-9), scores, -np.inf).max(0) for b in grid])
-    return grid, out
-
-
-def _since(earlier: list[dict], cross: dict) -> float:
-    """Return the budget of the last earlier crossover between the same two models (either way), else 0.
-
-    The pair can swap the lead more than once; this crossover's event starts there.
-    """
-    pair = {cross["from_model"], cross["to_model"]}
-    return max((c["budget"] for c in earlier if {c["from_model"], c["to_model"]} == pair), default=0.0)
-
-
-def _budget_interval(replicates, cross: dict, since: float, level: float = LEVEL) -> dict:
-    """Return the percentile interval, over resamples, of the budget at which this crossover happens.
-
-    In each resample that is the first budget from `since` on at which `to_model` beats
-    `from_model` while both fit. Budgets where one of them fits nothing are no contest: counting
-    them would date a smaller model's overtaking to before the larger one was affordable, another event.
-    """
-    if replicates is None:
-        return {"budget_ci_low": None, "budget_ci_high": None}
-    grid, best = replicates
-    new, old = best[cross["to_model"]], best[cross["from_model"]]
-    budgets = np.asarray(grid)
-    overtakes = (new > old) & np.isfinite(new) & np.isfinite(old) & (budgets >= since * (1 - 1e-9))[:, None]
-    first = np.where(overtakes.any(0), budgets[overtakes.argmax(0)], math.inf)
+def percentile(draws: np.ndarray, level: float) -> tuple[float, float]:
+    """Return the equal-tailed percentile interval of `draws` at `level` (order statistics, inf allowed)."""
     tail = (1 - level) / 2
-    low, high = (float(np.quantile(first, q, method="inverted_cdf")) for q in (tail, 1 - tail))
-    return {"budget_ci_low": low, "budget_ci_high": high}
+    return tuple(float(np.quantile(draws, q, method="inverted_cdf")) for q in (tail, 1 - tail))
 
 
-def _crossover_evidence(best, cross: dict, previous: float | None, cost, metric, values, counts) -> dict:
-    """Return the margins just after and just before one crossover and whether they make it resolved."""
+def event_interval(draws: np.ndarray, level: float) -> dict:
+    """Return the interval of an event's value (a crossover's budget, a catch-up cost) from `draws`: the estimate,
+    then one value per resample, inf where the event does not happen in that resample.
 
-    def best_of(model, budget):
-        rows = _ranked(_within(best.filter(pl.col("model") == model), cost, budget), metric, cost)
-        return None if rows.is_empty() else rows.row(0, named=True)
+    The percentile interval over the resamples, extended to the estimate where every resample but a tail's worth
+    falls on one side of it (`extended`): the choice behind the estimate is a maximum over noisy candidates, and its
+    resamples can lean away from it. `happens` is the share of resamples in which the event happens at all.
+    """
+    estimate, resamples = float(draws[0]), draws[1:]
+    low, high = percentile(resamples, level)
+    extended = not low <= estimate <= high
+    return {"ci_low": min(low, estimate), "ci_high": max(high, estimate), "extended": extended,
+            "happens": float(np.isfinite(resamples).mean())}  # fmt: skip
 
-    old, new, budget = cross["from_model"], cross["to_model"], cross["budget"]
-    after = compare(best_of(new, budget), best_of(old, budget), metric, values, counts)
-    resolved = after["separable"]
-    before = {"margin": None, "margin_ci_low": None, "margin_ci_high": None}
-    if previous is not None and best_of(new, previous) is not None:
-        before = compare(best_of(old, previous), best_of(new, previous), metric, values, counts)
-        resolved = resolved and before["separable"]
-    return {
-        "status": RESOLVED if resolved else NOT_RESOLVED,
-        "from_config": describe(best_of(old, budget)), "to_config": describe(best_of(new, budget)),
-        **{f"{k.replace('margin', 'margin_after')}": v for k, v in after.items() if k.startswith("margin")},
-        **{f"{k.replace('margin', 'margin_before')}": v for k, v in before.items() if k.startswith("margin")},
-        "interval": after["interval"],
-    }  # fmt: skip
+
+def nearest_event(events: np.ndarray, budgets: np.ndarray, near: int, between: tuple[int, int]) -> np.ndarray:
+    """Return per column the budget of the event (a true row of `events`, budgets × columns) nearest row `near`, the
+    earlier of two as near, among the rows strictly `between` the two given; inf in a column without one."""
+    rows = np.arange(len(events))
+    inside = (rows > between[0]) & (rows < between[1])
+    distance = np.where(events & inside[:, None], np.abs(rows - near)[:, None], len(events) + 1)
+    found = distance.min(0) <= len(events)
+    return np.where(found, np.asarray(budgets)[distance.argmin(0)], math.inf)
