@@ -142,3 +142,11 @@ def test_at_most_five_percent_of_runs_make_a_false_resolved_claim(truth):
 def test_real_differences_are_still_resolved():
     _, resolved = run(saturating, 40)
     assert resolved >= 1, resolved  # not a procedure that never resolves anything: about one true claim per run
+
+
+def test_a_large_family_gets_enough_resamples_for_its_bounds():
+    summary, per_image = simulate(twins, 0)
+    tables = frontier.analyse(summary, per_image, "attr_acc", {}, 8, 1000)
+    judged = tables["best_per_budget"].filter(pl.col("resamples").is_not_null())
+    assert (judged["resamples"] > 1000).all()  # 1000 leave only a few resamples beyond a bound of 16 claims
+    assert (judged["family_tail"] * judged["resamples"] >= frontier.analysis.TAIL_DRAWS).all()

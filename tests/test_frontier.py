@@ -384,10 +384,10 @@ def golden_sweep(n_images=128):
 GOLDEN_SHA256 = {
     "best_guidance.csv": "92d45d0244fd2ff02604edb60d678c9f97951ecc515372e0166b3ab7ca568353",
     "pareto.csv": "c53a52414af870487f298a52f526cc045f58496f8b81a87097161309f8480647",
-    "best_per_budget.csv": "e47f060cb7810a56dc2917c75745dcb6e5798d5d367a3f2aa8b47b80786d8eea",
-    "best_per_cost.csv": "5a9df26899e8134f56bbb633a6e77c595d4b2f866351902594eaf93157861c53",
-    "crossovers.csv": "cb249c08f672dc7277e6915350c259d5321bfa766f80632d02a7f2cd4c0ea848",
-    "README.md": "c292a2de0e0d8f5bb8145425603e7143ca4d7457e7a37070787551b5086aa2cb",
+    "best_per_budget.csv": "a2e6753ad3bcb14b7fd0d596a8bf2ddfd8ac54418104a5232c600b7a3da12756",
+    "best_per_cost.csv": "48ba6edae50d8939366d92f9dddbf6f60058f851eb7c2cfa014e8893beec2af8",
+    "crossovers.csv": "f4698156e9d445051fde4b0bc127ff86cd4e723ae5a01db648d554a397078599",
+    "README.md": "96049e88e1c11653a7d695d9f1fa92de1b11232bad11e893c426ffe6d6f85dfd",
 }
 
 

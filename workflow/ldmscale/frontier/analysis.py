@@ -9,6 +9,8 @@ is a descriptive table; on an axis whose cost does not depend on guidance it mak
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 
@@ -21,10 +23,12 @@ from .uncertainty import (
     NO_RUNNER_UP,
     NOT_RESOLVED,
     RESOLVED,
+    Resamples,
     Sweep,
     event_interval,
     nearest_event,
     per_image_values,
+    resample_counts,
     task_counts,
 )
 
@@ -129,6 +133,21 @@ def _winning_models(sweep: Sweep, grid: list[float]) -> tuple[np.ndarray, list[s
     return np.stack([codes[index[sweep.fits(b) - 1]] for b in grid]), names
 
 
+def _duel(sweep: Sweep, budget: float, better: str, worse: str) -> Claim | None:
+    """Return the claim that model `better`'s best configuration within `budget` beats model `worse`'s, each
+    re-selected in every resample; None where `better` fits nothing there."""
+    (b, b_score), (w, w_score) = (sweep.leader(budget, sweep.of_model(m)) for m in (better, worse))
+    return None if b[0] < 0 or w[0] < 0 else Claim(b_score - w_score, sweep.row(b[0]), sweep.row(w[0]))
+
+
+def _takeovers(winners: np.ndarray, old: int, new: int) -> np.ndarray:
+    """Return (budgets × columns) where model `new` wins a budget and, of the two, `old` won last below it."""
+    either = np.where(winners == old, 1, np.where(winners == new, 2, 0))
+    latest = np.maximum.accumulate(np.where(either > 0, np.arange(len(winners))[:, None], 0), axis=0)
+    last = np.take_along_axis(either, latest, axis=0)
+    return np.vstack([np.zeros((1, winners.shape[1]), bool), (either[1:] == 2) & (last[:-1] == 1)])
+
+
 def _crossovers(sweep: Sweep, task: str) -> list[tuple[dict, Claim, Claim | None]]:
     """Return each change of the best model over every candidate's own cost, with the claims it rests on.
 
@@ -136,8 +155,8 @@ def _crossovers(sweep: Sweep, task: str) -> list[tuple[dict, Claim, Claim | None
     configuration beating A's within b (after) and, when B was affordable one budget below, on A's beating B's
     there (before); both re-select each model's best configuration in every resample. The budget's interval is over
     the resamples, each of which re-makes every choice: the winner of every budget, then, of the changes from A to B
-    it shows (B wins where, among A and B, A won last), the one nearest this one between the estimate's neighbouring
-    changes between A and B, either way (`uncertainty.nearest_event`); ∞ where there is none.
+    it shows (`_takeovers`), the one nearest this one between the estimate's neighbouring changes between A and B,
+    either way (`uncertainty.nearest_event`); ∞ where there is none.
     """
     grid = sweep.budgets()
     winners, names = _winning_models(sweep, grid)
@@ -148,24 +167,11 @@ def _crossovers(sweep: Sweep, task: str) -> list[tuple[dict, Claim, Claim | None
         pair = [j for j, a, b in changes if {a, b} == {old, new}]
         k = pair.index(i)
         between = (pair[k - 1] if k else 0, pair[k + 1] if k + 1 < len(pair) else len(grid))
-        was_old = np.where(winners == names.index(old), 1, np.where(winners == names.index(new), 2, 0))
-        latest = np.maximum.accumulate(np.where(was_old > 0, np.arange(len(grid))[:, None], 0), axis=0)
-        last = np.take_along_axis(was_old, latest, axis=0)
-        events = np.vstack([np.zeros((1, winners.shape[1]), bool), (was_old[1:] == 2) & (last[:-1] == 1)])
-        budget = (
-            event_interval(nearest_event(events, np.asarray(grid), i, between), sweep.level) if sweep.resampled else {}
-        )
-        keep_old, keep_new = sweep.of_model(old), sweep.of_model(new)
-        (to_index, to_score), (from_index, from_score) = (
-            sweep.leader(grid[i], keep_new),
-            sweep.leader(grid[i], keep_old),
-        )
-        after = Claim(to_score - from_score, sweep.row(to_index[0]), sweep.row(from_index[0]))
-        before = None
-        prev_new, prev_new_score = sweep.leader(grid[i - 1], keep_new)
-        if prev_new[0] >= 0:
-            prev_old, prev_old_score = sweep.leader(grid[i - 1], keep_old)
-            before = Claim(prev_old_score - prev_new_score, sweep.row(prev_old[0]), sweep.row(prev_new[0]))
+        budget = {}
+        if sweep.resampled:
+            events = _takeovers(winners, names.index(old), names.index(new))
+            budget = event_interval(nearest_event(events, np.asarray(grid), i, between), sweep.level)
+        after, before = _duel(sweep, grid[i], new, old), _duel(sweep, grid[i - 1], old, new)
         row = {"task": task, "budget": grid[i], "from_model": old, "to_model": new,
                "from_config": describe(after.worse), "to_config": describe(after.better),
                "budget_ci_low": budget.get("ci_low"), "budget_ci_high": budget.get("ci_high"),
@@ -176,7 +182,7 @@ def _crossovers(sweep: Sweep, task: str) -> list[tuple[dict, Claim, Claim | None
 
 MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "margin_ci_high", "separable",
                   "margin_fw_low", "margin_fw_high", "margin_fw_mc_error", "resolved", "family_size", "family_tail",
-                  "interval"]  # fmt: skip
+                  "resamples", "interval"]  # fmt: skip
 
 
 KEEP = ["task", "metric", "cost_axis", "budget", "model", "sampler", "steps", "guidance", "guidance_tried", "cost", "value",
@@ -252,7 +258,8 @@ def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, 
         cross_rows.append({**row, "status": RESOLVED if resolved else NOT_RESOLVED, **_margins(a, "margin_after"),
                            "after_resolved": a["resolved"], **_margins(b, "margin_before"),
                            "before_resolved": b.get("resolved"), "family_size": a["family_size"],
-                           "family_tail": a["family_tail"], "interval": a["interval"]})  # fmt: skip
+                           "family_tail": a["family_tail"], "resamples": a["resamples"],
+                           "interval": a["interval"]})  # fmt: skip
     cost_verdicts = iter(judge([c for _, c in per_cost if c], metric, level))
     cost_rows = [{**row, **(next(cost_verdicts) if claim else {})} for row, claim in per_cost]
     return {
@@ -262,6 +269,24 @@ def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, 
     }
 
 
+TAIL_DRAWS = 20  # resamples beyond each simultaneous bound, at least: fewer, and the bound is a few order statistics
+MAX_RESAMPLES = 100_000  # (resamples × images) counts of int64: 100 MB at 128 images
+
+
+def _resamples_needed(tables: dict, reps: int) -> int | None:
+    """Return how many resamples put TAIL_DRAWS beyond every simultaneous bound of these tables, where `reps` do not
+    (at most MAX_RESAMPLES); None where they do, or where there is no bootstrap band."""
+    tails = [
+        t
+        for name in ("best_per_budget", "best_per_cost", "crossovers")
+        if "resamples" in tables[name].columns
+        for t in tables[name].filter(pl.col("resamples").is_not_null())["family_tail"].to_list()
+    ]
+    if not tails or min(tails) * reps >= TAIL_DRAWS or reps >= MAX_RESAMPLES:
+        return None
+    return min(MAX_RESAMPLES, math.ceil(1.25 * TAIL_DRAWS / min(tails)))  # τ moves a little with more resamples
+
+
 def analyse(
     df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int, level: float = LEVEL
 ) -> dict[str, pl.DataFrame]:
@@ -269,7 +294,8 @@ def analyse(
     distillation table (`distillation.distillation`).
 
     `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets. The paired intervals
-    are at `level` (`uncertainty.adjusted_level` for an adaptively refined sweep), each claim's own and the family's.
+    are at `level` (`uncertainty.adjusted_level` for an adaptively refined sweep), each claim's own and the family's,
+    from `reps` paired resamples, or more where a family's simultaneous bounds need them (`_resamples_needed`).
     """
     best = best_guidance(df, metric)
     values = per_image_values(per_image, metric)
@@ -282,6 +308,10 @@ def analyse(
         for task in _tasks(df.filter(_finite(metric, cost))):
             rows = df.filter(pl.col("task") == task)
             tables = axis_tables(rows, cost, metric, values, counts.get(task), grid)
+            drawn = reps
+            while more := _resamples_needed(tables, drawn):  # a large family's bounds sit far in the tails
+                images, drawn = counts[task].counts.shape[1], max(more, 2 * drawn)
+                tables = axis_tables(rows, cost, metric, values, Resamples(resample_counts(images, drawn), level), grid)
             for name in ("best_per_budget", "best_per_cost"):
                 if not tables[name].is_empty():
                     out[name].append(tidy(tables[name], metric, cost))

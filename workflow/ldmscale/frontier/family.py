@@ -85,7 +85,8 @@ def _bootstrap(claims: list[Claim], level: float) -> list[dict]:
         out.append({"margin": float(claim.draws[0]), "margin_ci_low": low, "margin_ci_high": high,
                     "separable": low > 0 or high < 0, "margin_fw_low": fw_low, "margin_fw_high": fw_high,
                     "margin_fw_mc_error": error, "resolved": fw_low > 0, "family_tail": tail,
-                    "family_size": len(claims), "interval": "paired bootstrap over images"})  # fmt: skip
+                    "family_size": len(claims), "resamples": draws.shape[1],
+                    "interval": "paired bootstrap over images"})  # fmt: skip
     return out
 
 
@@ -100,5 +101,5 @@ def _set_level(claim: Claim, metric: str, size: int, level: float) -> dict:
     z = float(norm.ppf(1 - (1 - level) / (2 * size)))
     return {"margin": float(claim.draws[0]), "margin_ci_low": None, "margin_ci_high": None, "separable": apart(Z95),
             "margin_fw_low": None, "margin_fw_high": None, "margin_fw_mc_error": None, "resolved": apart(z),
-            "family_tail": (1 - level) / (2 * size), "family_size": size,
+            "family_tail": (1 - level) / (2 * size), "family_size": size, "resamples": None,
             "interval": "non-overlap of the two scores' intervals"}  # fmt: skip

@@ -34,7 +34,7 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
         "competes, guidance included: on GFLOPs and latency classifier-free guidance doubles the UNet batch.",
         "'ahead of' compares it with the best configuration of any *other* model that fits.",
         f"Intervals are {'95%' if refinement is None else 'as the adaptive refinement below says'}: a paired bootstrap "
-        f"over images ({reps} resamples; image i has the same prompt and seed in",
+        f"over images ({reps} resamples, more where a family needs them; image i has the same prompt and seed in",
         "every configuration; each resample re-makes every choice) where the metric has per-image values, otherwise the",
         "scores' own intervals. The first interval of a margin is its own (per comparison). A margin is **resolved**",
         "only if its simultaneous interval over every claim of the same metric and cost axis excludes zero (the sup-t",
@@ -51,7 +51,7 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
         for run in _runs(rows.sort("budget").to_dicts()):
             lines.append(_budget_sentence(run, metric))
         lines += ["", *_crossover_sentences(crosses, task, metric, cost)]
-        lines += _family_lines(rows, crosses, task, metric, cost, reps)
+        lines += _family_lines(rows, crosses, task, metric, cost)
     return "\n".join(lines) + "\n"
 
 
@@ -117,7 +117,7 @@ def _budget_sentence(r: dict, metric: str) -> str:
     return head + f"; ahead of {r['runner_up']} by {margin}: {verdict}."
 
 
-def _family_lines(rows: pl.DataFrame, crosses: pl.DataFrame, task: str, metric: str, cost: str, reps: int) -> list[str]:
+def _family_lines(rows: pl.DataFrame, crosses: pl.DataFrame, task: str, metric: str, cost: str) -> list[str]:
     """Return the line that says how many claims "resolved" is controlled over, at what pointwise tail, and the
     Monte Carlo error of the simultaneous bounds ([] where no budget has a runner-up)."""
     claims = rows.filter(pl.col("family_size").is_not_null()) if "family_size" in rows.columns else rows.clear()
@@ -131,13 +131,10 @@ def _family_lines(rows: pl.DataFrame, crosses: pl.DataFrame, task: str, metric: 
     errors = claims["margin_fw_mc_error"].to_list()
     for column in ("margin_after_fw_mc_error", "margin_before_fw_mc_error"):
         errors += mine[column].drop_nulls().to_list() if column in mine.columns else []
-    tail, few = (
-        first["family_tail"],
-        " (fewer than 20: raise frontier.bootstrap)" if first["family_tail"] * reps < 20 else "",
-    )
+    tail, resamples = first["family_tail"], first["resamples"]
     return ["", f"Family-wise: {first['family_size']} claims (the margins above and both margins of every crossover); "
-            f"simultaneous intervals at the pointwise tail {tail:.3g}, about {tail * reps:.0f} of {reps} resamples in "
-            f"each tail{few}; Monte Carlo error of their bounds at most {_number(max(errors))}."]  # fmt: skip
+            f"simultaneous intervals at the pointwise tail {tail:.3g}, about {tail * resamples:.0f} of {resamples} "
+            f"resamples in each tail; Monte Carlo error of their bounds at most {_number(max(errors))}."]  # fmt: skip
 
 
 def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: str) -> list[str]:
