@@ -164,11 +164,16 @@ def test_crossover_within_the_noise_is_not_resolved():
     assert cross["budget_ci_high"] > 2.0  # in many resamples big overtakes small only later, or never
 
 
-def test_crossover_without_per_image_values_needs_disjoint_intervals():
-    strong, weak = ({**SMALL, ("big", 1): 0.4, ("big", 2): b, ("big", 4): 0.9} for b in (0.8, 0.65))
-    assert [c["status"] for c in crossings(strong, with_per_image=False)] == ["resolved"]
+def test_crossover_without_per_image_values_needs_intervals_disjoint_at_the_bonferroni_level():
+    # Scores ± 0.07 (1.96 SE). The crossover rests on 11 pairs of configurations (big's 2 within budget 2 against
+    # small's 4, small's 3 within 1 against big's 1): each pair's intervals widen to z(1 − 0.05/22) = 2.84 SE, so the
+    # margins after and before the change must exceed 2 × 0.0357 × 2.84 = 0.203.
+    strong, weak = ({**SMALL, ("big", 1): 0.3, ("big", 2): b, ("big", 4): 0.95} for b in (0.9, 0.82))
+    assert [c["status"] for c in crossings(strong, with_per_image=False)] == ["resolved"]  # 0.28 and 0.3
+    # 0.2 after: beyond its own 8 pairs' Bonferroni width (2 × 0.0357 × 2.73 = 0.195), not the family's 0.203
     (cross,) = crossings(weak, with_per_image=False)
-    assert cross["status"] == "not resolved" and cross["budget_ci_low"] is None  # intervals ±0.07 overlap
+    assert cross["status"] == "not resolved" and cross["budget_ci_low"] is None
+    assert cross["margin_after_ci_low"] > 0
 
 
 def test_each_crossovers_budget_interval_is_its_own_event():
@@ -384,10 +389,10 @@ def golden_sweep(n_images=128):
 GOLDEN_SHA256 = {
     "best_guidance.csv": "92d45d0244fd2ff02604edb60d678c9f97951ecc515372e0166b3ab7ca568353",
     "pareto.csv": "c53a52414af870487f298a52f526cc045f58496f8b81a87097161309f8480647",
-    "best_per_budget.csv": "a2e6753ad3bcb14b7fd0d596a8bf2ddfd8ac54418104a5232c600b7a3da12756",
-    "best_per_cost.csv": "48ba6edae50d8939366d92f9dddbf6f60058f851eb7c2cfa014e8893beec2af8",
-    "crossovers.csv": "f4698156e9d445051fde4b0bc127ff86cd4e723ae5a01db648d554a397078599",
-    "README.md": "96049e88e1c11653a7d695d9f1fa92de1b11232bad11e893c426ffe6d6f85dfd",
+    "best_per_budget.csv": "e78d799511034bc083c988c5f2cf99e670de355af7a6dd195de10fa114a71915",
+    "best_per_cost.csv": "b9f2d72c5aafb9b7b03469443eb2c0a45efc1532a56cf5ea9c219d0631446ef7",
+    "crossovers.csv": "e76cec4c6b84c3778c86f6ac0c7b8025c6487b49011a73e251aa5fbaf7083b79",
+    "README.md": "e292f8fb8f8aef701fb39a629db30eb274e400024dbc9cadf1b36d9f1ca9ebff",
 }
 
 

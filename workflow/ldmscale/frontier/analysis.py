@@ -9,8 +9,6 @@ is a descriptive table; on an axis whose cost does not depend on guidance it mak
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import polars as pl
 
@@ -23,12 +21,10 @@ from .uncertainty import (
     NO_RUNNER_UP,
     NOT_RESOLVED,
     RESOLVED,
-    Resamples,
     Sweep,
     event_interval,
     nearest_event,
     per_image_values,
-    resample_counts,
     task_counts,
 )
 
@@ -78,23 +74,22 @@ def budget_edges(costs: pl.Series, buckets: int = 8) -> list[float]:
 
 def _winners(sweep: Sweep, task: str, metric: str, cost: str, edges: list[float]) -> list[tuple[dict, Claim | None]]:
     """Return per budget with a candidate: the best configuration within it, the best configuration of any other
-    model within it (the runner-up), and the claim that the winner's model beats the others there. The claim's draws
-    re-select both sides in every resample: the winner model's best configuration and the best of every other's."""
+    model within it (the runner-up), and the claim that the winner's model beats the others there: the best of its
+    configurations within the budget against the best of every other model's (`family.Claim`)."""
     out = []
     for budget in edges:
-        index, score = sweep.leader(budget)
+        index, _ = sweep.leader(budget)
         if index[0] < 0:
             continue
         row = sweep.row(index[0])
-        rival, rival_score = sweep.leader(budget, ~sweep.of_model(row["model"]))
+        mine = sweep.of_model(row["model"])
+        rival, _ = sweep.leader(budget, ~mine)
         entry = {"task": task, "metric": metric, "cost_axis": cost, "budget": budget, **row}
         if rival[0] < 0:
             out.append(({**entry, **NO_RUNNER_UP}, None))
             continue
-        other = sweep.row(rival[0])
-        own = sweep.leader(budget, sweep.of_model(row["model"]))[1]
-        entry |= {"runner_up_model": other["model"], "runner_up": describe(other)}
-        out.append((entry, Claim(own - rival_score, row, other)))
+        entry |= {"runner_up_model": sweep.row(rival[0])["model"], "runner_up": describe(sweep.row(rival[0]))}
+        out.append((entry, Claim(sweep.within(budget, mine), sweep.within(budget, ~mine))))
     return out
 
 
@@ -124,20 +119,20 @@ def crossovers(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _winning_models(sweep: Sweep, grid: list[float]) -> tuple[np.ndarray, list[str]]:
-    """Return (budgets × columns) the code of the model that wins each budget in the estimate and every resample, and
-    the models the codes index."""
+def _winning_models(sweep: Sweep, grid: list[float], scope: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Return (budgets × columns) the code of the model whose configuration in `scope` wins each budget, in the
+    estimate and every resample, and the models the codes index."""
     names = sorted(set(sweep.models.tolist()))
     codes = np.asarray([names.index(m) for m in sweep.models])
-    index, _ = sweep.best()
+    index, _ = sweep.best(scope)
     return np.stack([codes[index[sweep.fits(b) - 1]] for b in grid]), names
 
 
-def _duel(sweep: Sweep, budget: float, better: str, worse: str) -> Claim | None:
-    """Return the claim that model `better`'s best configuration within `budget` beats model `worse`'s, each
-    re-selected in every resample; None where `better` fits nothing there."""
-    (b, b_score), (w, w_score) = (sweep.leader(budget, sweep.of_model(m)) for m in (better, worse))
-    return None if b[0] < 0 or w[0] < 0 else Claim(b_score - w_score, sweep.row(b[0]), sweep.row(w[0]))
+def _duel(sweep: Sweep, budget: float, better: str, worse: str, scope: np.ndarray) -> Claim | None:
+    """Return the claim that model `better`'s best configuration in `scope` within `budget` beats model `worse`'s;
+    None where either fits nothing there."""
+    claim = Claim(*(sweep.within(budget, scope & sweep.of_model(m)) for m in (better, worse)))
+    return claim if len(claim.better) and len(claim.worse) else None
 
 
 def _takeovers(winners: np.ndarray, old: int, new: int) -> np.ndarray:
@@ -148,18 +143,19 @@ def _takeovers(winners: np.ndarray, old: int, new: int) -> np.ndarray:
     return np.vstack([np.zeros((1, winners.shape[1]), bool), (either[1:] == 2) & (last[:-1] == 1)])
 
 
-def _crossovers(sweep: Sweep, task: str) -> list[tuple[dict, Claim, Claim | None]]:
-    """Return each change of the best model over every candidate's own cost, with the claims it rests on.
+def _crossovers(sweep: Sweep, task: str, scope: np.ndarray) -> list[tuple[dict, Claim, Claim | None]]:
+    """Return each change of the best model (among the candidates in `scope`) over every candidate's own cost, with
+    the claims it rests on.
 
     A change from A to B at budget b (the cost of the first configuration of B that wins) rests on B's best
     configuration beating A's within b (after) and, when B was affordable one budget below, on A's beating B's
-    there (before); both re-select each model's best configuration in every resample. The budget's interval is over
+    there (before). The budget's interval is over
     the resamples, each of which re-makes every choice: the winner of every budget, then, of the changes from A to B
     it shows (`_takeovers`), the one nearest this one between the estimate's neighbouring changes between A and B,
     either way (`uncertainty.nearest_event`); ∞ where there is none.
     """
-    grid = sweep.budgets()
-    winners, names = _winning_models(sweep, grid)
+    grid = sorted(set(sweep.costs[scope].tolist()))
+    winners, names = _winning_models(sweep, grid, scope)
     changes = [(int(i), names[winners[i - 1, 0]], names[winners[i, 0]])
                for i in np.flatnonzero(winners[1:, 0] != winners[:-1, 0]) + 1]  # fmt: skip
     out = []
@@ -171,9 +167,10 @@ def _crossovers(sweep: Sweep, task: str) -> list[tuple[dict, Claim, Claim | None
         if sweep.resampled:
             events = _takeovers(winners, names.index(old), names.index(new))
             budget = event_interval(nearest_event(events, np.asarray(grid), i, between), sweep.level)
-        after, before = _duel(sweep, grid[i], new, old), _duel(sweep, grid[i - 1], old, new)
+        after, before = _duel(sweep, grid[i], new, old, scope), _duel(sweep, grid[i - 1], old, new, scope)
+        best_of = {m: sweep.row(sweep.leader(grid[i], scope & sweep.of_model(m))[0][0]) for m in (old, new)}
         row = {"task": task, "budget": grid[i], "from_model": old, "to_model": new,
-               "from_config": describe(after.worse), "to_config": describe(after.better),
+               "from_config": describe(best_of[old]), "to_config": describe(best_of[new]),
                "budget_ci_low": budget.get("ci_low"), "budget_ci_high": budget.get("ci_high"),
                "budget_ci_extended": budget.get("extended"), "happens_in": budget.get("happens")}  # fmt: skip
         out.append((row, after, before))
@@ -181,8 +178,8 @@ def _crossovers(sweep: Sweep, task: str) -> list[tuple[dict, Claim, Claim | None
 
 
 MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "margin_ci_high", "separable",
-                  "margin_fw_low", "margin_fw_high", "margin_fw_mc_error", "resolved", "family_size", "family_tail",
-                  "resamples", "interval"]  # fmt: skip
+                  "margin_fw_low", "margin_fw_high", "margin_fw_mc_error", "resolved", "family_size", "family_pairs",
+                  "family_critical", "resamples", "interval"]  # fmt: skip
 
 
 KEEP = ["task", "metric", "cost_axis", "budget", "model", "sampler", "steps", "guidance", "guidance_tried", "cost", "value",
@@ -241,14 +238,12 @@ def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, 
     budgets, per_cost = _winners(sweep, task, metric, cost, edges), _winners(sweep, task, metric, cost, sweep.budgets())
     crosses = []
     for scope in _sampler_scopes(df):
-        scoped = (
-            sweep
-            if scope == ALL_SAMPLERS
-            else Sweep.of(df.filter(pl.col("sampler") == scope), cost, metric, values, counts)
-        )
-        crosses += [({**row, "samplers": scope}, after, before) for row, after, before in _crossovers(scoped, task)]
+        mask = np.asarray(sweep.frame["sampler"].to_list()) == scope if scope != ALL_SAMPLERS else sweep.of_all()
+        crosses += [
+            ({**row, "samplers": scope}, after, before) for row, after, before in _crossovers(sweep, task, mask)
+        ]
     claims = [c for _, c in budgets if c] + [c for _, a, b in crosses for c in (a, b) if c]
-    verdicts = iter(judge(claims, metric, level))
+    verdicts = iter(judge(claims, sweep, metric, level))
     budget_rows = [{**row, **(next(verdicts) if claim else {})} for row, claim in budgets]
     cross_rows = []
     for row, _, before in crosses:
@@ -258,33 +253,16 @@ def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, 
         cross_rows.append({**row, "status": RESOLVED if resolved else NOT_RESOLVED, **_margins(a, "margin_after"),
                            "after_resolved": a["resolved"], **_margins(b, "margin_before"),
                            "before_resolved": b.get("resolved"), "family_size": a["family_size"],
-                           "family_tail": a["family_tail"], "resamples": a["resamples"],
+                           "family_pairs": a["family_pairs"], "family_critical": a["family_critical"],
+                           "resamples": a["resamples"],
                            "interval": a["interval"]})  # fmt: skip
-    cost_verdicts = iter(judge([c for _, c in per_cost if c], metric, level))
+    cost_verdicts = iter(judge([c for _, c in per_cost if c], sweep, metric, level))
     cost_rows = [{**row, **(next(cost_verdicts) if claim else {})} for row, claim in per_cost]
     return {
         "best_per_budget": _frame(budget_rows),
         "best_per_cost": _frame(cost_rows),
         "crossovers": _frame(cross_rows, CROSSOVER_SCHEMA),
     }
-
-
-TAIL_DRAWS = 20  # resamples beyond each simultaneous bound, at least: fewer, and the bound is a few order statistics
-MAX_RESAMPLES = 100_000  # (resamples × images) counts of int64: 100 MB at 128 images
-
-
-def _resamples_needed(tables: dict, reps: int) -> int | None:
-    """Return how many resamples put TAIL_DRAWS beyond every simultaneous bound of these tables, where `reps` do not
-    (at most MAX_RESAMPLES); None where they do, or where there is no bootstrap band."""
-    tails = [
-        t
-        for name in ("best_per_budget", "best_per_cost", "crossovers")
-        if "resamples" in tables[name].columns
-        for t in tables[name].filter(pl.col("resamples").is_not_null())["family_tail"].to_list()
-    ]
-    if not tails or min(tails) * reps >= TAIL_DRAWS or reps >= MAX_RESAMPLES:
-        return None
-    return min(MAX_RESAMPLES, math.ceil(1.25 * TAIL_DRAWS / min(tails)))  # τ moves a little with more resamples
 
 
 def analyse(
@@ -295,7 +273,7 @@ def analyse(
 
     `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets. The paired intervals
     are at `level` (`uncertainty.adjusted_level` for an adaptively refined sweep), each claim's own and the family's,
-    from `reps` paired resamples, or more where a family's simultaneous bounds need them (`_resamples_needed`).
+    from `reps` paired resamples.
     """
     best = best_guidance(df, metric)
     values = per_image_values(per_image, metric)
@@ -308,10 +286,6 @@ def analyse(
         for task in _tasks(df.filter(_finite(metric, cost))):
             rows = df.filter(pl.col("task") == task)
             tables = axis_tables(rows, cost, metric, values, counts.get(task), grid)
-            drawn = reps
-            while more := _resamples_needed(tables, drawn):  # a large family's bounds sit far in the tails
-                images, drawn = counts[task].counts.shape[1], max(more, 2 * drawn)
-                tables = axis_tables(rows, cost, metric, values, Resamples(resample_counts(images, drawn), level), grid)
             for name in ("best_per_budget", "best_per_cost"):
                 if not tables[name].is_empty():
                     out[name].append(tidy(tables[name], metric, cost))

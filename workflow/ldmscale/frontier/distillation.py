@@ -12,9 +12,9 @@ best guidance at each sampler and step count), on each cost axis, the table give
 - the paper's comparison: the best undistilled configuration of any size, any guidance, within the student's cost,
   and its margin over the student.
 
-Each margin re-selects its best configurations (the teacher's at those steps, the best undistilled) in every resample,
-as the frontier's do, and has its per-comparison interval and a verdict, `*_resolved`, that its sign holds family-wise
-over every margin of the table's (task, metric, cost axis) (`family.judge`).
+Each margin is a difference of maxima over configurations (the teacher's at those steps, every undistilled one within
+the student's cost) with the frontier's intervals (`family`): its per-comparison interval, and a verdict, `*_resolved`,
+that its sign holds family-wise over every margin of the table's (task, metric, cost axis).
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ COLUMNS = {
 }  # fmt: skip
 
 
-def _oriented(draws: np.ndarray, better: dict, worse: dict) -> tuple[Claim, int]:
-    """Return the claim that the margin's sign holds (draws flipped where the estimate is negative), and the sign."""
-    sign = -1 if draws[0] < 0 else 1
-    return (Claim(sign * draws, better, worse) if sign > 0 else Claim(-draws, worse, better)), sign
+def _oriented(sweep: Sweep, better: np.ndarray, worse: np.ndarray) -> tuple[Claim, int]:
+    """Return the claim that the margin max(better) − max(worse) has the sign of its estimate, and that sign."""
+    claim = Claim(better, worse)
+    return (claim, 1) if claim.margin(sweep) >= 0 else (Claim(worse, better), -1)
 
 
 def _verdict(verdict: dict, sign: int, prefix: str, separable: bool = False) -> dict:
@@ -87,12 +87,12 @@ def _margins(row: dict, student: int, sweep: Sweep, teacher: str, undistilled: n
     out, claims = {"teacher_same_steps": None, "teacher_value": None, "best_undistilled": None,
                    "best_undistilled_model": None, "best_undistilled_value": None}, []  # fmt: skip
     same = sweep.of_model(teacher) & (sweep.frame["steps"].to_numpy() == row["steps"])
-    index, score = sweep.leader(math.inf, same)
+    index, _ = sweep.leader(math.inf, same)
     if index[0] >= 0:
         t = sweep.row(index[0])
         out |= {"teacher_same_steps": describe(t), "teacher_value": t[row["metric"]]}
-        claims.append(("margin_over_teacher", *_oriented(sweep.draws[student] - score, sweep.row(student), t)))
-    index, score = sweep.leader(row["cost"], undistilled)
+        claims.append(("margin_over_teacher", *_oriented(sweep, np.array([student]), np.flatnonzero(same))))
+    index, _ = sweep.leader(row["cost"], undistilled)
     if index[0] >= 0:
         u = sweep.row(index[0])
         out |= {
@@ -100,7 +100,9 @@ def _margins(row: dict, student: int, sweep: Sweep, teacher: str, undistilled: n
             "best_undistilled_model": u["model"],
             "best_undistilled_value": u[row["metric"]],
         }
-        claims.append(("undistilled_margin", *_oriented(score - sweep.draws[student], u, sweep.row(student))))
+        claims.append(
+            ("undistilled_margin", *_oriented(sweep, sweep.within(row["cost"], undistilled), np.array([student])))
+        )
     return out, claims
 
 
@@ -128,7 +130,8 @@ def distillation(df: pl.DataFrame, best: pl.DataFrame, metric: str, values: dict
                 columns, claims = _margins(entry, student, sweep, row["distilled_from"], undistilled)
                 table.append(entry | columns | _catch_up(student, sweep, row["distilled_from"]))
                 family += [(len(table) - 1, *claim) for claim in claims]
-            for (i, prefix, _, sign), verdict in zip(family, judge([c for _, _, c, _ in family], metric, sweep.level)):
+            verdicts = judge([c for _, _, c, _ in family], sweep, metric, sweep.level)
+            for (i, prefix, _, sign), verdict in zip(family, verdicts):
                 table[i] |= _verdict(verdict, sign, prefix, separable=prefix == "undistilled_margin")
             rows += table
     return pl.DataFrame(rows, schema=COLUMNS)

@@ -1,20 +1,33 @@
 """Family-wise control of what the frontier calls resolved.
 
 One run reports many claims per (task, metric, cost axis): a winner's margin at each budget, both margins of each
-crossover. At 95% each, some of them would be "resolved" by chance alone. Every claim is a margin oriented so that
-positive means it holds, with its estimate and its value in each paired resample (the whole choice re-made per
-resample, see `uncertainty.Sweep`). A claim is **resolved** when its *simultaneous* interval excludes zero: the sup-t
-band, calibrated on the bootstrap draws as pointwise quantiles at one common tail probability τ, the largest τ for
-which at least `level` of the resamples lie inside the band on every claim at once (Montiel Olea & Plagborg-Møller
-2019, "Simultaneous confidence bands: theory, implementation, and an application to SVARs", J. Appl. Econometrics
-34(1):1–17, the quantile-based implementation of their sup-t band). Claims that move together (the same winner and
-runner-up at neighbouring budgets) cost the family almost nothing, unlike Holm or Bonferroni, which count them as
-independent. Each claim's own interval at `level` stays beside it: the per-comparison interval, labelled so.
+crossover. Each claim compares two sets of configurations, A and B (the winner model's configurations within the
+budget against every other model's, say), and its margin is θ = max_A μ − max_B μ = max_a min_b (μ_a − μ_b).
 
-Without per-image values (Fréchet distances) there are no paired draws: a claim is resolved when the two scores'
-intervals, each estimate ± 1.96 SE as every set-level metric here reports, widened to the Bonferroni level
-z(1 - α/2K) over the K claims of the family, do not overlap. Non-overlap implies a difference beyond z·(SE_a + SE_b) ≥
-z·SE(a - b), so the test holds its level whatever the correlation of the two.
+**Pairs, not re-selected maxima.** θ's interval comes from simultaneous intervals for the pairwise differences
+μ_a − μ_b: [d_ab − c·s_ab, d_ab + c·s_ab], d the paired difference of means, s its bootstrap standard error and c the
+`level` quantile, over the paired resamples, of the largest standardised deviation |d*_ab − d_ab| / s_ab over the pairs
+(the bootstrap max-T of Romano & Wolf 2005, Econometrica 73(4):1237–1282). Where every pair's interval holds, so does
+[max_a min_b L_ab, max_a min_b U_ab] for θ, as in Hsu's multiple comparisons with the best (Hsu 1996, *Multiple
+Comparisons*, ch. 4): which configuration the data made each side's best does not bias it, since every configuration
+that could have been chosen is in it. Re-selecting the two maxima in each resample and taking percentiles, the obvious
+alternative, lets a side with many configurations win its resamples by the maximum's own upward bias: on a simulated
+sweep where every configuration is equally good and one model has 32 configurations within the budget against another
+model's 2, it made a false resolved claim in 54% of runs (`tests/test_family.py`).
+
+**Two steps** (Romano, Shaikh & Wolf 2014, "A practical two-step method for testing moment inequalities",
+Econometrica 82(5):1979–2002). Most configurations of a side are plainly not its best (a 1-step configuration next to
+its 25-step sibling), and their pairs would only widen c. Step 1, at β = (1 − `level`) / 10: a configuration is dropped
+from a side when another of the same side beats it by a one-sided simultaneous bound over every pair of the sweep's
+configurations; then, with probability at least 1 − β, no side loses its true best. Step 2 computes c over the pairs
+left, at level `level` + β, so that the two steps together err with probability at most 1 − `level`.
+
+A claim is **resolved** when its family-wise interval excludes zero: at most 1 − `level` of runs make any false
+resolved claim. Its per-comparison interval is the same construction with c from its own pairs alone. Pairs shared by
+several claims (the same configurations at neighbouring budgets) cost the family nothing more. Without per-image values
+(Fréchet distances) there are no paired resamples and no screening: each pair's interval is the two scores' own, each
+estimate ± 1.96 SE as every set-level metric here reports, widened to the Bonferroni level over the pairs; a difference
+beyond z·(SE_a + SE_b) ≥ z·SE(a − b) holds whatever the correlation of the two.
 """
 
 from __future__ import annotations
@@ -25,81 +38,125 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from .uncertainty import LEVEL, percentile
+from .uncertainty import LEVEL, Sweep
 
 Z95 = float(norm.ppf(0.975))  # the half-width, in SEs, of the set-level metrics' own 95% intervals
+SCREEN_SHARE = 0.1  # β = this share of the error rate, Romano, Shaikh & Wolf's (2014) recommendation
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A margin the frontier reports: `draws[0]` its estimate, `draws[1:]` its resamples (none without per-image
-    values), positive where the claim holds; `better` and `worse` the two configurations the estimate compares."""
+    """That the best of candidates `better` beats the best of candidates `worse` (indices into one `Sweep`)."""
 
-    draws: np.ndarray
-    better: dict
-    worse: dict
+    better: np.ndarray
+    worse: np.ndarray
 
-
-def calibrated_tail(draws: np.ndarray, level: float) -> float:
-    """Return τ: the largest tail probability at which the band of every claim's τ and 1 - τ quantiles holds all
-    claims at once in at least `level` of the resamples (`draws`: claims × resamples)."""
-    reps = draws.shape[1]
-    ordered = np.sort(draws, axis=1)
-    at_most = np.stack([np.searchsorted(o, d, side="right") for o, d in zip(ordered, draws)]) / reps
-    at_least = np.stack([reps - np.searchsorted(o, d, side="left") for o, d in zip(ordered, draws)]) / reps
-    extreme = np.minimum(at_most, at_least).min(0)  # per resample: how far in a tail its most extreme claim lies
-    return float(np.sort(extreme)[::-1][math.ceil(level * reps) - 1])
+    def margin(self, sweep: Sweep) -> float:
+        return float(sweep.draws[self.better, 0].max() - sweep.draws[self.worse, 0].max())
 
 
-def quantile_bounds(draws: np.ndarray, tail: float) -> tuple[float, float, float]:
-    """Return the tail and 1 - tail order statistics of `draws` and their Monte Carlo error: the larger distance to
-    the order statistics ±1.96 binomial standard deviations of rank away (a distribution-free 95% interval of a
-    quantile from a finite number of resamples, for the given tail)."""
-    ordered, reps = np.sort(draws), len(draws)
-    k = max(math.ceil(tail * reps), 1)
-    d = math.ceil(Z95 * math.sqrt(reps * tail * (1 - tail)))
-    low, high = ordered[k - 1], ordered[reps - k]
-    error = max(low - ordered[max(k - 1 - d, 0)], ordered[min(k - 1 + d, reps - 1)] - low,
-                high - ordered[max(reps - k - d, 0)], ordered[min(reps - k + d, reps - 1)] - high)  # fmt: skip
-    return float(low), float(high), float(error)
+@dataclass(frozen=True)
+class Pairs:
+    """Every pair's difference of means `d[a, b]` = μ̂_a − μ̂_b and its standard error `s[a, b]` over one sweep."""
+
+    d: np.ndarray
+    s: np.ndarray
+
+    @classmethod
+    def of(cls, sweep: Sweep) -> Pairs:
+        if not sweep.resampled:
+            raise ValueError("pairs need paired resamples")
+        d = sweep.draws[:, None, 0] - sweep.draws[None, :, 0]
+        s = np.stack([(sweep.draws[a, 1:] - sweep.draws[:, 1:]).std(axis=1) for a in range(len(d))])
+        return cls(d, s)
+
+    def deviations(self, sweep: Sweep, a: int, others: np.ndarray, signed: bool = False) -> np.ndarray:
+        """Return (others × resamples) the standardised deviations (d* − d) / s of the pairs (a, b), |…| unless
+        `signed`; 0 for a pair whose difference never varies."""
+        diff = sweep.draws[a, 1:] - sweep.draws[others, 1:]
+        scale = np.where(self.s[a, others] > 0, self.s[a, others], np.inf)[:, None]
+        out = (diff - self.d[a, others][:, None]) / scale
+        return out if signed else np.abs(out)
+
+    def bounds(self, claim: Claim, critical: float) -> tuple[float, float]:
+        """Return (max_a min_b (d − c·s), max_a min_b (d + c·s)): the claim's margin bounds from its pairs'."""
+        d, s = self.d[np.ix_(claim.better, claim.worse)], self.s[np.ix_(claim.better, claim.worse)]
+        return float((d - critical * s).min(1).max()), float((d + critical * s).min(1).max())
 
 
-def judge(claims: list[Claim], metric: str, level: float = LEVEL) -> list[dict]:
-    """Return per claim: its margin, its per-comparison interval at `level` and whether that excludes zero
-    (`separable`), its simultaneous interval over the family at `level` with the bounds' Monte Carlo error, and
-    whether it is `resolved` (family-wise); the level's common tail probability τ in `family_tail`."""
+def _quantile(maxima: np.ndarray, level: float) -> tuple[float, float, float]:
+    """Return the `level` quantile of `maxima` (an order statistic) and the order statistics ±1.96 binomial standard
+    deviations of rank away: a distribution-free 95% interval for it from a finite number of resamples."""
+    ordered, reps = np.sort(maxima), len(maxima)
+    k = math.ceil(level * reps)
+    d = math.ceil(Z95 * math.sqrt(reps * level * (1 - level)))
+    return float(ordered[k - 1]), float(ordered[max(k - 1 - d, 0)]), float(ordered[min(k - 1 + d, reps - 1)])
+
+
+def screen(claims: list[Claim], sweep: Sweep, pairs: Pairs, beta: float) -> list[Claim]:
+    """Return the claims with every configuration dropped that another of its side beats by the one-sided simultaneous
+    bound at level 1 − β over every pair of the sweep (step 1): no side keeps a configuration that cannot be its best."""
+    everyone = np.arange(len(pairs.d))
+    maxima = np.max([pairs.deviations(sweep, a, everyone, signed=True).max(0) for a in everyone], axis=0)
+    beaten = pairs.d - _quantile(maxima, 1 - beta)[0] * pairs.s > 0  # beaten[a, b]: a surely beats b
+
+    def keep(side: np.ndarray) -> np.ndarray:
+        return side[~beaten[np.ix_(side, side)].any(0)]
+
+    return [Claim(keep(c.better), keep(c.worse)) for c in claims]
+
+
+def _max_deviation(sweep: Sweep, pairs: Pairs, claim: Claim) -> np.ndarray:
+    """Return per resample the largest standardised deviation over the claim's pairs."""
+    return np.max([pairs.deviations(sweep, a, claim.worse).max(0) for a in claim.better], axis=0)
+
+
+def judge(claims: list[Claim], sweep: Sweep, metric: str, level: float = LEVEL) -> list[dict]:
+    """Return per claim: its margin, its per-comparison interval and whether that excludes zero (`separable`), its
+    family-wise interval with the Monte Carlo error of its bounds, and whether it is `resolved`; the family's size
+    (claims, pairs after screening), critical value and resamples."""
     if not claims:
         return []
-    if all(len(c.draws) > 1 for c in claims):
-        return _bootstrap(claims, level)
-    return [_set_level(c, metric, len(claims), level) for c in claims]
-
-
-def _bootstrap(claims: list[Claim], level: float) -> list[dict]:
-    draws = np.stack([c.draws[1:] for c in claims])
-    tail = calibrated_tail(draws, level)
+    if not sweep.resampled:
+        return _set_level(claims, sweep, metric, level)
+    pairs = Pairs.of(sweep)
+    beta = SCREEN_SHARE * (1 - level)
+    screened = screen(claims, sweep, pairs, beta)
+    maxima, cache = [], {}
+    for c in screened:
+        key = (c.better.tobytes(), c.worse.tobytes())
+        if key not in cache:
+            cache[key] = _max_deviation(sweep, pairs, c)
+        maxima.append(cache[key])
+    critical, low_c, high_c = _quantile(np.max(maxima, axis=0), level + beta)
+    size = len({(a, b) for c in screened for a in c.better for b in c.worse})
     out = []
-    for claim, resamples in zip(claims, draws):
-        low, high = percentile(resamples, level)
-        fw_low, fw_high, error = quantile_bounds(resamples, tail)
-        out.append({"margin": float(claim.draws[0]), "margin_ci_low": low, "margin_ci_high": high,
+    for claim, kept, own in zip(claims, screened, maxima):
+        low, high = pairs.bounds(kept, _quantile(own, level + beta)[0])
+        fw_low, fw_high = pairs.bounds(kept, critical)
+        error = max(abs(x - y) for c in (low_c, high_c) for x, y in zip(pairs.bounds(kept, c), (fw_low, fw_high)))
+        out.append({"margin": claim.margin(sweep), "margin_ci_low": low, "margin_ci_high": high,
                     "separable": low > 0 or high < 0, "margin_fw_low": fw_low, "margin_fw_high": fw_high,
-                    "margin_fw_mc_error": error, "resolved": fw_low > 0, "family_tail": tail,
-                    "family_size": len(claims), "resamples": draws.shape[1],
-                    "interval": "paired bootstrap over images"})  # fmt: skip
+                    "margin_fw_mc_error": error, "resolved": fw_low > 0, "family_size": len(claims),
+                    "family_pairs": size, "family_critical": critical, "resamples": sweep.draws.shape[1] - 1,
+                    "interval": "paired bootstrap over images, simultaneous over pairs"})  # fmt: skip
     return out
 
 
-def _set_level(claim: Claim, metric: str, size: int, level: float) -> dict:
-    """Return the verdicts on a claim without paired draws, from the two scores' own intervals."""
-
-    def apart(z: float) -> bool:
-        a, b = claim.better, claim.worse
-        half_a, half_b = ((r[f"{metric}_ci_high"] - r[f"{metric}_ci_low"]) / 2 * z / Z95 for r in (a, b))
-        return abs(a[metric] - b[metric]) > half_a + half_b
-
-    z = float(norm.ppf(1 - (1 - level) / (2 * size)))
-    return {"margin": float(claim.draws[0]), "margin_ci_low": None, "margin_ci_high": None, "separable": apart(Z95),
-            "margin_fw_low": None, "margin_fw_high": None, "margin_fw_mc_error": None, "resolved": apart(z),
-            "family_tail": (1 - level) / (2 * size), "family_size": size, "resamples": None,
-            "interval": "non-overlap of the two scores' intervals"}  # fmt: skip
+def _set_level(claims: list[Claim], sweep: Sweep, metric: str, level: float) -> list[dict]:
+    """Return the verdicts on claims without paired resamples, from the scores' own intervals (Bonferroni)."""
+    rows = sweep.frame.iter_rows(named=True)
+    se = np.asarray([(r[f"{metric}_ci_high"] - r[f"{metric}_ci_low"]) / (2 * Z95) for r in rows])
+    pairs = Pairs(sweep.draws[:, None, 0] - sweep.draws[None, :, 0], se[:, None] + se[None, :])
+    size = len({(a, b) for c in claims for a in c.better for b in c.worse})
+    family = float(norm.ppf(1 - (1 - level) / (2 * size)))
+    out = []
+    for claim in claims:
+        low, high = pairs.bounds(claim, float(norm.ppf(1 - (1 - level) / (2 * len(claim.better) * len(claim.worse)))))
+        fw_low, fw_high = pairs.bounds(claim, family)
+        out.append({"margin": claim.margin(sweep), "margin_ci_low": low, "margin_ci_high": high,
+                    "separable": low > 0 or high < 0, "margin_fw_low": fw_low, "margin_fw_high": fw_high,
+                    "margin_fw_mc_error": None, "resolved": fw_low > 0, "family_size": len(claims),
+                    "family_pairs": size, "family_critical": family, "resamples": None,
+                    "interval": "the scores' own intervals, Bonferroni over pairs"})  # fmt: skip
+    return out

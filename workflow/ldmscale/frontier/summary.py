@@ -34,12 +34,14 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
         "competes, guidance included: on GFLOPs and latency classifier-free guidance doubles the UNet batch.",
         "'ahead of' compares it with the best configuration of any *other* model that fits.",
         f"Intervals are {'95%' if refinement is None else 'as the adaptive refinement below says'}: a paired bootstrap "
-        f"over images ({reps} resamples, more where a family needs them; image i has the same prompt and seed in",
-        "every configuration; each resample re-makes every choice) where the metric has per-image values, otherwise the",
-        "scores' own intervals. The first interval of a margin is its own (per comparison). A margin is **resolved**",
-        "only if its simultaneous interval over every claim of the same metric and cost axis excludes zero (the sup-t",
-        "band, second interval): at most 5% of runs make any false resolved claim. A change of winner is resolved only",
-        "if the margins after and before it both are. Anything else is reported, never claimed.",
+        f"over images ({reps} resamples; image i has the same prompt and seed in",
+        "every configuration) where the metric has per-image values, otherwise the scores' own intervals. A margin is a",
+        "best configuration of one side against the best of the other, and its interval covers every configuration",
+        "either side could have chosen (simultaneous intervals for every pair, as in multiple comparisons with the",
+        "best). The first interval is the margin's own (per comparison). A margin is **resolved** only if its",
+        "family-wise interval, simultaneous over every claim of the same metric and cost axis, excludes zero (the",
+        "second interval): at most 5% of runs make any false resolved claim. A change of winner is resolved only if",
+        "the margins after and before it both are. Anything else is reported, never claimed.",
         *([] if refinement is None else ["", *_refinement_lines(refinement)]),
     ]
     budgets, crosses = tables["best_per_budget"], tables["crossovers"]
@@ -124,17 +126,17 @@ def _family_lines(rows: pl.DataFrame, crosses: pl.DataFrame, task: str, metric: 
     if claims.is_empty():
         return []
     first = claims.row(0, named=True)
-    if first["margin_fw_low"] is None:
-        return ["", f"Family-wise: {first['family_size']} claims, each pair of score intervals widened to the Bonferroni "
-                f"level (no per-image values, so no simultaneous bootstrap band)."]  # fmt: skip
+    size = f"{first['family_size']} claims (the margins above and both margins of every crossover), {first['family_pairs']} pairs of configurations"
+    if first["resamples"] is None:
+        return ["", f"Family-wise: {size}; each pair's score intervals widened to {first['family_critical']:.3g} SE, the "
+                "Bonferroni level over the pairs (no per-image values, so no paired resamples)."]  # fmt: skip
     mine = crosses.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
     errors = claims["margin_fw_mc_error"].to_list()
     for column in ("margin_after_fw_mc_error", "margin_before_fw_mc_error"):
         errors += mine[column].drop_nulls().to_list() if column in mine.columns else []
-    tail, resamples = first["family_tail"], first["resamples"]
-    return ["", f"Family-wise: {first['family_size']} claims (the margins above and both margins of every crossover); "
-            f"simultaneous intervals at the pointwise tail {tail:.3g}, about {tail * resamples:.0f} of {resamples} "
-            f"resamples in each tail; Monte Carlo error of their bounds at most {_number(max(errors))}."]  # fmt: skip
+    return ["", f"Family-wise: {size}; every pair's interval is ±{first['family_critical']:.3g} bootstrap SEs, the 95% "
+            f"quantile of the largest standardised deviation over {first['resamples']} paired resamples; Monte Carlo "
+            f"error of the bounds at most {_number(max(errors))}."]  # fmt: skip
 
 
 def _crossover_sentences(crosses: pl.DataFrame, task: str, metric: str, cost: str) -> list[str]:

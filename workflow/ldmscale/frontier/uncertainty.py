@@ -181,6 +181,13 @@ class Sweep:
     def of_model(self, model: str) -> np.ndarray:
         return self.models == model
 
+    def of_all(self) -> np.ndarray:
+        return np.ones(self.frame.height, bool)
+
+    def within(self, budget: float, keep: np.ndarray) -> np.ndarray:
+        """Return the indices of the candidates within `budget` where `keep` is true."""
+        return np.flatnonzero(keep[: self.fits(budget)])
+
 
 def percentile(draws: np.ndarray, level: float) -> tuple[float, float]:
     """Return the equal-tailed percentile interval of `draws` at `level` (order statistics, inf allowed)."""

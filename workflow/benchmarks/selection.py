@@ -1,12 +1,12 @@
-"""How much re-selecting the winner and runner-up in every resample moves a margin's interval, on a finished run.
+"""How much covering the data's choice of winner and runner-up moves a margin's interval, on a finished run.
 
-For each winner margin of best_per_budget (and each crossover's margin after the change), compare its per-comparison
-95% interval as the frontier reports it (each resample re-selects the winner model's best configuration and every
-other model's best) with the interval of the fixed pair the estimate names (`frontier.compare`, what the frontier
-reported before issue 30). Prints, per metric and cost axis, the median and largest shift of the lower bound, in units
-of the fixed pair's interval width, and how many verdicts (interval excludes zero) differ.
+For each winner margin of best_per_budget, compare its per-comparison interval as the frontier reports it (simultaneous
+over every pair of configurations its two sides hold after screening, `frontier.family`) with the percentile interval
+of the fixed pair the estimate names (`frontier.compare`, what the frontier reported before issue 30). Prints, per
+metric and cost axis, the median and largest drop of the lower bound, in units of the fixed pair's interval width, and
+how many verdicts (interval excludes zero) differ.
 
-    python workflow/benchmarks/reselection.py results/summary.parquet results/per_image.parquet results/frontier
+    python workflow/benchmarks/selection.py results/summary.parquet results/per_image.parquet results/frontier
 """
 
 from __future__ import annotations
