@@ -17,6 +17,7 @@ include: "workflow/rules/cost.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/frontier.smk"
+include: "workflow/rules/scaling.smk"
 include: "workflow/rules/refine.smk"
 
 

@@ -37,6 +37,7 @@ CHART_VIEWS = {
     **{f"{cost}__winners": ("winners", cost) for cost in COST_AXES},
     "steps": ("steps", None),
     "train_flops": ("train", None),  # only when the sweep has models ldmscale trained
+    "scaling": ("scaling", None),  # the scaling law over measured points (results/frontier/scaling_curves.parquet)
 }
 DISTILLATION = "distillation"  # results/frontier/distillation.{csv,parquet}: students against teachers (may be empty)
 

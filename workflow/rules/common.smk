@@ -222,8 +222,9 @@ def aggregate_inputs(wildcards):
 
 
 def frontier_inputs(wildcards):
-    """The summary and per-image values, and a refined sweep's record of its rounds."""
-    inputs = {"summary": "results/summary.parquet", "per_image": "results/per_image.parquet"}
+    """The summary and per-image values, the scaling law's README section, and a refined sweep's record of its rounds."""
+    inputs = {"summary": "results/summary.parquet", "per_image": "results/per_image.parquet",
+              "scaling": "results/frontier/scaling.md"}  # fmt: skip
     return inputs | ({"refinement": rounds.REFINEMENT} if REFINE else {})
 
 
@@ -276,6 +277,7 @@ CHART_REPORT = {
     "winners": ("winners.rst", "Frontier"),
     "steps": ("quality_vs_steps.rst", "Quality vs steps"),
     "train": ("quality_vs_training.rst", "Quality vs training compute"),
+    "scaling": ("quality_vs_steps_law.rst", "Scaling law"),
 }
 
 

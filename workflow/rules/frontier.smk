@@ -51,6 +51,7 @@ rule charts:
         pareto="results/frontier/pareto.parquet",
         best_per_cost="results/frontier/best_per_cost.parquet",
         crossovers="results/frontier/crossovers.parquet",
+        scaling_curves="results/frontier/scaling_curves.parquet",
     output:
         html=expand("results/frontier/{{metric}}__{view}.html", view=CHART_VIEWS),
         png=chart_pngs(),

@@ -18,4 +18,5 @@ with files.job_log(snakemake.log[0]):
         p.buckets,
         p.bootstrap,
         snakemake.input.get("refinement"),
+        snakemake.input.get("scaling"),
     )

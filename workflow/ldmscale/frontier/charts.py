@@ -237,6 +237,45 @@ def train_chart(guidance: pl.DataFrame, metric: str):
     return layers.properties(**PANEL).facet(column=alt.Column("task:N", title="task")).properties(title=title)
 
 
+def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str):
+    """Return quality against steps with the scaling law: measured points (best guidance, 95% intervals), the law's
+    curve and band per model, and each model's prediction from the law fitted without it (hollow diamonds)."""
+    import altair as alt
+
+    data = guidance.filter(pl.col("metric") == metric)
+    if "distilled_from" in data.columns:
+        data = data.filter(pl.col("distilled_from").is_null())
+    law = curves.filter(pl.col("metric") == metric) if not curves.is_empty() else curves
+    data = pl.concat(
+        [data.with_columns(kind=pl.lit("measured")), law.rename({"predicted": "value"})], how="diagonal_relaxed"
+    )
+    x = alt.X("steps:Q", scale=alt.Scale(type="log", base=2), title="sampling steps, log scale")
+    y = _y(metric)
+    colour = alt.Color("model:N", sort=_models_by_size(data.filter(pl.col("unet_params").is_not_null())),
+                       title="model (by size)")  # fmt: skip
+    base = alt.Chart()
+    layers = [
+        base.transform_filter("datum.kind == 'law'").mark_area(opacity=0.15)
+        .encode(x=x, y=alt.Y("band_low:Q", title=""), y2="band_high:Q", color=colour),
+        base.transform_filter("datum.kind == 'law'").mark_line().encode(x=x, y=y, color=colour),
+        base.transform_filter("datum.kind == 'measured'").mark_errorbar()
+        .encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
+        base.transform_filter("datum.kind == 'measured'").mark_point(filled=True, size=40)
+        .encode(x=x, y=y, color=colour, tooltip=_tooltip()),
+        base.transform_filter("datum.kind == 'held out'").mark_point(shape="diamond", filled=False, size=70, strokeWidth=1.5)
+        .encode(x=alt.X("steps:Q", scale=alt.Scale(type="log", base=2)), y=y, color=colour,
+                tooltip=["model", "steps", alt.Tooltip("value:Q", format=".4f"), alt.Tooltip("band_low:Q", format=".4f"),
+                         alt.Tooltip("band_high:Q", format=".4f")]),
+    ]  # fmt: skip
+    fitted = "" if law.is_empty() else f" and its {law['form'][0]} law"
+    title = (
+        f"{metric} vs steps{fitted} (band: 95%; hollow diamonds: predicted with the model held out)"
+        if fitted
+        else f"{metric} vs steps (no scaling law fitted: results/frontier/README.md says why)"
+    )
+    return _facet(layers, data, title)
+
+
 def save(figure, paths) -> None:
     """Write `figure` to each path by its extension: HTML with the Vega libraries inlined, PNG and SVG through vl-convert."""
     from pathlib import Path
@@ -254,6 +293,7 @@ CHARTS = {
     "winners": lambda t, metric, cost: winners_chart(t["best_per_cost"], t["crossovers"], cost, metric),
     "steps": lambda t, metric, cost: steps_chart(t["best_guidance"], metric),
     "train": lambda t, metric, cost: train_chart(t["best_guidance"], metric),
+    "scaling": lambda t, metric, cost: scaling_chart(t["best_guidance"], t["scaling_curves"], metric),
 }
 
 

@@ -235,9 +235,11 @@ def write_all(
     buckets: int,
     reps: int,
     refinement_path: str | None = None,
+    scaling_path: str | None = None,
 ) -> None:
     """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary; with the rounds of
-    an adaptively refined sweep (`refinement_path`), its paired intervals at the level its looks call for."""
+    an adaptively refined sweep (`refinement_path`), its paired intervals at the level its looks call for; the scaling
+    law's section (`scaling_path`, written by the `scaling` rule) at the end of the README."""
     from pathlib import Path
 
     from .. import files
@@ -263,4 +265,5 @@ def write_all(
             else:
                 table.write_csv(tmp)
     with files.atomic_path(outputs.readme) as tmp:
-        Path(tmp).write_text(summary_markdown(tables, reps, refinement) + distillation_markdown(distilled))
+        scaling = Path(scaling_path).read_text() if scaling_path else ""
+        Path(tmp).write_text(summary_markdown(tables, reps, refinement) + distillation_markdown(distilled) + scaling)

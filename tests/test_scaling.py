@@ -1,0 +1,156 @@
+"""Scaling laws: the fitter against a published fit, laws recovered from synthetic families drawn from them, the
+prediction intervals' coverage, the choice between forms, and leave-one-size-out on the shipped toy's default run."""
+
+import numpy as np
+import polars as pl
+import pytest
+from helpers import ROOT
+
+from ldmscale import scaling
+from ldmscale.scaling import fits, law, points
+from ldmscale.scaling.__main__ import main as scaling_main
+
+DATA = ROOT / "tests" / "data"
+
+
+def test_the_chinchilla_fit_lands_within_a_standard_error_of_besiroglu_et_al():
+    """Hoffmann et al.'s Figure 4 as Epoch AI extracted it: D = C / 6N, the 5 highest losses dropped, log residuals.
+    Besiroglu et al. 2024, Table 1 (their replication of approach 3): estimate and standard error of each parameter."""
+    data = pl.read_csv(DATA / "chinchilla_figure4.csv", comment_prefix="#")
+    n, c, loss = (data[k].to_numpy() for k in ("model_size", "training_flop", "loss"))
+    keep = loss < np.sort(loss)[-5]
+    fitted = law.fit(law.ADDITIVE, n[keep], c[keep] / (6 * n[keep]), loss[keep])
+    assert fitted.converged, fitted.message
+    published = {"E": (1.8172, 0.03), "A": (482.01, 124.58), "B": (2085.43, 1293.23), "alpha": (0.3478, 0.02),
+                 "beta": (0.3658, 0.02)}  # fmt: skip
+    for name, value in fitted.named().items():
+        estimate, se = published[name]
+        assert abs(value - estimate) <= se, (name, value, estimate, se)
+
+
+# --- synthetic families drawn from a known law ------------------------------------------------------------------------
+
+SIZES = [0.5, 1.0, 2.0, 4.0, 8.0]  # UNet GFLOPs per call
+STEPS = [1, 2, 4, 8, 16, 32]
+TRUE = {"E": 0.05, "A": 0.2, "alpha": 0.6, "B": 0.5, "beta": 0.9, "gamma": 0.0}
+
+
+def truth(x, s, p=TRUE):
+    return p["E"] + p["A"] * x ** -p["alpha"] + p["B"] * x ** -p["gamma"] * s ** -p["beta"]
+
+
+def family(seed: int, p=TRUE, n: int = 128) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (summary, per-image) of kid_toy (lower is better, per-image values) for SIZES × STEPS: per image the law's
+    value plus a shared image effect (the pairing) and noise, one guidance scale."""
+    rng = np.random.default_rng(seed)
+    image = rng.normal(0, 0.05, n)
+    rows, per_image = [], []
+    for i, x in enumerate(SIZES):
+        for s in STEPS:
+            config = {"task": "t", "model": f"m{i}", "sampler": "ddim", "steps": s, "guidance": 1.0}
+            values = truth(x, s, p) + image + rng.normal(0, 0.08, n)
+            rows.append({**config, "unet_gflops": x, "kid_toy": values.mean(), "kid_toy_ci_low": 0.0,
+                         "kid_toy_ci_high": 1.0, "distilled_from": None})  # fmt: skip
+            per_image.append(pl.DataFrame({**config, "metric": "kid_toy", "index": range(n), "value": values}))
+    return pl.DataFrame(rows), pl.concat(per_image)
+
+
+def test_a_law_is_recovered_within_its_intervals():
+    summary, per_image = family(0)
+    pts = points.points(summary, per_image, "kid_toy", 200)
+    assert pts.paired and pts.target.description == "kid_toy"
+    fitted = fits.fit_law(pts, law.ADDITIVE)
+    assert fitted.fit.converged and fitted.failed == 0
+    for p in fitted.parameters():
+        assert p["ci_low"] <= TRUE[p["parameter"]] <= p["ci_high"], p
+        assert p["ci_low"] <= p["estimate"] <= p["ci_high"], p
+
+
+def test_prediction_intervals_hold_their_coverage_on_held_out_sizes():
+    """Ten synthetic families, each interior size held out in turn at every step count: the measured score falls in
+    its 95% prediction interval about as often as it should (printed against nominal)."""
+    inside = []
+    for seed in range(10):
+        pts = points.points(*family(seed), "kid_toy", 60)
+        rows = fits.leave_one_size_out(pts, law.ADDITIVE)
+        inside += [r["inside"] for r in rows if r["position"] == "interior"]
+    coverage = float(np.mean(inside))
+    print(f"prediction-interval coverage on held-out interior sizes: {coverage:.3f} (nominal 0.95, n = {len(inside)})")
+    assert 0.85 <= coverage <= 1.0, coverage
+
+
+def test_the_form_that_fits_wins_leave_one_size_out():
+    """Drawn from a coupled law, where steps help larger models less (γ = 0.6): the additive form predicts held-out
+    sizes worse, and the coupled one is chosen."""
+    coupled = {**TRUE, "gamma": 0.6, "B": 1.0}
+    summary, per_image = family(1, coupled)
+    tables = scaling.analyse(summary, per_image, "kid_toy", 60, ["additive", "coupled"])
+    verdict = tables["scaling"].group_by("form").agg(pl.col("chosen").first(), pl.col("loso_median_abs_error").first())
+    errors = dict(zip(verdict["form"], verdict["loso_median_abs_error"]))
+    assert errors["additive"] > 1.5 * errors["coupled"], errors
+    assert dict(zip(verdict["form"], verdict["chosen"])) == {"additive": False, "coupled": True}
+
+
+def test_a_higher_is_better_metric_is_fitted_as_its_distance_from_its_bound():
+    summary, per_image = family(2)
+    flipped = summary.rename({"kid_toy": "attr_acc"}).with_columns(attr_acc=1 - pl.col("attr_acc"))
+    flipped = flipped.rename({"kid_toy_ci_low": "attr_acc_ci_low", "kid_toy_ci_high": "attr_acc_ci_high"})
+    per_image = per_image.with_columns(metric=pl.lit("attr_acc"), value=1 - pl.col("value"))
+    pts = points.points(flipped, per_image, "attr_acc", 20)
+    assert pts.target.description == "1 − attr_acc (its bound)"
+    assert pts.q == pytest.approx(summary.sort(["model", "steps"])["kid_toy"].to_numpy())
+
+
+def test_too_few_sizes_are_said_and_not_fitted():
+    summary, per_image = family(3)
+    two = summary.filter(pl.col("model").is_in(["m0", "m1"]))
+    tables = scaling.analyse(two, per_image, "kid_toy", 20, ["additive"])
+    assert tables["scaling"].is_empty()
+    (note,) = tables["notes"]["note"].to_list()
+    assert note.startswith("no law fitted: 2 model size(s) and 6 step count(s)")
+    assert "No law fitted: 2 model size(s)" in scaling.markdown(
+        tables["scaling"], tables["validation"], tables["notes"]
+    )
+
+
+def test_an_unknown_form_names_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown law form 'cubic'; valid forms: additive, coupled"):
+        law.form("cubic")
+
+
+# --- the shipped toy: the default run's summary and per-image values (tests/data/default_run_*.parquet) ----------------
+
+
+@pytest.fixture(scope="module")
+def toy_tables():
+    summary = pl.read_parquet(DATA / "default_run_summary.parquet")
+    per_image = pl.read_parquet(DATA / "default_run_per_image.parquet")
+    return scaling.analyse(summary, per_image, "attr_acc", 100, ["additive", "coupled"])
+
+
+def test_the_toy_is_held_out_size_by_size_and_its_interior_sizes_are_predicted(toy_tables):
+    """The acceptance target: interior sizes inside their 95% prediction interval at ≥ 80% of their step counts, and
+    within 0.03 attr_acc at the median, for the form used."""
+    used = toy_tables["scaling"].filter(pl.col("chosen"))["form"][0]
+    held = toy_tables["validation"].filter(pl.col("form") == used)
+    assert sorted(set(held["held_out"])) == ["toy-c16", "toy-c24", "toy-c32", "toy-c48", "toy-c8"]
+    assert held.height == 5 * 8 and held["converged"].all()
+    interior = held.filter(pl.col("position") == "interior")
+    assert set(interior["held_out"]) == {"toy-c16", "toy-c24", "toy-c32"}
+    assert interior["inside"].mean() >= 0.8, interior
+    assert interior["error"].abs().median() <= 0.03, interior
+    assert set(held.filter(pl.col("position") != "interior")["position"]) == {"smallest", "largest"}
+
+
+def test_the_command_prints_the_fit_and_a_held_out_size(tmp_path, capsys):
+    summary, per_image = family(4)
+    summary.write_parquet(tmp_path / "s.parquet")
+    per_image.write_parquet(tmp_path / "p.parquet")
+    args = [str(tmp_path / "s.parquet"), str(tmp_path / "p.parquet"), "--metric", "kid_toy", "--reps", "20"]
+    scaling_main([*args, "--form", "additive"])
+    assert "- additive (used): q = E + A·x^−α + B·s^−β; E " in capsys.readouterr().out
+    scaling_main([*args, "--hold-out", "m2"])
+    out = capsys.readouterr().out
+    assert "additive law fitted without m2 (converged)" in out and out.count("\n| ") == 6 + 1  # header, 6 step counts
+    with pytest.raises(ValueError, match="--hold-out m9: no such model in task t, sampler ddim; models: m0, m1"):
+        scaling_main([*args, "--hold-out", "m9"])

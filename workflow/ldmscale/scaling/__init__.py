@@ -1,0 +1,42 @@
+"""Scaling laws: quality against model size and sampling steps, fitted, validated by leaving each size out, and used.
+
+- `law`: the forms and their robust fit (summed Huber loss, variable-projection starts, L-BFGS-B with bounds);
+- `points`: the points a law is fitted to, as a loss-like quantity, and their paired bootstrap resamples;
+- `fits`: a law with its intervals (refits to the resamples), predictions and leave-one-size-out validation;
+- `report`: the tables, the curves the charts draw, the README section; `write_all` for the `scaling` rule.
+
+    python -m ldmscale.scaling results/summary.parquet results/per_image.parquet --metric attr_acc [--hold-out MODEL]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from .report import analyse, markdown
+
+TABLES = ("scaling", "validation", "curves", "notes")
+
+
+def write_all(
+    summary_path: str, per_image_path: str, outputs, metric_names: list[str], reps: int, forms: list[str]
+) -> None:
+    """Write the scaling tables (CSV; the curves as parquet) and the README section of every metric of the summary."""
+    from .. import files
+
+    summary, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
+    results = [analyse(summary, per_image, m, reps, forms) for m in metric_names if m in summary.columns]
+    tables = {
+        name: pl.concat(
+            [r[name] for r in results if not r[name].is_empty()] or [pl.DataFrame()], how="diagonal_relaxed"
+        )
+        for name in TABLES
+    }
+    for name, path in (("scaling", outputs.scaling), ("validation", outputs.validation)):
+        with files.atomic_path(path) as tmp:
+            tables[name].write_csv(tmp)
+    with files.atomic_path(outputs.curves) as tmp:
+        tables["curves"].write_parquet(tmp)
+    with files.atomic_path(outputs.readme) as tmp:
+        Path(tmp).write_text(markdown(tables["scaling"], tables["validation"], tables["notes"]))
