@@ -104,7 +104,7 @@ def test_changing_the_lora_scale_reruns_only_the_lora_models_chain(distilled_run
     next(m for m in changed["models"] if m["name"] == "tiny-lora")["lora"]["scale"] = 0.5
     proc = snakemake(work, changed, "--dry-run", *TARGETS)
     assert planned_jobs(proc) == {"prepare_model": 1, "count_flops": 1, "profile_latency": 1, "generate": 1,
-                                  "image_features": 1, "score": 1, "aggregate": 1, "frontier": 1}  # fmt: skip
+                                  "image_features": 1, "score": 1, "aggregate": 1, "scaling": 1, "frontier": 1}  # fmt: skip
     assert (
         "model=tiny-lora" in proc.stdout
         and "model=tiny-lcm" not in proc.stdout
@@ -117,5 +117,6 @@ def test_adding_a_sampler_to_the_distilled_model_reruns_only_its_jobs(distilled_
     changed = copy.deepcopy(config)
     next(m for m in changed["models"] if m["name"] == "tiny-lcm")["samplers"] = ["lcm", "tcd"]
     proc = snakemake(work, changed, "--dry-run", *TARGETS)
-    assert planned_jobs(proc) == {"generate": 2, "image_features": 2, "score": 2, "aggregate": 1, "frontier": 1}
+    assert planned_jobs(proc) == {"generate": 2, "image_features": 2, "score": 2, "aggregate": 1, "scaling": 1,
+                                  "frontier": 1}  # fmt: skip
     assert "model=tiny-lcm" in proc.stdout and "model=tiny-lora" not in proc.stdout and "sampler=tcd" in proc.stdout

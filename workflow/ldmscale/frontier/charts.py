@@ -245,9 +245,12 @@ def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str):
     data = guidance.filter(pl.col("metric") == metric)
     if "distilled_from" in data.columns:
         data = data.filter(pl.col("distilled_from").is_null())
-    law = curves.filter(pl.col("metric") == metric) if not curves.is_empty() else curves
-    data = pl.concat(
-        [data.with_columns(kind=pl.lit("measured")), law.rename({"predicted": "value"})], how="diagonal_relaxed"
+    law = curves.filter(pl.col("metric") == metric) if "metric" in curves.columns else pl.DataFrame()
+    measured = data.with_columns(kind=pl.lit("measured"))
+    data = (
+        measured
+        if law.is_empty()
+        else pl.concat([measured, law.rename({"predicted": "value"})], how="diagonal_relaxed")
     )
     x = alt.X("steps:Q", scale=alt.Scale(type="log", base=2), title="sampling steps, log scale")
     y = _y(metric)

@@ -130,7 +130,11 @@ def _family_lines(rows: pl.DataFrame, crosses: pl.DataFrame, task: str, metric: 
     if first["resamples"] is None:
         return ["", f"Family-wise: {size}; each pair's score intervals widened to {first['family_critical']:.3g} SE, the "
                 "Bonferroni level over the pairs (no per-image values, so no paired resamples)."]  # fmt: skip
-    mine = crosses.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    mine = (
+        crosses.filter((pl.col("task") == task) & (pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+        if "task" in crosses.columns
+        else crosses
+    )
     errors = claims["margin_fw_mc_error"].to_list()
     for column in ("margin_after_fw_mc_error", "margin_before_fw_mc_error"):
         errors += mine[column].drop_nulls().to_list() if column in mine.columns else []
