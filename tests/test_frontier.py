@@ -308,12 +308,19 @@ def test_every_chart_renders_to_png_and_offline_html_in_one_call(analysed, tmp_p
     paths = {name: tmp_path / f"{name}.parquet" for name in frontier.TABLES}
     for name, path in paths.items():
         analysed[name].write_parquet(path)
+    # two sizes: no scaling law, so its tables are empty, as the scaling rule writes them then
+    paths |= {"scaling_curves": tmp_path / "curves.parquet", "scaling_optimal": tmp_path / "optimal.csv"}
+    pl.DataFrame().write_parquet(paths["scaling_curves"])
+    pl.DataFrame().write_csv(paths["scaling_optimal"])
     out = {(kind, "normalised_cost"): [tmp_path / f"{kind}.png", tmp_path / f"{kind}.html"] for kind in frontier.CHARTS}
     frontier.write_charts({k: str(v) for k, v in paths.items()}, "attr_acc", out)
     for png, html in out.values():
         assert png.read_bytes()[:4] == b"\x89PNG"
         assert_offline_html(html.read_text())
-    with pytest.raises(ValueError, match="unknown chart 'pie'; valid charts: cost, winners, steps, train"):
+    assert "no scaling law fitted" in out[("scaling", "normalised_cost")][1].read_text()
+    with pytest.raises(
+        ValueError, match="unknown chart 'pie'; valid charts: cost, winners, steps, train, scaling, optimal"
+    ):
         frontier.write_charts({}, "attr_acc", {("pie", None): []})
 
 

@@ -1,13 +1,15 @@
 """Scaling laws: the fitter against a published fit, laws recovered from synthetic families drawn from them, the
 prediction intervals' coverage, the choice between forms, and leave-one-size-out on the shipped toy's default run."""
 
+import math
+
 import numpy as np
 import polars as pl
 import pytest
 from helpers import ROOT
 
 from ldmscale import scaling
-from ldmscale.scaling import fits, law, points
+from ldmscale.scaling import fits, law, optimal, points
 from ldmscale.scaling.__main__ import main as scaling_main
 
 DATA = ROOT / "tests" / "data"
@@ -154,3 +156,41 @@ def test_the_command_prints_the_fit_and_a_held_out_size(tmp_path, capsys):
     assert "additive law fitted without m2 (converged)" in out and out.count("\n| ") == 6 + 1  # header, 6 step counts
     with pytest.raises(ValueError, match="--hold-out m9: no such model in task t, sampler ddim; models: m0, m1"):
         scaling_main([*args, "--hold-out", "m9"])
+
+
+# --- the inference-optimal size ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("form", "named"),
+    [(law.ADDITIVE, [0.05, 0.2, 0.5, 0.6, 0.9]), (law.COUPLED, [0.05, 0.2, 1.0, 0.6, 0.9, 0.4])],
+    ids=["additive", "coupled"],
+)
+def test_the_closed_form_optimum_agrees_with_a_brute_force_search(form, named):
+    """On a fine log grid of sizes with steps = K / size (the budget spent exactly), the best size is the closed form's."""
+    theta = np.array([math.log(v) for v in named[:3]] + named[3:])
+    for k in (2.0, 20.0, 200.0):
+        x_star = float(optimal.closed_form(theta, k))
+        sizes = np.geomspace(1e-6, k, 400_001)  # at least one step: size ≤ K
+        q = form.log_predict(theta, np.log(sizes), np.log(k / sizes))
+        brute = sizes[np.argmin(q)]
+        assert 1e-6 < x_star < k and x_star == pytest.approx(brute, rel=1e-3), (k, x_star, brute)
+
+
+def test_below_one_step_the_optimum_spends_the_budget_on_size():
+    theta = np.array([math.log(0.05), math.log(0.2), math.log(0.5), 0.6, 0.9])
+    k = 0.001  # the closed form asks for x* > K, that is fewer than one step
+    assert optimal.closed_form(theta, k) > k
+    assert optimal.at_least_one_step(optimal.closed_form(theta, k), k) == k
+
+
+def test_the_optimal_size_follows_the_budget_and_says_where_it_extrapolates():
+    summary, per_image = family(5)
+    summary = summary.with_columns(normalised_cost=pl.col("unet_gflops") * pl.col("steps") / 8.0)  # reference: 8 GFLOPs
+    tables = scaling.analyse(summary, per_image, "kid_toy", 40, ["additive"], [0.5, 2.0, 8.0, 64.0, 1000.0])
+    rows = tables["optimal"].sort("budget").to_dicts()
+    assert [r["x_star"] for r in rows] == sorted(r["x_star"] for r in rows)  # a larger budget, a larger size
+    assert all(r["x_star_ci_low"] <= r["x_star"] <= r["x_star_ci_high"] for r in rows)
+    assert rows[-1]["extrapolated"] and rows[-1]["x_star"] > max(SIZES)
+    for r in rows:  # the swept configuration named fits the budget
+        assert r["grid_x"] * r["grid_steps"] <= r["budget"] * 8.0 * (1 + 1e-9)

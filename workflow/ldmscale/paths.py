@@ -38,6 +38,10 @@ CHART_VIEWS = {
     "steps": ("steps", None),
     "train_flops": ("train", None),  # only when the sweep has models ldmscale trained
     "scaling": ("scaling", None),  # the scaling law over measured points (results/frontier/scaling_curves.parquet)
+    "optimal_size": (
+        "optimal",
+        None,
+    ),  # the law's inference-optimal size per budget (results/frontier/scaling_optimal.csv)
 }
 DISTILLATION = "distillation"  # results/frontier/distillation.{csv,parquet}: students against teachers (may be empty)
 

@@ -278,6 +278,7 @@ CHART_REPORT = {
     "steps": ("quality_vs_steps.rst", "Quality vs steps"),
     "train": ("quality_vs_training.rst", "Quality vs training compute"),
     "scaling": ("quality_vs_steps_law.rst", "Scaling law"),
+    "optimal": ("optimal_size.rst", "Scaling law"),
 }
 
 

@@ -52,6 +52,7 @@ rule charts:
         best_per_cost="results/frontier/best_per_cost.parquet",
         crossovers="results/frontier/crossovers.parquet",
         scaling_curves="results/frontier/scaling_curves.parquet",
+        scaling_optimal="results/frontier/scaling_optimal.csv",
     output:
         html=expand("results/frontier/{{metric}}__{view}.html", view=CHART_VIEWS),
         png=chart_pngs(),

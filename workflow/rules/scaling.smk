@@ -10,12 +10,15 @@ rule scaling:
         validation=report(
             "results/frontier/scaling_validation.csv", caption="../report/scaling.rst", category="Scaling law"
         ),
+        optimal=report("results/frontier/scaling_optimal.csv", caption="../report/scaling.rst", category="Scaling law"),
         curves="results/frontier/scaling_curves.parquet",
         readme="results/frontier/scaling.md",
     params:
         metrics=METRICS_USED,
         reps=config["scaling"]["reps"],
         forms=config["scaling"]["forms"],
+        budgets=config["frontier"]["budgets"].get("normalised_cost"),
+        buckets=config["frontier"]["buckets"],
     log:
         "logs/scaling.log",
     benchmark:

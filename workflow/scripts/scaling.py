@@ -9,5 +9,6 @@ from ldmscale.scaling import write_all
 
 with files.job_log(snakemake.log[0]) as log:
     p = snakemake.params
-    write_all(snakemake.input.summary, snakemake.input.per_image, snakemake.output, p.metrics, p.reps, p.forms)
+    i = snakemake.input
+    write_all(i.summary, i.per_image, snakemake.output, p.metrics, p.reps, p.forms, p.budgets, p.buckets)
     log.info("scaling laws of %s, %d resamples, forms %s", ", ".join(p.metrics), p.reps, ", ".join(p.forms))

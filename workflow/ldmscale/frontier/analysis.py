@@ -183,7 +183,7 @@ MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "ma
 
 
 KEEP = ["task", "metric", "cost_axis", "budget", "model", "sampler", "steps", "guidance", "guidance_tried", "cost", "value",
-        "ci_low", "ci_high", *MARGIN_COLUMNS, "unet_params", *COST_AXES, "latency_device", "train_flops", "num_images",
+        "ci_low", "ci_high", *MARGIN_COLUMNS, "unet_params", "unet_gflops", *COST_AXES, "latency_device", "train_flops", "num_images",
         "distilled_from"]  # fmt: skip
 
 

@@ -279,6 +279,40 @@ def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str):
     return _facet(layers, data, title)
 
 
+def optimal_size_chart(optimal: pl.DataFrame, per_cost: pl.DataFrame, metric: str):
+    """Return the inference-optimal size x* against the budget of normalised cost, with its 95% band, and the measured
+    winner's size at every budget beside it (best_per_cost), log-log, a panel per task and sampler's law."""
+    import altair as alt
+
+    law = optimal.filter(pl.col("metric") == metric) if "metric" in optimal.columns else pl.DataFrame()
+    won = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == "normalised_cost"))
+    if "unet_gflops" not in won.columns:  # a summary without FLOPs per call: no size to draw the winners at
+        won = won.clear().with_columns(unet_gflops=pl.lit(None, pl.Float64))
+    won = won.select("task", "budget", "model", "unet_gflops", "steps", "guidance", "value").with_columns(
+        kind=pl.lit("measured winner"), x_star=pl.col("unet_gflops")
+    )
+    data = won if law.is_empty() else pl.concat([law.with_columns(kind=pl.lit("law")), won], how="diagonal_relaxed")
+    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget: {_cost_title('normalised_cost')}")
+    y = alt.Y("x_star:Q", scale=alt.Scale(type="log"), title="UNet GFLOPs per call, log scale")
+    colour = alt.Color("model:N", sort=_models_by_size(per_cost), title="measured winner")
+    base = alt.Chart()
+    layers = [
+        base.transform_filter("datum.kind == 'law'").mark_area(opacity=0.2, color="gray")
+        .encode(x=x, y=alt.Y("x_star_ci_low:Q", title=""), y2="x_star_ci_high:Q"),
+        base.transform_filter("datum.kind == 'law'").mark_line(color="black").encode(
+            x=x, y=y, tooltip=["budget:Q", alt.Tooltip("x_star:Q", format=".4g"), alt.Tooltip("s_star:Q", format=".3g"),
+                               "grid_model:N", "grid_steps:Q", "extrapolated:N"]),
+        base.transform_filter("datum.kind == 'measured winner'").mark_point(filled=True, size=50)
+        .encode(x=x, y=y, color=colour, tooltip=["model:N", "steps:Q", "guidance:Q", alt.Tooltip("value:Q", format=".4f")]),
+    ]  # fmt: skip
+    title = (
+        f"The size the scaling law predicts best for {metric} at each budget (line, 95% band) and the measured winners"
+        if not law.is_empty()
+        else f"The measured winners' sizes for {metric} (no scaling law fitted: results/frontier/README.md says why)"
+    )
+    return alt.layer(*layers, data=data).properties(**PANEL).facet(column=alt.Column("task:N")).properties(title=title)
+
+
 def save(figure, paths) -> None:
     """Write `figure` to each path by its extension: HTML with the Vega libraries inlined, PNG and SVG through vl-convert."""
     from pathlib import Path
@@ -297,7 +331,18 @@ CHARTS = {
     "steps": lambda t, metric, cost: steps_chart(t["best_guidance"], metric),
     "train": lambda t, metric, cost: train_chart(t["best_guidance"], metric),
     "scaling": lambda t, metric, cost: scaling_chart(t["best_guidance"], t["scaling_curves"], metric),
+    "optimal": lambda t, metric, cost: optimal_size_chart(t["scaling_optimal"], t["best_per_cost"], metric),
 }
+
+
+def _read(path) -> pl.DataFrame:
+    """Return a table from parquet or CSV; an empty CSV (a table with no rows and no columns) as an empty frame."""
+    if str(path).endswith(".parquet"):
+        return pl.read_parquet(path)
+    try:
+        return pl.read_csv(path)
+    except pl.exceptions.NoDataError:
+        return pl.DataFrame()
 
 
 def write_charts(table_paths: dict[str, str], metric: str, charts: dict[tuple[str, str | None], list]) -> None:
@@ -307,8 +352,6 @@ def write_charts(table_paths: dict[str, str], metric: str, charts: dict[tuple[st
     if unknown:
         raise ValueError(f"unknown chart {unknown[0]!r}; valid charts: {', '.join(CHARTS)}")
     # A column that is all null (no runner-up when one model is swept) has no type altair can infer: make it text.
-    tables = {
-        name: pl.read_parquet(path).with_columns(pl.col(pl.Null).cast(pl.String)) for name, path in table_paths.items()
-    }
+    tables = {name: _read(path).with_columns(pl.col(pl.Null).cast(pl.String)) for name, path in table_paths.items()}
     for (kind, cost), paths in charts.items():
         save(CHARTS[kind](tables, metric, cost), paths)

@@ -3,6 +3,7 @@
 - `law`: the forms and their robust fit (summed Huber loss, variable-projection starts, L-BFGS-B with bounds);
 - `points`: the points a law is fitted to, as a loss-like quantity, and their paired bootstrap resamples;
 - `fits`: a law with its intervals (refits to the resamples), predictions and leave-one-size-out validation;
+- `optimal`: the inference-optimal size and steps per budget (closed form) beside the best swept configuration;
 - `report`: the tables, the curves the charts draw, the README section; `write_all` for the `scaling` rule.
 
     python -m ldmscale.scaling results/summary.parquet results/per_image.parquet --metric attr_acc [--hold-out MODEL]
@@ -16,27 +17,39 @@ import polars as pl
 
 from .report import analyse, markdown
 
-TABLES = ("scaling", "validation", "curves", "notes")
+TABLES = ("scaling", "validation", "curves", "optimal", "notes")
 
 
 def write_all(
-    summary_path: str, per_image_path: str, outputs, metric_names: list[str], reps: int, forms: list[str]
+    summary_path: str,
+    per_image_path: str,
+    outputs,
+    metric_names: list[str],
+    reps: int,
+    forms: list[str],
+    budgets: list[float] | None = None,
+    buckets: int = 8,
 ) -> None:
-    """Write the scaling tables (CSV; the curves as parquet) and the README section of every metric of the summary."""
+    """Write the scaling tables (CSV; the curves as parquet) and the README section of every metric of the summary;
+    the inference-optimal size at `budgets` of normalised cost (default: `buckets` log-spaced, as the frontier's)."""
     from .. import files
+    from ..frontier.analysis import budget_edges
 
     summary, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
-    results = [analyse(summary, per_image, m, reps, forms) for m in metric_names if m in summary.columns]
+    results = []
+    for metric in (m for m in metric_names if m in summary.columns):
+        costs = summary.filter(pl.col(metric).is_finite()).get_column("normalised_cost", default=pl.Series([]))
+        results.append(analyse(summary, per_image, metric, reps, forms, budgets or budget_edges(costs, buckets)))
     tables = {
         name: pl.concat(
             [r[name] for r in results if not r[name].is_empty()] or [pl.DataFrame()], how="diagonal_relaxed"
         )
         for name in TABLES
     }
-    for name, path in (("scaling", outputs.scaling), ("validation", outputs.validation)):
-        with files.atomic_path(path) as tmp:
+    for name in ("scaling", "validation", "optimal"):
+        with files.atomic_path(getattr(outputs, name)) as tmp:
             tables[name].write_csv(tmp)
     with files.atomic_path(outputs.curves) as tmp:
         tables["curves"].write_parquet(tmp)
     with files.atomic_path(outputs.readme) as tmp:
-        Path(tmp).write_text(markdown(tables["scaling"], tables["validation"], tables["notes"]))
+        Path(tmp).write_text(markdown(tables["scaling"], tables["validation"], tables["notes"], tables["optimal"]))

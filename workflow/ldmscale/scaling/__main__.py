@@ -50,8 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.hold_out:
         print(_held_out(summary, per_image, args.metric, args.hold_out, args.form or "additive", args.reps))
         return
-    tables = analyse(summary, per_image, args.metric, args.reps, [args.form] if args.form else list(laws.FORMS))
-    print(markdown(tables["scaling"], tables["validation"], tables["notes"]))
+    from ..frontier.analysis import budget_edges
+
+    scored = summary.filter(pl.col(args.metric).is_finite())
+    edges = budget_edges(scored["normalised_cost"], 8) if "normalised_cost" in scored.columns else []
+    tables = analyse(summary, per_image, args.metric, args.reps, [args.form] if args.form else list(laws.FORMS), edges)
+    print(markdown(tables["scaling"], tables["validation"], tables["notes"], tables["optimal"]))
 
 
 if __name__ == "__main__":

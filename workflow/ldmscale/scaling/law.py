@@ -99,7 +99,8 @@ class Fit:
 
     def predict(self, x, s) -> np.ndarray:
         """Return q̂ at sizes `x` and steps `s`."""
-        return np.exp(self.form.log_predict(self.theta, np.log(np.asarray(x, float)), np.log(np.asarray(s, float))))
+        x, s = np.atleast_1d(np.asarray(x, float)), np.atleast_1d(np.asarray(s, float))
+        return np.exp(self.form.log_predict(self.theta, np.log(x), np.log(s)))
 
     def named(self) -> dict[str, float]:
         return self.form.named(self.theta)
@@ -170,7 +171,7 @@ def fit(law: Form, x, s, q, scale=None, delta: float | None = None, starts: list
     for start in starts if starts is not None else _starts(law, logx, logs, q, scale, delta)[:STARTS]:
         start = np.clip(start, [lo for lo, _ in bounds], [hi for _, hi in bounds])
         result = minimize(_objective, start, args=(law, logx, logs, q, scale, delta), jac=True, method="L-BFGS-B",
-                          bounds=bounds, options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10})  # fmt: skip
+                          bounds=bounds, options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8})  # fmt: skip
         candidate = Fit(
             law, result.x, float(result.fun), bool(result.success), str(result.message), scale, tuple(bounds)
         )

@@ -12,6 +12,7 @@ import polars as pl
 from ..frontier.summary import _number
 from . import law as laws
 from .fits import LEVEL, Law, fit_law, leave_one_size_out
+from .optimal import optimal
 from .points import points
 
 CURVE_STEPS = 32  # points per fitted curve in the charts' table
@@ -59,10 +60,19 @@ def _fittable(rows: pl.DataFrame, metric: str, forms: list[str]) -> str | None:
     return None
 
 
-def analyse(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int, forms: list[str]) -> dict:
-    """Return the tables of one metric: `scaling` (parameters), `validation` (leave one size out), `curves`, and
-    `notes` on what could not be fitted. Distilled students are left out: they are not members of the family."""
-    out = {"scaling": [], "validation": [], "curves": [], "notes": []}
+def _reference_gflops(rows: pl.DataFrame) -> float | None:
+    """Return the reference model's UNet GFLOPs per call: normalised cost = x·s / x_ref."""
+    known = rows.filter(pl.col("normalised_cost").is_finite() & (pl.col("normalised_cost") > 0))
+    return None if known.is_empty() else float((known["unet_gflops"] * known["steps"] / known["normalised_cost"])[0])
+
+
+def analyse(
+    summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int, forms: list[str], budgets: list[float] = ()
+) -> dict:
+    """Return the tables of one metric: `scaling` (parameters), `validation` (leave one size out), `curves`, `optimal`
+    (the inference-optimal size at each of `budgets`, normalised cost) and `notes` on what could not be fitted.
+    Distilled students are left out: they are not members of the family."""
+    out = {"scaling": [], "validation": [], "curves": [], "optimal": [], "notes": []}
     undistilled = summary.filter(pl.col("distilled_from").is_null()) if "distilled_from" in summary.columns else summary
     for (task, sampler), rows in undistilled.group_by(["task", "sampler"], maintain_order=True):
         scope = {"task": task, "sampler": sampler, "metric": metric}
@@ -95,6 +105,9 @@ def analyse(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: i
                       "refits_failed": fitted.failed, **verdict, "intervals": _intervals(pts.paired),
                       "residuals": "standardised by each point's bootstrap standard error"}  # fmt: skip
             out["scaling"] += [{**common, **p} for p in fitted.parameters()]
+        x_ref = _reference_gflops(rows) if "normalised_cost" in rows.columns else None
+        if x_ref:
+            out["optimal"] += [{**scope, "form": chosen, **r} for r in optimal(results[chosen][0], budgets, x_ref)]
         out["curves"] += _curves(results[chosen][0], {**scope, "form": chosen})
         out["curves"] += [{**scope, "form": chosen, "model": r["held_out"], "steps": float(r["steps"]),
                            "predicted": r["predicted"], "band_low": r["pi_low"], "band_high": r["pi_high"],
@@ -102,8 +115,33 @@ def analyse(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: i
     return {name: pl.DataFrame(rows, infer_schema_length=None) for name, rows in out.items()}
 
 
-def markdown(scaling: pl.DataFrame, validation: pl.DataFrame, notes: pl.DataFrame | None = None) -> str:
-    """Return the "Scaling law" section of results/frontier/README.md: the fits, and what could not be fitted."""
+def _optimal_lines(rows: pl.DataFrame) -> list[str]:
+    """Return the README's table of the inference-optimal size per budget, per task, sampler and metric."""
+    if rows.is_empty():
+        return []
+    lines = ["", "### The inference-optimal size", "",
+             "For each budget of normalised cost, the size x* (UNet GFLOPs per call) and steps s* the law used predicts",
+             "best (x*'s 95% interval over the refits; *extrapolated*: beyond the sizes measured), and the swept",
+             "(model, steps) it predicts best within the budget (results/frontier/scaling_optimal.csv)."]  # fmt: skip
+    for (task, sampler, metric), group in rows.group_by(["task", "sampler", "metric"], maintain_order=True):
+        lines += ["", f"{metric}, task {task}, sampler {sampler} ({group['form'][0]} law):", "",
+                  f"| budget | x* [95%] | s* | {metric} predicted there | best swept within it |", "|---|---|---|---|---|"]  # fmt: skip
+        for r in group.iter_rows(named=True):
+            note = " *extrapolated*" if r["extrapolated"] else ""
+            steps = "1 (the whole budget in one step)" if r["one_step"] else _number(r["s_star"])
+            swept = "none fits" if r["grid_model"] is None else (
+                f"{r['grid_model']}, {r['grid_steps']} step{'s' if r['grid_steps'] != 1 else ''}: "
+                f"{_number(r['grid_predicted'])}")  # fmt: skip
+            lines.append(f"| {_number(r['budget'])} | {_number(r['x_star'])} [{_number(r['x_star_ci_low'])}, "
+                         f"{_number(r['x_star_ci_high'])}]{note} | {steps} | {_number(r['predicted_at_optimum'])} | {swept} |")  # fmt: skip
+    return lines
+
+
+def markdown(
+    scaling: pl.DataFrame, validation: pl.DataFrame, notes: pl.DataFrame | None = None, optimal_rows=None
+) -> str:
+    """Return the "Scaling law" section of results/frontier/README.md: the fits, what could not be fitted, and the
+    inference-optimal size per budget."""
     notes = pl.DataFrame() if notes is None else notes
     if scaling.is_empty() and notes.is_empty():
         return ""
@@ -149,6 +187,7 @@ def markdown(scaling: pl.DataFrame, validation: pl.DataFrame, notes: pl.DataFram
             "",
             r["note"][0].upper() + r["note"][1:] + ".",
         ]
+    lines += _optimal_lines(optimal_rows if optimal_rows is not None else pl.DataFrame())
     lines += [
         "",
         "A prediction interval is where a new measurement of that size and step count should fall 95% of the time if",
