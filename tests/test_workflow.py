@@ -13,7 +13,8 @@ from ldmscale import generate
 pytestmark = pytest.mark.workflow
 CONFIG_DIR = "results/samples/shapes/tiny-a/ddim/s2_g2"
 # After any new score: the summary, the scaling laws, the frontier tables, every chart (one job per metric draws its 3
-# cost axes × 2 kinds, steps, training compute and the scaling law) and the sample grid whose cells changed.
+# cost axes × 2 kinds, steps, training compute, the scaling law and the optimal size) and the sample grid whose cells
+# changed.
 DOWNSTREAM = {"aggregate": 1, "scaling": 1, "frontier": 1, "charts": 2, "sample_grid": 1, "all": 1}
 
 
@@ -40,7 +41,7 @@ def test_report_holds_every_plot_grid_and_the_summary(finished):
     snakemake(finished, tiny_config(), "--report", "report.html")
     report = (finished / "report.html").read_text()
     shown = sorted(finished.glob("results/frontier/**/*.png")) + [finished / "results/frontier/README.md"]
-    assert len(shown) == 18 + 1 + 1  # charts, the grid, the summary
+    assert len(shown) == 20 + 1 + 1  # charts, the grid, the summary
     missing = [p.name for p in shown if p.name not in report]
     assert not missing, f"not in the report: {missing}"
 
