@@ -93,12 +93,18 @@ def _quantile(maxima: np.ndarray, level: float) -> tuple[float, float, float]:
     return float(ordered[k - 1]), float(ordered[max(k - 1 - d, 0)]), float(ordered[min(k - 1 + d, reps - 1)])
 
 
+def _beaten(sweep: Sweep, pairs: Pairs, beta: float) -> np.ndarray:
+    """Return beaten[a, b]: a surely beats b, by the one-sided simultaneous bound at level 1 − β over every pair of
+    the sweep (depends on the sweep alone, so every family of it shares it)."""
+    everyone = np.arange(len(pairs.d))
+    maxima = np.max([pairs.deviations(sweep, a, everyone, signed=True).max(0) for a in everyone], axis=0)
+    return pairs.d - _quantile(maxima, 1 - beta)[0] * pairs.s > 0
+
+
 def screen(claims: list[Claim], sweep: Sweep, pairs: Pairs, beta: float) -> list[Claim]:
     """Return the claims with every configuration dropped that another of its side beats by the one-sided simultaneous
     bound at level 1 − β over every pair of the sweep (step 1): no side keeps a configuration that cannot be its best."""
-    everyone = np.arange(len(pairs.d))
-    maxima = np.max([pairs.deviations(sweep, a, everyone, signed=True).max(0) for a in everyone], axis=0)
-    beaten = pairs.d - _quantile(maxima, 1 - beta)[0] * pairs.s > 0  # beaten[a, b]: a surely beats b
+    beaten = sweep.memo(("beaten", beta), lambda: _beaten(sweep, pairs, beta))
 
     def keep(side: np.ndarray) -> np.ndarray:
         return side[~beaten[np.ix_(side, side)].any(0)]
@@ -119,7 +125,7 @@ def judge(claims: list[Claim], sweep: Sweep, metric: str, level: float = LEVEL) 
         return []
     if not sweep.resampled:
         return _set_level(claims, sweep, metric, level)
-    pairs = Pairs.of(sweep)
+    pairs = sweep.memo("pairs", lambda: Pairs.of(sweep))
     beta = SCREEN_SHARE * (1 - level)
     screened = screen(claims, sweep, pairs, beta)
     maxima, cache = [], {}

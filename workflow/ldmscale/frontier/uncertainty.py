@@ -121,7 +121,7 @@ class Sweep:
     models: np.ndarray
     draws: np.ndarray
     level: float = LEVEL
-    _running: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, df: pl.DataFrame, cost: str, metric: str, values: dict, counts: Resamples | None) -> Sweep:
@@ -155,19 +155,25 @@ class Sweep:
         """Return every candidate's own cost, once each, cheapest first: the budgets at which the answer can change."""
         return sorted(set(self.costs.tolist()))
 
+    def memo(self, key, make):
+        """Return `make()`, computed once per sweep and `key`: what depends on the draws alone (running bests, pairs)."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
     def best(self, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (index, score), each (candidates, columns): the best of the first k + 1 candidates where `keep` is
         true, in every column; the first of equal scores (the cheapest, then the tie order); index -1, score -inf where
         none is kept. Cached per `keep`."""
         keep = np.ones(self.frame.height, bool) if keep is None else keep
-        cached = self._running.get(keep.tobytes())
-        if cached is None:
+
+        def running() -> tuple[np.ndarray, np.ndarray]:
             scores = np.where(keep[:, None], self.draws, -np.inf)
             top = np.maximum.accumulate(scores, axis=0)
             new = np.vstack([scores[:1] > -np.inf, scores[1:] > top[:-1]])
-            index = np.maximum.accumulate(np.where(new, np.arange(len(scores))[:, None], -1), axis=0)
-            cached = self._running[keep.tobytes()] = (index, top)
-        return cached
+            return np.maximum.accumulate(np.where(new, np.arange(len(scores))[:, None], -1), axis=0), top
+
+        return self.memo(("best", keep.tobytes()), running)
 
     def leader(self, budget: float, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (index, score) per column of the best kept candidate within `budget` (-1, -inf where none)."""
