@@ -60,8 +60,11 @@ def _ranked(df: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFr
     )
 
 
+BUDGET_SLACK = 1e-9  # a cost within this relative distance of a budget fits it (costs are sums of floats)
+
+
 def _within(df: pl.DataFrame, cost: str, budget: float) -> pl.DataFrame:
-    return df.filter(pl.col(cost) <= budget * (1 + 1e-9))
+    return df.filter(pl.col(cost) <= budget * (1 + BUDGET_SLACK))
 
 
 def _key(row: dict) -> tuple:

@@ -11,7 +11,7 @@ import polars as pl
 
 from .. import metrics
 from ..paths import CONFIG_KEYS
-from .ranking import _finite, _higher_is_better, _key, _ties, quantise
+from .ranking import BUDGET_SLACK, _finite, _higher_is_better, _key, _ties, quantise
 
 LEVEL = 0.95  # every interval on the frontier is a 95% interval
 
@@ -149,7 +149,7 @@ class Sweep:
 
     def fits(self, budget: float) -> int:
         """Return how many candidates cost at most `budget` (all of them come first)."""
-        return int(np.searchsorted(self.costs, budget * (1 + 1e-9), side="right"))
+        return int(np.searchsorted(self.costs, budget * (1 + BUDGET_SLACK), side="right"))
 
     def budgets(self) -> list[float]:
         """Return every candidate's own cost, once each, cheapest first: the budgets at which the answer can change."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..frontier.ranking import BUDGET_SLACK
 from .fits import LEVEL, Law
 
 
@@ -51,7 +52,7 @@ def optimal(law: Law, budgets: list[float], x_ref: float, level: float = LEVEL) 
         x_star = float(at_least_one_step(unconstrained, k))
         refits = at_least_one_step(np.asarray([closed_form(t, k) for t in law.replicates], float), k)
         low, high = np.quantile(refits, [tail, 1 - tail]) if len(refits) else (np.nan, np.nan)
-        fits = pts.x * pts.s <= k * (1 + 1e-9)
+        fits = pts.x * pts.s <= k * (1 + BUDGET_SLACK)
         predicted = law.fit.predict(pts.x[fits], pts.s[fits])
         best = int(np.argmin(predicted)) if fits.any() else None
         rows.append({

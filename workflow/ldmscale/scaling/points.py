@@ -15,6 +15,7 @@ import polars as pl
 
 from .. import scoring
 from ..frontier.analysis import best_guidance
+from ..frontier.family import Z95
 from ..frontier.ranking import _key
 from ..frontier.uncertainty import Resamples, per_image_values, resample_counts
 
@@ -97,7 +98,7 @@ def points(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: in
         counts = Resamples(resample_counts(max(len(values[k]) for k in keys), reps, seed))
         scores = np.stack([counts.means(values[k]) for k in keys], axis=1)  # resamples × configurations
     else:  # each score's own interval, as estimate ± 1.96 SE where the metric reports it so
-        se = ((rows[f"{metric}_ci_high"] - rows[f"{metric}_ci_low"]) / (2 * 1.959964)).to_numpy()
+        se = ((rows[f"{metric}_ci_high"] - rows[f"{metric}_ci_low"]) / (2 * Z95)).to_numpy()
         scores = np.random.default_rng(seed).normal(rows[metric].to_numpy(), se, size=(reps, rows.height))
     groups = rows.with_row_index("i").group_by(["model", "steps"], maintain_order=True).agg(pl.col("i"))
     chosen = np.stack([(sign * scores[:, idx]).argmax(1) for idx in groups["i"].to_list()], axis=1)
