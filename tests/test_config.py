@@ -123,6 +123,20 @@ BAD = {
         dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "b", "architecture": {}, "steps": [4]}]),
         r"models\[1\] \('b'\): steps is for models that generate; an architecture model is only costed",
     ),
+    "a predicted hub model": (
+        dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "b", "hub": HUB, "predict": True}]),
+        r"models\[1\] \('b'\): predict: true is for a size nobody trained, given as a toy width or an architecture; "
+        r"this entry's source is hub",
+    ),
+    "sweep settings on a predicted size": (
+        dict(
+            models=[
+                {"name": "a", "toy": {"width": 8}},
+                {"name": "b", "toy": {"width": 64}, "predict": True, "steps": [4]},
+            ]
+        ),  # fmt: skip
+        r"models\[1\] \('b'\): steps is for models that generate; a predicted model is only costed",
+    ),
     "LoRA from a pickle file": (
         dict(models=[{"name": "a", "base": {"hub": HUB}, "lora": {"local": {"path": "/loras/lcm.bin"}}}]),
         r"models\[0\] \('a'\): lora.local.path '/loras/lcm.bin' is not a .safetensors file; LoRA weights are "

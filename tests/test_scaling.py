@@ -9,8 +9,10 @@ import pytest
 from helpers import ROOT
 
 from ldmscale import scaling
-from ldmscale.scaling import fits, law, optimal, points
+from ldmscale.frontier.analysis import best_guidance
+from ldmscale.scaling import deployment, fits, law, optimal, points
 from ldmscale.scaling.__main__ import main as scaling_main
+from ldmscale.scaling.predicted import Size
 
 DATA = ROOT / "tests" / "data"
 
@@ -35,6 +37,7 @@ def test_the_chinchilla_fit_lands_within_a_standard_error_of_besiroglu_et_al():
 SIZES = [0.5, 1.0, 2.0, 4.0, 8.0]  # UNet GFLOPs per call
 STEPS = [1, 2, 4, 8, 16, 32]
 TRUE = {"E": 0.05, "A": 0.2, "alpha": 0.6, "B": 0.5, "beta": 0.9, "gamma": 0.0}
+OVERHEAD, REFERENCE, TAU = 0.1, 8.0, 1e15  # GFLOPs per image besides the UNet; normalised cost's x_ref; train FLOPs / x
 
 
 def truth(x, s, p=TRUE):
@@ -52,7 +55,9 @@ def family(seed: int, p=TRUE, n: int = 128) -> tuple[pl.DataFrame, pl.DataFrame]
             config = {"task": "t", "model": f"m{i}", "sampler": "ddim", "steps": s, "guidance": 1.0}
             values = truth(x, s, p) + image + rng.normal(0, 0.08, n)
             rows.append({**config, "unet_gflops": x, "kid_toy": values.mean(), "kid_toy_ci_low": 0.0,
-                         "kid_toy_ci_high": 1.0, "distilled_from": None})  # fmt: skip
+                         "kid_toy_ci_high": 1.0, "distilled_from": None, "nfe": s, "cfg": False,
+                         "gflops_per_image": x * s + OVERHEAD, "normalised_cost": x * s / REFERENCE,
+                         "unet_params": int(x * 1e6), "train_flops": int(TAU * x)})  # fmt: skip
             per_image.append(pl.DataFrame({**config, "metric": "kid_toy", "index": range(n), "value": values}))
     return pl.DataFrame(rows), pl.concat(per_image)
 
@@ -110,9 +115,7 @@ def test_too_few_sizes_are_said_and_not_fitted():
     assert tables["scaling"].is_empty()
     (note,) = tables["notes"]["note"].to_list()
     assert note.startswith("no law fitted: 2 model size(s) and 6 step count(s)")
-    assert "No law fitted: 2 model size(s)" in scaling.markdown(
-        tables["scaling"], tables["validation"], tables["notes"]
-    )
+    assert "No law fitted: 2 model size(s)" in scaling.markdown(tables)
 
 
 def test_an_unknown_form_names_the_valid_ones():
@@ -187,10 +190,101 @@ def test_below_one_step_the_optimum_spends_the_budget_on_size():
 def test_the_optimal_size_follows_the_budget_and_says_where_it_extrapolates():
     summary, per_image = family(5)
     summary = summary.with_columns(normalised_cost=pl.col("unet_gflops") * pl.col("steps") / 8.0)  # reference: 8 GFLOPs
-    tables = scaling.analyse(summary, per_image, "kid_toy", 40, ["additive"], [0.5, 2.0, 8.0, 64.0, 1000.0])
+    tables = scaling.analyse(
+        summary, per_image, "kid_toy", 40, ["additive"], {"normalised_cost": [0.5, 2.0, 8.0, 64.0, 1000.0]}
+    )
     rows = tables["optimal"].sort("budget").to_dicts()
     assert [r["x_star"] for r in rows] == sorted(r["x_star"] for r in rows)  # a larger budget, a larger size
     assert all(r["x_star_ci_low"] <= r["x_star"] <= r["x_star_ci_high"] for r in rows)
     assert rows[-1]["extrapolated"] and rows[-1]["x_star"] > max(SIZES)
     for r in rows:  # the swept configuration named fits the budget
         assert r["grid_x"] * r["grid_steps"] <= r["budget"] * 8.0 * (1 + 1e-9)
+
+
+# --- sizes nobody trained, and the size to deploy ----------------------------------------------------------------------
+
+
+def size(x: float, name: str = "m-big") -> Size:
+    """A predicted size of x UNet GFLOPs per call, costed as the synthetic family is (OVERHEAD split between the
+    text encoder and the decoder)."""
+    half = OVERHEAD / 2 * 1e9
+    return Size(name, {"unet": {"flops_b1": x * 1e9, "flops_b2": 2 * x * 1e9, "params": int(x * 1e6)},
+                       "text_encoder": {"flops_b1": half}, "vae_decoder": {"flops_b1": half}})  # fmt: skip
+
+
+def test_a_size_nobody_trained_is_costed_and_predicted_where_the_truth_lies():
+    """A size twice the largest: its costs are the family's arithmetic, and at every step count the law drawn from
+    predicts it within its prediction interval (an extrapolation, and said so)."""
+    summary, per_image = family(6, n=512)
+    tables = scaling.analyse(summary, per_image, "kid_toy", 100, ["additive"], {}, [size(16.0)])
+    rows = tables["predicted_scores"].sort("steps").to_dicts()
+    assert [r["steps"] for r in rows] == STEPS and all(r["extrapolated"] for r in rows)
+    for r in rows:
+        assert r["gflops_per_image"] == pytest.approx(16.0 * r["steps"] + OVERHEAD)
+        assert r["normalised_cost"] == pytest.approx(16.0 * r["steps"] / REFERENCE)
+        assert r["pi_low"] <= truth(16.0, r["steps"]) <= r["pi_high"], r
+        assert r["band_low"] <= r["predicted"] <= r["band_high"] and r["pi_low"] <= r["band_low"]
+
+
+def test_each_budget_pits_the_best_predicted_against_the_best_measured_and_judges_the_margin():
+    """At normalised budget 16 a 16-GFLOP size can take 8 steps, worse in truth than m3 (8 GFLOPs) at 16 steps by 0.016;
+    at 64 it takes 32 steps and beats m3 at 32 by 0.02. Both choices are the brute-force bests within the budget, and
+    the verdicts are the truth's (per-image noise 0.08 over 512 images)."""
+    summary, per_image = family(7, n=512)
+    budgets = {"normalised_cost": [1.0, 16.0, 64.0]}
+    tables = scaling.analyse(summary, per_image, "kid_toy", 200, ["additive"], budgets, [size(16.0)])
+    predicted, scores = tables["predicted_scores"], tables["predicted"].sort("budget").to_dicts()
+    assert scores[0]["verdict"] == "no predicted configuration fits"  # 2 normalised cost at one step
+    for row in scores[1:]:
+        fits = predicted.filter(pl.col("normalised_cost") <= row["budget"] * (1 + 1e-9)).sort("predicted")
+        assert (row["predicted_model"], row["predicted_steps"]) == ("m-big", fits["steps"][0])
+        measured = (
+            summary.filter(pl.col("normalised_cost") <= row["budget"] * (1 + 1e-9)).sort("kid_toy").row(0, named=True)
+        )
+        assert row["measured"] == f"{measured['model']}, ddim, {measured['steps']} steps, guidance 1"
+        assert row["margin"] == pytest.approx(measured["kid_toy"] - row["predicted"])  # lower is better: positive leads
+        assert row["margin_ci_low"] <= row["margin"] <= row["margin_ci_high"]
+    assert scores[1]["verdict"].startswith("predicted to trail") and scores[2]["verdict"].startswith(
+        "predicted to lead"
+    )
+    assert "a m-big (an extrapolation) at 32 steps would score" in scaling.markdown(tables)
+
+
+def test_the_toy_sampling_cost_is_exactly_two_unet_calls_a_step_plus_a_fixed_part():
+    """The default run's guided configurations cost u·x·s + o GFLOPs with u = 2 (the doubled batch) and o the text
+    encoder twice and the decoder once, the same for every size."""
+    summary = pl.read_parquet(DATA / "default_run_summary.parquet")
+    cost = optimal.inference_cost(best_guidance(summary, "attr_acc"))
+    assert cost.u == pytest.approx(2.0, rel=1e-9) and cost.error < 1e-9
+    assert 0.05 < cost.o < 0.1  # the toy decoder and text encoder: about 0.08 GFLOPs
+
+
+def test_the_size_to_deploy_grows_with_the_images_served_and_covers_the_truths_choice():
+    """Few images: training dominates, and the answer is the smallest size that reaches the target with many steps;
+    many: sampling dominates, and it is the size that reaches it at the fewest FLOPs per image. On the same grid, the
+    true law's answer lies in the interval over refits."""
+    summary, per_image = family(8, n=512)
+    pts = points.points(summary, per_image, "kid_toy", 100)
+    fitted, target = fits.fit_law(pts, law.ADDITIVE), 0.16
+    cost = optimal.inference_cost(best_guidance(summary, "kid_toy"))
+    served = [1.0, 1e3, 1e6, 1e9]
+    rows, why = deployment.deployment(fitted, summary, target, served, cost)
+    assert why is None and [r["images_served"] for r in rows] == served
+    assert [r["x"] for r in rows] == sorted(r["x"] for r in rows) and rows[0]["x"] < rows[-1]["x"]
+    x = np.geomspace(pts.x.min(), pts.x.max() * deployment.EXTEND, deployment.GRID)
+    s = np.arange(1, 2 * int(pts.s.max()) + 1, dtype=float)
+    gx, gs = (a.ravel() for a in np.meshgrid(x, s, indexing="ij"))
+    for r in rows:
+        total = np.where(truth(gx, gs) <= target, TAU * gx + r["images_served"] * cost(gx, gs) * 1e9, np.inf)
+        best = gx[np.argmin(total)]
+        assert r["x_ci_low"] <= best <= r["x_ci_high"], (r, best)
+        assert r["total_flops"] == pytest.approx(r["train_flops"] + r["images_served"] * r["flops_per_image"])
+    assert rows[-1]["measured_model"] is not None and rows[0]["tau"] == pytest.approx(TAU)
+
+
+def test_no_training_flops_no_deployment_table():
+    summary, per_image = family(9)
+    summary = summary.with_columns(train_flops=pl.lit(None, pl.Int64))
+    tables = scaling.analyse(summary, per_image, "kid_toy", 20, ["additive"], {}, (), 0.2, [1e6])
+    assert tables["deployment"].is_empty()
+    assert "no train_flops in the summary" in " ".join(tables["notes"]["note"])

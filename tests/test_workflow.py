@@ -100,6 +100,23 @@ def test_a_toy_student_is_distilled_from_its_teacher_and_only_its_chain_runs(fin
     assert yaml.safe_load((work / "results/models/tiny-a-lcm/unet/config.json").read_text())["time_cond_proj_dim"] == 16
 
 
+def test_a_predicted_size_is_counted_and_never_trained_generated_or_scored(finished, tmp_path):
+    """predict: true: its pipeline is the toy's with an untrained UNet of its width, costed like any member; nothing
+    is sampled from it, and only the cost table and the scaling law (and what reads it) run again."""
+    config = tiny_config(models=[*tiny_config()["models"], {"name": "tiny-c", "toy": {"width": 32}, "predict": True}])
+    proc = snakemake(finished, config, "--dry-run")
+    assert planned_jobs(proc) == {
+        "prepare_model": 1, "count_flops": 1, "profile_latency": 1, "cost_table": 1,
+        "scaling": 1, "frontier": 1, "charts": 2, "all": 1,
+    }  # fmt: skip
+    work = tmp_path / "work"
+    shutil.copytree(finished, work, symlinks=True)
+    snakemake(work, config, "results/cost/tiny-c/flops.json")
+    flops = {m: yaml.safe_load((work / f"results/cost/{m}/flops.json").read_text()) for m in ("tiny-b", "tiny-c")}
+    assert flops["tiny-c"]["unet"]["params"] > 3 * flops["tiny-b"]["unet"]["params"]  # width 32 against 16
+    assert not (work / "results/models/tiny-c").exists() and not (work / "results/samples/shapes/tiny-c").exists()
+
+
 def test_lint_is_clean(tmp_path):
     proc = snakemake(tmp_path, tiny_config(), "--lint", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -136,6 +153,8 @@ def test_images_identical_in_one_shard_or_several_and_close_at_any_batch_size(fi
 def test_default_experiment_uses_the_shipped_family_and_trains_nothing(tmp_path):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
-    configs = len(config["models"]) * len(config["samplers"]) * len(config["steps"]) * len(config["guidance"])
+    per_model = len(config["samplers"]) * len(config["steps"]) * len(config["guidance"])
+    configs, predicted = len(config["models"]) * per_model, sum(bool(m.get("predict")) for m in config["models"])
+    assert predicted, "the default experiment shows a size nobody trained"
     assert not {"train_unet", "toy_text_encoder", "toy_autoencoder", "toy_scorer"} & jobs.keys(), jobs
-    assert jobs["prepare_model"] == len(config["models"]) and jobs["generate"] == configs
+    assert jobs["prepare_model"] == len(config["models"]) and jobs["generate"] == configs - predicted * per_model

@@ -30,7 +30,7 @@ def check_shipped(config: dict, root: Path) -> dict:
     shipped = json.loads(record_path.read_text())
     recipe = config["toy"]
     changed = sorted(k for k in recipe.keys() | shipped["recipe"].keys() if recipe.get(k) != shipped["recipe"].get(k))
-    toy_models = [(i, m) for i, m in enumerate(config["models"]) if "toy" in m]
+    toy_models = [(i, m) for i, m in enumerate(config["models"]) if "toy" in m and not m.get("predict")]
     if toy_models and changed:
         raise ValueError(
             f"config: toy.{', toy.'.join(changed)} differ from the recipe of the shipped checkpoints in {root}; "
@@ -89,6 +89,7 @@ def check(config: dict) -> None:
         where = f"models[{i}] ({model['name']!r})"
         entry, prefix = source_entry(model), "base." if "lora" in model else ""
         _check_sources(model, where)
+        _check_predicted(model, where)
         if names.count(model["name"]) > 1:
             raise ValueError(f"config: {where}: duplicate model name; model names must be unique")
         if "local" in entry:
@@ -321,8 +322,31 @@ def teachers(config: dict) -> dict[str, str]:
 
 
 def generating_models(config: dict) -> list[str]:
-    """Return the names of the models that generate images (all but the architecture-only ones)."""
-    return [m["name"] for m in config["models"] if "architecture" not in m]
+    """Return the names of the models that generate images (all but the architecture-only and predicted ones)."""
+    return [m["name"] for m in config["models"] if "architecture" not in m and not m.get("predict")]
+
+
+def predicted_models(config: dict) -> list[str]:
+    """Return the names of the models whose scores the scaling law predicts (`predict: true`): counted, never trained,
+    generated or scored."""
+    return [m["name"] for m in config["models"] if m.get("predict")]
+
+
+def _check_predicted(model: dict, where: str) -> None:
+    """Raise ValueError unless a `predict: true` entry is a size the law can be asked about: a toy width or an
+    architecture, not distilled, not a LoRA, with no sweep axes of its own (it is never sampled)."""
+    if not model.get("predict"):
+        return
+    if source(model) not in ("toy", "architecture") or "lora" in model:
+        raise ValueError(
+            f"config: {where}: predict: true is for a size nobody trained, given as a toy width or an architecture; "
+            f"this entry's source is {source(model)}"
+        )
+    extra = [f for f in ("distilled_from", *SWEEP_AXES) if f in model]
+    if extra:
+        raise ValueError(
+            f"config: {where}: {', '.join(extra)} is for models that generate; a predicted model is only costed"
+        )
 
 
 def _check_suffix(field: str, path: str | None, suffixes: tuple[str, ...]) -> None:
@@ -558,5 +582,7 @@ def describe_source(model: dict) -> str:
         extra = [f"c={spec['base_channels']}"] * bool(spec["base_channels"]) + [
             f"{k}={v}" for k, v in spec["unet"].items()
         ]
-        return " ".join([f"architecture {spec['preset']}", *extra])
-    return f"toy c={spec['width']}" if kind == "toy" else f"local {spec['path']}"
+        return " ".join([f"architecture {spec['preset']}", *extra]) + (", predicted" if model.get("predict") else "")
+    if kind == "toy":
+        return f"toy c={spec['width']}" + (", predicted (untrained)" if model.get("predict") else "")
+    return f"local {spec['path']}"

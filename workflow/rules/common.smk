@@ -33,12 +33,13 @@ TOY_SHIPPED = str(Path(workflow.basedir) / "resources" / "toy" / f"v{DATA_VERSIO
 if not config["train_toy"]:
     cfg.check_shipped(config, TOY_SHIPPED)
 TOY = TOY_BUILT if config["train_toy"] else TOY_SHIPPED
-TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m]
+TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m and not m["predict"]]  # trained or shipped
 TOY_STUDENTS = cfg.toy_students(config)  # student → teacher: distilled by the workflow
 TOY_TEACHERS = [m for m in TOY_MODELS if m not in TOY_STUDENTS]  # trained by train_unet, of either kind
 TOY_SR = [m for m in TOY_TEACHERS if cfg.model_entry(config, m)["toy"]["kind"] == "super_resolution"]
 TOY_T2I = [m for m in TOY_TEACHERS if m not in TOY_SR]
 GENERATING = cfg.generating_models(config)
+PREDICTED = cfg.predicted_models(config)  # counted, never generated: the scaling law predicts their scores
 REFINE = config["refine"]  # None: every configuration gets its task's num_images
 
 
@@ -87,7 +88,8 @@ def model_sources(wildcards):
     lora = model(wildcards).get("lora", {})
     inputs = {"lora": lora["local"]["path"]} if "local" in lora else {}
     if "toy" in entry:
-        return {"unet": toy_member(wildcards.model)["unet"], "vae": f"{TOY}/vae", "text": f"{TOY}/text"}
+        parts = {"vae": f"{TOY}/vae", "text": f"{TOY}/text"}
+        return parts if model(wildcards)["predict"] else {"unet": toy_member(wildcards.model)["unet"], **parts}
     if "local" in entry:
         inputs["local"] = entry["local"]["path"]
     return inputs

@@ -53,6 +53,7 @@ rule charts:
         crossovers="results/frontier/crossovers.parquet",
         scaling_curves="results/frontier/scaling_curves.parquet",
         scaling_optimal="results/frontier/scaling_optimal.csv",
+        predicted="results/frontier/predicted_scores.csv",
     output:
         html=expand("results/frontier/{{metric}}__{view}.html", view=CHART_VIEWS),
         png=chart_pngs(),

@@ -107,6 +107,7 @@ rule prepare_model:
         source=lambda wc: cfg.source(model(wc)),
         spec=lambda wc: cfg.source_entry(model(wc))[cfg.source(model(wc))],
         lora=lambda wc: model(wc).get("lora"),
+        untrained_seed=lambda wc: config["toy"]["seed"] if model(wc)["predict"] else None,
     log:
         "logs/prepare_model/{model}.log",
     conda:

@@ -3,8 +3,9 @@ the per-model cost table (`table`). Device names, peaks and drivers live in `ldm
 """
 
 from ..devices import PEAK_TFLOPS_16BIT, device_info, device_name, nvidia_driver, peak_tflops
-from .flops import _counted, count_flops, flop_counter, geometry, normalised_cost, sampling_flops, unet_inputs
-from .latency import apply_switches, end_to_end, profile_latency, sampling_latency_ms, time_ms
+from ..image_cost import normalised_cost, sampling_flops, sampling_latency_ms
+from .flops import _counted, count_flops, flop_counter, geometry, unet_inputs
+from .latency import apply_switches, end_to_end, profile_latency, time_ms
 from .table import cost_table, markdown
 
 __all__ = [

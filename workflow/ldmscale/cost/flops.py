@@ -153,21 +153,6 @@ def _component(model_dir: Path, name: str):
     return getattr(diffusers, cls).from_config(config)
 
 
-def sampling_flops(flops: dict, nfe: int, cfg: bool) -> float:
-    """Return FLOPs to sample one image: text encoder + NFE UNet calls + VAE decode.
-
-    With classifier-free guidance the prompt and the empty prompt are encoded (SDXL's zeros for the
-    empty prompt: only the prompt), and each UNet call runs on the doubled batch.
-    """
-    per_unet_call = flops["unet"]["flops_b2"] if cfg else flops["unet"]["flops_b1"]
-    text = flops["text_encoder"]
-    return (
-        (text.get("calls_with_cfg", 2) if cfg else 1) * text["flops_b1"]
-        + nfe * per_unet_call
-        + flops["vae_decoder"]["flops_b1"]
-    )
-
-
 def _pipeline_config(model_dir: Path) -> dict:
     """Return the pipeline's model_index.json ({} for an architecture-only model, which has none)."""
     index = model_dir / "model_index.json"
@@ -178,8 +163,3 @@ def text_calls_with_cfg(pipeline_config: dict) -> int:
     """Return how often the text encoders run per prompt with guidance: 2 (prompt, empty prompt), or 1 where the
     pipeline uses zeros for the empty prompt instead (SDXL's force_zeros_for_empty_prompt)."""
     return 1 if pipeline_config.get("force_zeros_for_empty_prompt") else 2
-
-
-def normalised_cost(unet_flops: float, reference_unet_flops: float, steps: int) -> float:
-    """Return the paper's normalised sampling cost: UNet FLOPs relative to the reference model's, times steps."""
-    return unet_flops / reference_unet_flops * steps

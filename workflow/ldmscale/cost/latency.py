@@ -9,18 +9,8 @@ import numpy as np
 import torch
 
 from ..devices import device_info, peak_tflops
+from ..image_cost import sampling_latency_ms
 from .flops import TEXT_ENCODERS, _counted, text_calls_with_cfg, unet_inputs
-
-
-def sampling_latency_ms(latency: dict, nfe: int, cfg: bool) -> float:
-    """Return ms per image from profiled component times at the profiled batch size."""
-    ms, text_calls = latency["median_ms"], latency.get("text_encoder_calls_with_cfg", 2)
-    per_batch = (
-        (text_calls if cfg else 1) * ms["text_encoder"]
-        + nfe * (ms["unet_cfg"] if cfg else ms["unet"])
-        + ms["vae_decoder"]
-    )
-    return per_batch / latency["batch"]
 
 
 def time_ms(fn, device: torch.device, warmup: int, repeats: int) -> list[float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .flops import normalised_cost
+from ..image_cost import normalised_cost
 
 
 def cost_table(flops: dict[str, dict], latency: dict[str, dict], sources: dict[str, str], reference_model: str | None):

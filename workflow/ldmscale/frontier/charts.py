@@ -100,9 +100,38 @@ def chart(df: pl.DataFrame, cost: str, metric: str):
     )
 
 
-def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: str):
+def _predicted(predicted: pl.DataFrame | None, metric: str, cost: str | None = None) -> pl.DataFrame:
+    """Return the scaling law's predicted configurations of `metric` as chart rows (`value`, and the prediction
+    interval as `ci_low`, `ci_high`), marked `predicted`; empty where there are none (or none on `cost`)."""
+    if predicted is None or "metric" not in predicted.columns:
+        return pl.DataFrame()
+    rows = predicted.filter(pl.col("metric") == metric)
+    if cost is not None and (cost not in rows.columns or rows[cost].is_null().all()):
+        return pl.DataFrame()
+    numbers = [c for c in (*AXIS_TITLES, "predicted", "pi_low", "pi_high", "unet_gflops") if c in rows.columns]
+    return (
+        rows.with_columns(pl.col(numbers).cast(pl.Float64))  # a column read from CSV all empty is text
+        .rename({"predicted": "value", "pi_low": "ci_low", "pi_high": "ci_high"})
+        .with_columns(predicted=pl.lit(True))
+    )
+
+
+def _hollow(x, y, colour, cost: str | None = None):
+    """Return the layer of predicted configurations: hollow circles, with their 95% prediction intervals."""
+    import altair as alt
+
+    base = alt.Chart().transform_filter("datum.predicted")
+    return base.mark_errorbar(opacity=0.5).encode(
+        x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour
+    ) + base.mark_point(filled=False, size=70, strokeWidth=1.5).encode(x=x, y=y, color=colour, tooltip=_tooltip(cost))
+
+
+def cost_chart(
+    guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: str, predicted: pl.DataFrame | None = None
+):
     """Return quality against sampling cost: one line per model (its best guidance per steps), a panel per sampler,
-    and the Pareto front over every configuration ringed where it lies: off the lines where a cheaper guidance wins."""
+    and the Pareto front over every configuration ringed where it lies: off the lines where a cheaper guidance wins;
+    the sizes nobody trained, as the scaling law predicts them, hollow."""
     import altair as alt
 
     keys = ["task", "model", "sampler", "steps", "guidance"]
@@ -116,11 +145,12 @@ def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: s
                 pl.col("on_front").fill_null(False)
             ),
             ring.join(lines.select(keys), on=keys, how="anti").with_columns(front_only=pl.lit(True)),
+            _predicted(predicted, metric, cost),
         ],
         how="diagonal_relaxed",
-    )
+    ).with_columns(pl.col("^(front_only|on_front|predicted)$").fill_null(False))
     x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=_cost_title(cost))
-    bars, lines, y = _per_model(data, x, metric, cost, where="!datum.front_only")
+    bars, lines, y = _per_model(data, x, metric, cost, where="!datum.front_only && !datum.predicted")
     ring = (
         alt.Chart()
         .transform_filter("datum.on_front")
@@ -131,11 +161,13 @@ def cost_chart(guidance: pl.DataFrame, front: pl.DataFrame, cost: str, metric: s
     off_line = (
         alt.Chart().transform_filter("datum.front_only").mark_point(filled=True, size=40).encode(x=x, y=y, color=colour)
     )
+    drawn = "predicted" in data.columns and data["predicted"].any()
+    hollow = " hollow: predicted by the scaling law, never trained;" if drawn else ""
     title = (
         f"{metric} vs sampling cost (lines: best guidance per model and steps; rings: Pareto front of every "
-        f"configuration{_device(cost, data)})"
+        f"configuration;{hollow}{_device(cost, data)})"
     )
-    return _facet([bars, lines, off_line, ring], data, title)
+    return _facet([bars, lines, off_line, ring] + ([_hollow(x, y, colour, cost)] if hollow else []), data, title)
 
 
 def steps_chart(guidance: pl.DataFrame, metric: str):
@@ -237,9 +269,10 @@ def train_chart(guidance: pl.DataFrame, metric: str):
     return layers.properties(**PANEL).facet(column=alt.Column("task:N", title="task")).properties(title=title)
 
 
-def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str):
+def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str, predicted: pl.DataFrame | None = None):
     """Return quality against steps with the scaling law: measured points (best guidance, 95% intervals), the law's
-    curve and band per model, and each model's prediction from the law fitted without it (hollow diamonds)."""
+    curve and band per model, each model's prediction from the law fitted without it (hollow diamonds), and the sizes
+    nobody trained (dashed curves; hollow circles with their prediction intervals at the swept steps)."""
     import altair as alt
 
     data = guidance.filter(pl.col("metric") == metric)
@@ -250,8 +283,11 @@ def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str):
     data = (
         measured
         if law.is_empty()
-        else pl.concat([measured, law.rename({"predicted": "value"})], how="diagonal_relaxed")
-    )
+        else pl.concat(
+            [measured, law.rename({"predicted": "value"}), _predicted(predicted, metric).drop("kind", strict=False)],
+            how="diagonal_relaxed",
+        )
+    ).with_columns(pl.col("^predicted$").fill_null(False))
     x = alt.X("steps:Q", scale=alt.Scale(type="log", base=2), title="sampling steps, log scale")
     y = _y(metric)
     colour = alt.Color("model:N", sort=_models_by_size(data.filter(pl.col("unet_params").is_not_null())),
@@ -261,6 +297,7 @@ def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str):
         base.transform_filter("datum.kind == 'law'").mark_area(opacity=0.15)
         .encode(x=x, y=alt.Y("band_low:Q", title=""), y2="band_high:Q", color=colour),
         base.transform_filter("datum.kind == 'law'").mark_line().encode(x=x, y=y, color=colour),
+        base.transform_filter("datum.kind == 'predicted'").mark_line(strokeDash=[4, 3]).encode(x=x, y=y, color=colour),
         base.transform_filter("datum.kind == 'measured'").mark_errorbar()
         .encode(x=x, y=alt.Y("ci_low:Q", title=""), y2="ci_high:Q", color=colour),
         base.transform_filter("datum.kind == 'measured'").mark_point(filled=True, size=40)
@@ -271,12 +308,17 @@ def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str):
                          alt.Tooltip("band_high:Q", format=".4f")]),
     ]  # fmt: skip
     fitted = "" if law.is_empty() else f" and its {law['form'][0]} law"
+    never = (
+        "; dashed, hollow circles: sizes never trained"
+        if "predicted" in data.columns and data["predicted"].any()
+        else ""
+    )
     title = (
-        f"{metric} vs steps{fitted} (band: 95%; hollow diamonds: predicted with the model held out)"
+        f"{metric} vs steps{fitted} (band: 95%; hollow diamonds: predicted with the model held out{never})"
         if fitted
         else f"{metric} vs steps (no scaling law fitted: results/frontier/README.md says why)"
     )
-    return _facet(layers, data, title)
+    return _facet(layers + ([_hollow(x, y, colour)] if never else []), data, title)
 
 
 def optimal_size_chart(optimal: pl.DataFrame, per_cost: pl.DataFrame, metric: str):
@@ -326,11 +368,13 @@ def save(figure, paths) -> None:
 
 
 CHARTS = {
-    "cost": lambda t, metric, cost: cost_chart(t["best_guidance"], t["pareto"], cost, metric),
+    "cost": lambda t, metric, cost: cost_chart(t["best_guidance"], t["pareto"], cost, metric, t.get("predicted")),
     "winners": lambda t, metric, cost: winners_chart(t["best_per_cost"], t["crossovers"], cost, metric),
     "steps": lambda t, metric, cost: steps_chart(t["best_guidance"], metric),
     "train": lambda t, metric, cost: train_chart(t["best_guidance"], metric),
-    "scaling": lambda t, metric, cost: scaling_chart(t["best_guidance"], t["scaling_curves"], metric),
+    "scaling": lambda t, metric, cost: scaling_chart(
+        t["best_guidance"], t["scaling_curves"], metric, t.get("predicted")
+    ),
     "optimal": lambda t, metric, cost: optimal_size_chart(t["scaling_optimal"], t["best_per_cost"], metric),
 }
 

@@ -10,6 +10,7 @@ import polars as pl
 from . import law as laws
 from .fits import LEVEL, fit_law
 from .points import points
+from .predicted import AXES
 from .report import analyse, markdown
 
 
@@ -53,9 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     from ..frontier.analysis import budget_edges
 
     scored = summary.filter(pl.col(args.metric).is_finite())
-    edges = budget_edges(scored["normalised_cost"], 8) if "normalised_cost" in scored.columns else []
+    edges = {axis: budget_edges(scored[axis], 8) for axis in AXES if axis in scored.columns}
     tables = analyse(summary, per_image, args.metric, args.reps, [args.form] if args.form else list(laws.FORMS), edges)
-    print(markdown(tables["scaling"], tables["validation"], tables["notes"], tables["optimal"]))
+    print(markdown(tables))
 
 
 if __name__ == "__main__":

@@ -25,14 +25,16 @@ LEVEL = 0.95
 
 @dataclass(frozen=True)
 class Law:
-    """A point fit, the parameters of its converged refits (`replicates`), how many refits failed, and the point
-    fit's log residuals (scaled for the parameters the fit used)."""
+    """A point fit, the parameters of its converged refits (`replicates`, refitted to the resamples `kept` of
+    `points.draws`), how many refits failed, and the point fit's standardised residuals (scaled for the parameters
+    the fit used)."""
 
     fit: laws.Fit
     replicates: np.ndarray
     failed: int
     residuals: np.ndarray
     points: Points
+    kept: np.ndarray
 
     def parameters(self, level: float = LEVEL) -> list[dict]:
         """Return each parameter on its natural scale with its percentile interval over the refits."""
@@ -53,37 +55,47 @@ class Law:
         return np.asarray([np.median(known.se[known.s == v]) if (known.s == v).any() else np.median(known.se)
                            for v in np.atleast_1d(s)])  # fmt: skip
 
+    def samples(self, x, s, se=None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Return (refits × points) at sizes `x` and steps `s` each refit's q, and a new measurement's: the refit's
+        plus a resampled standardised residual times the standard error `se` (by default `standard_errors(s)`)."""
+        logx, logs = np.log(np.atleast_1d(np.asarray(x, float))), np.log(np.atleast_1d(np.asarray(s, float)))
+        curves = np.exp(np.stack([self.fit.form.log_predict(t, logx, logs) for t in self.replicates]))
+        se = self.standard_errors(s) if se is None else np.atleast_1d(np.asarray(se, float))
+        return curves, curves + np.random.default_rng(seed).choice(self.residuals, size=curves.shape) * se
+
     def predict(self, x, s, se=None, level: float = LEVEL, seed: int = 0) -> dict[str, np.ndarray]:
         """Return at sizes `x` and steps `s` the predicted q, the band of the law (percentiles of the refits) and the
         prediction interval of a new measurement with standard errors `se` (by default `standard_errors(s)`)."""
-        logx, logs = np.log(np.atleast_1d(np.asarray(x, float))), np.log(np.atleast_1d(np.asarray(s, float)))
-        form, tail = self.fit.form, (1 - level) / 2
-        curves = np.exp(np.stack([form.log_predict(t, logx, logs) for t in self.replicates]))  # refits × points
-        se = self.standard_errors(s) if se is None else np.atleast_1d(np.asarray(se, float))
-        noise = np.random.default_rng(seed).choice(self.residuals, size=curves.shape) * se
+        curves, new = self.samples(x, s, se, seed)
+        tail = (1 - level) / 2
         band = np.quantile(curves, [tail, 1 - tail], axis=0)
-        interval = np.quantile(curves + noise, [tail, 1 - tail], axis=0)
-        estimate = np.exp(form.log_predict(self.fit.theta, logx, logs))
-        return {"q": estimate, "band_low": band[0], "band_high": band[1], "pi_low": interval[0], "pi_high": interval[1]}
+        interval = np.quantile(new, [tail, 1 - tail], axis=0)
+        return {
+            "q": self.fit.predict(x, s),
+            "band_low": band[0],
+            "band_high": band[1],
+            "pi_low": interval[0],
+            "pi_high": interval[1],
+        }
 
 
 def fit_law(points: Points, form: laws.Form) -> Law:
     """Return the law of `form` fitted to `points`, refitted to every resample of them (from the point fit, else from
     every start); `failed` counts the refits that converged from none."""
     point = laws.fit(form, points.x, points.s, points.q, points.se)
-    thetas, failed = [], 0
-    for q in points.draws:
+    thetas, kept = [], []
+    for i, q in enumerate(points.draws):
         refit = laws.fit(form, points.x, points.s, q, points.se, starts=[point.theta])
         if not refit.converged:  # L-BFGS-B's line search can stall near the start: from every start then
             refit = laws.fit(form, points.x, points.s, q, points.se)
         if refit.converged:
             thetas.append(refit.theta)
-        else:
-            failed += 1
+            kept.append(i)
     n, p = len(points.q), len(form.params)
     residuals = (points.q - point.predict(points.x, points.s)) / points.se
     scale = np.sqrt(n / (n - p)) if n > p else np.inf
-    return Law(point, np.asarray(thetas).reshape(-1, p), failed, residuals * scale, points)
+    failed = len(points.draws) - len(kept)
+    return Law(point, np.asarray(thetas).reshape(-1, p), failed, residuals * scale, points, np.asarray(kept, int))
 
 
 def leave_one_size_out(points: Points, form: laws.Form, level: float = LEVEL) -> list[dict]:

@@ -84,6 +84,19 @@ class Points:
         return self._subset(self.models == model)
 
 
+def resampled(rows: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int, seed: int = 0):
+    """Return (resamples × rows) every row's score in `reps` paired resamples of the image indices, and whether they
+    are paired (per-image values for every row; else each score's own interval, as estimate ± 1.96 SE, drawn
+    independently). The same `seed` gives the same image indices, so tables drawn from it pair with each other."""
+    values = per_image_values(per_image, metric) if metric in per_image["metric"].unique().to_list() else {}
+    keys = [_key(r) for r in rows.iter_rows(named=True)]
+    if keys and all(k in values for k in keys):
+        counts = Resamples(resample_counts(max(len(values[k]) for k in keys), reps, seed))
+        return np.stack([counts.means(values[k]) for k in keys], axis=1), True
+    se = ((rows[f"{metric}_ci_high"] - rows[f"{metric}_ci_low"]) / (2 * Z95)).to_numpy()
+    return np.random.default_rng(seed).normal(rows[metric].to_numpy(), se, size=(reps, rows.height)), False
+
+
 def points(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int, seed: int = 0) -> Points:
     """Return the points of one (task, sampler) summary (every model and step count, best guidance) and `reps`
     paired resamples of them."""
@@ -91,15 +104,7 @@ def points(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: in
     sign = 1 if scoring.get(metric).higher_is_better else -1
     rows = summary.filter(pl.col(metric).is_finite()).sort(["model", "steps", "guidance"])
     best = best_guidance(rows, metric).sort(["model", "steps"])
-    values = per_image_values(per_image, metric) if metric in per_image["metric"].unique().to_list() else {}
-    keys = [_key(r) for r in rows.iter_rows(named=True)]
-    paired = bool(keys) and all(k in values for k in keys)
-    if paired:
-        counts = Resamples(resample_counts(max(len(values[k]) for k in keys), reps, seed))
-        scores = np.stack([counts.means(values[k]) for k in keys], axis=1)  # resamples × configurations
-    else:  # each score's own interval, as estimate ± 1.96 SE where the metric reports it so
-        se = ((rows[f"{metric}_ci_high"] - rows[f"{metric}_ci_low"]) / (2 * Z95)).to_numpy()
-        scores = np.random.default_rng(seed).normal(rows[metric].to_numpy(), se, size=(reps, rows.height))
+    scores, paired = resampled(rows, per_image, metric, reps, seed)
     groups = rows.with_row_index("i").group_by(["model", "steps"], maintain_order=True).agg(pl.col("i"))
     chosen = np.stack([(sign * scores[:, idx]).argmax(1) for idx in groups["i"].to_list()], axis=1)
     picked = np.stack(

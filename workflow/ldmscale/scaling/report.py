@@ -9,11 +9,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from ..frontier.analysis import best_guidance
 from ..frontier.summary import _number
 from . import law as laws
+from .deployment import deployment
 from .fits import LEVEL, Law, fit_law, leave_one_size_out
-from .optimal import optimal
-from .points import points
+from .optimal import inference_cost, optimal
+from .points import points, resampled
+from .predicted import Size, compare, configurations
 
 CURVE_STEPS = 32  # points per fitted curve in the charts' table
 
@@ -30,18 +33,19 @@ def _verdict(rows: list[dict]) -> dict:
             "loso_sizes": "interior" if any(r["position"] == "interior" for r in rows) else "all"}  # fmt: skip
 
 
-def _curves(fitted: Law, scope: dict) -> list[dict]:
+def _curves(fitted: Law, scope: dict, sizes: list[Size] = ()) -> list[dict]:
     """Return the law's predicted metric, with its band, on a log grid of steps for every model it was fitted to
-    (`kind` "law"; the held-out predictions beside them are `kind` "held out", their band the prediction interval)."""
+    (`kind` "law") and every size nobody trained (`kind` "predicted"); the held-out predictions beside them are `kind`
+    "held out", their band the prediction interval."""
     pts, goal = fitted.points, fitted.points.target
     steps = np.unique(np.geomspace(pts.s.min(), pts.s.max(), CURVE_STEPS).round(3))
+    sized = [(m, float(pts.x[pts.models == m][0]), "law") for m in sorted(set(pts.models.tolist()))]
     out = []
-    for model in sorted(set(pts.models.tolist())):
-        x = float(pts.x[pts.models == model][0])
+    for model, x, kind in sized + [(size.name, size.gflops, "predicted") for size in sizes]:
         pred = fitted.predict(np.full_like(steps, x), steps)
         low, high = np.sort([goal.from_q(pred["band_low"]), goal.from_q(pred["band_high"])], axis=0)
         out += [{**scope, "model": model, "unet_gflops": x, "steps": float(s), "predicted": float(goal.from_q(q)),
-                 "band_low": float(lo), "band_high": float(hi), "kind": "law"}
+                 "band_low": float(lo), "band_high": float(hi), "kind": kind}
                 for s, q, lo, hi in zip(steps, pred["q"], low, high)]  # fmt: skip
     return out
 
@@ -66,26 +70,34 @@ def _reference_gflops(rows: pl.DataFrame) -> float | None:
     return None if known.is_empty() else float((known["unet_gflops"] * known["steps"] / known["normalised_cost"])[0])
 
 
+TABLES = ("scaling", "validation", "curves", "optimal", "predicted_scores", "predicted", "deployment", "notes")
+
+
 def analyse(
-    summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int, forms: list[str], budgets: list[float] = ()
+    summary: pl.DataFrame,
+    per_image: pl.DataFrame,
+    metric: str,
+    reps: int,
+    forms: list[str],
+    budgets: dict[str, list[float]] | None = None,
+    sizes: list[Size] = (),
+    target: float | None = None,
+    served: list[float] = (),
 ) -> dict:
     """Return the tables of one metric: `scaling` (parameters), `validation` (leave one size out), `curves`, `optimal`
-    (the inference-optimal size at each of `budgets`, normalised cost) and `notes` on what could not be fitted.
-    Distilled students are left out: they are not members of the family."""
-    out = {"scaling": [], "validation": [], "curves": [], "optimal": [], "notes": []}
+    (the inference-optimal size at `budgets`, per cost axis), `predicted_scores` and `predicted` (the `sizes` nobody
+    trained, and at each budget the best of them against the best measured), `deployment` (the cheapest size to reach
+    `target` for each number of images `served`) and `notes` on what could not be done. Distilled students are left
+    out: they are not members of the family."""
+    out, budgets = {name: [] for name in TABLES}, budgets or {}
     undistilled = summary.filter(pl.col("distilled_from").is_null()) if "distilled_from" in summary.columns else summary
     for (task, sampler), rows in undistilled.group_by(["task", "sampler"], maintain_order=True):
         scope = {"task": task, "sampler": sampler, "metric": metric}
-        rows = rows.filter(pl.col(metric).is_finite())
+        rows = rows.filter(pl.col(metric).is_finite()).sort(["model", "steps", "guidance"])
+        scoped = per_image.filter((pl.col("task") == task) & (pl.col("sampler") == sampler))
         why = _fittable(rows, metric, forms)
         try:
-            pts = (
-                None
-                if why
-                else points(
-                    rows, per_image.filter((pl.col("task") == task) & (pl.col("sampler") == sampler)), metric, reps
-                )
-            )
+            pts = None if why else points(rows, scoped, metric, reps)
         except ValueError as err:
             why = str(err)
         if why:
@@ -105,10 +117,28 @@ def analyse(
                       "refits_failed": fitted.failed, **verdict, "intervals": _intervals(pts.paired),
                       "residuals": "standardised by each point's bootstrap standard error"}  # fmt: skip
             out["scaling"] += [{**common, **p} for p in fitted.parameters()]
+        law, used = results[chosen][0], {**scope, "form": chosen}
         x_ref = _reference_gflops(rows) if "normalised_cost" in rows.columns else None
+        inference = inference_cost(best_guidance(rows, metric))
         if x_ref:
-            out["optimal"] += [{**scope, "form": chosen, **r} for r in optimal(results[chosen][0], budgets, x_ref)]
-        out["curves"] += _curves(results[chosen][0], {**scope, "form": chosen})
+            out["optimal"] += [
+                {**used, **r}
+                for r in optimal(law, budgets.get("normalised_cost", []), lambda b, x_ref=x_ref: b * x_ref)
+            ]
+        if inference:
+            out["optimal"] += [{**used, **r, "cost_model_error": inference.error}
+                               for r in optimal(law, budgets.get("gflops_per_image", []), inference.steps_budget,
+                                                "gflops_per_image")]  # fmt: skip
+        if sizes and x_ref:
+            table = configurations(law, rows, sizes, x_ref, used)
+            out["predicted_scores"] += table.to_dicts()
+            scores, _ = resampled(rows, scoped, metric, reps)  # the resamples the law's points were drawn from
+            out["predicted"] += [{**used, **r} for r in compare(law, rows, scores, table, budgets)]
+        if target is not None and inference:
+            deployed, why = deployment(law, rows, target, list(served), inference)
+            out["deployment"] += [{**used, **r} for r in deployed]
+            out["notes"] += [{**scope, "note": why}] if why else []
+        out["curves"] += _curves(law, used, sizes)
         out["curves"] += [{**scope, "form": chosen, "model": r["held_out"], "steps": float(r["steps"]),
                            "predicted": r["predicted"], "band_low": r["pi_low"], "band_high": r["pi_high"],
                            "kind": "held out"} for r in results[chosen][1]]  # fmt: skip
@@ -116,15 +146,20 @@ def analyse(
 
 
 def _optimal_lines(rows: pl.DataFrame) -> list[str]:
-    """Return the README's table of the inference-optimal size per budget, per task, sampler and metric."""
+    """Return the README's table of the inference-optimal size per budget, per task, sampler, metric and cost axis."""
     if rows.is_empty():
         return []
     lines = ["", "### The inference-optimal size", "",
-             "For each budget of normalised cost, the size x* (UNet GFLOPs per call) and steps s* the law used predicts",
-             "best (x*'s 95% interval over the refits; *extrapolated*: beyond the sizes measured), and the swept",
-             "(model, steps) it predicts best within the budget (results/frontier/scaling_optimal.csv)."]  # fmt: skip
-    for (task, sampler, metric), group in rows.group_by(["task", "sampler", "metric"], maintain_order=True):
-        lines += ["", f"{metric}, task {task}, sampler {sampler} ({group['form'][0]} law):", "",
+             "For each budget, the size x* (UNet GFLOPs per call) and steps s* the law used predicts best (x*'s 95%",
+             "interval over the refits; *extrapolated*: beyond the sizes measured), and the swept (model, steps) it",
+             "predicts best within the budget (results/frontier/scaling_optimal.csv). On GFLOPs per image, a budget C",
+             "buys x·s = (C − o) / u, with u and o fitted to the sweep's costs (their largest error is given)."]  # fmt: skip
+    keys = ["task", "sampler", "metric", "cost_axis"]
+    for (task, sampler, metric, axis), group in rows.group_by(keys, maintain_order=True):
+        fit = ""
+        if axis == "gflops_per_image":
+            fit = f"; sampling cost fitted within {group['cost_model_error'].max():.1%}"
+        lines += ["", f"{metric}, task {task}, sampler {sampler}, budgets of {axis} ({group['form'][0]} law{fit}):", "",
                   f"| budget | x* [95%] | s* | {metric} predicted there | best swept within it |", "|---|---|---|---|---|"]  # fmt: skip
         for r in group.iter_rows(named=True):
             note = " *extrapolated*" if r["extrapolated"] else ""
@@ -137,12 +172,69 @@ def _optimal_lines(rows: pl.DataFrame) -> list[str]:
     return lines
 
 
-def markdown(
-    scaling: pl.DataFrame, validation: pl.DataFrame, notes: pl.DataFrame | None = None, optimal_rows=None
-) -> str:
-    """Return the "Scaling law" section of results/frontier/README.md: the fits, what could not be fitted, and the
-    inference-optimal size per budget."""
-    notes = pl.DataFrame() if notes is None else notes
+def _predicted_lines(rows: pl.DataFrame) -> list[str]:
+    """Return the README's words on the sizes nobody trained: per budget, the best of them against the best measured."""
+    if rows.is_empty():
+        return []
+    lines = ["", "### Sizes nobody trained", "",
+             "At each budget, the best configuration of the sizes marked `predict: true` (their scores from the law)",
+             "against the best measured configuration, and the predicted margin (positive: the untrained size is better)",
+             "with its 95% interval: the prediction interval paired with the measurement's resamples, per budget",
+             "(results/frontier/predicted.csv; every predicted configuration: predicted_scores.csv)."]  # fmt: skip
+    keys = ["task", "sampler", "metric", "cost_axis"]
+    for (task, sampler, metric, axis), group in rows.group_by(keys, maintain_order=True):
+        lines += ["", f"{metric}, task {task}, sampler {sampler}, budgets of {axis}:", ""]
+        for r in group.iter_rows(named=True):
+            if r.get("predicted_model") is None:
+                lines.append(f"- {_number(r['budget'])}: {r['verdict']}.")
+                continue
+            steps = f"{r['predicted_steps']} step{'s' if r['predicted_steps'] != 1 else ''}"
+            where = " (an extrapolation)" if r["extrapolated"] else ""
+            lines.append(
+                f"- {_number(r['budget'])}: a {r['predicted_model']}{where} at {steps} would score "
+                f"{_number(r['predicted'])} against {r['measured']}'s {_number(r['measured_value'])}: margin "
+                f"{r['margin']:+.3g} [{r['margin_ci_low']:+.3g}, {r['margin_ci_high']:+.3g}]; {r['verdict']}."
+            )
+    return lines
+
+
+def _deployment_lines(rows: pl.DataFrame) -> list[str]:
+    """Return the README's table of the size to deploy for each number of images served."""
+    if rows.is_empty():
+        return []
+    first = rows.row(0, named=True)
+    lines = ["", "### The size to deploy", "",
+             "For N images served, the (size, steps) the law predicts reaches the target at the least training FLOPs",
+             "plus N × sampling FLOPs per image, beside the cheapest measured configuration that reaches it",
+             f"(results/frontier/scaling_deployment.csv). Training FLOPs are τ·x with τ = {first['tau']:.3g} FLOPs per",
+             f"UNet GFLOP per call, the measured sizes' median (within {first['tau_error']:.1%} of each); x in UNet",
+             "GFLOPs per call; the interval is x's over the refits, with the share of refits that reach the target."]  # fmt: skip
+    for (task, sampler, metric), group in rows.group_by(["task", "sampler", "metric"], maintain_order=True):
+        lines += ["", f"{metric} ≥ {_number(group['target'][0])} (or ≤, lower being better), task {task}, sampler "
+                  f"{sampler}:", "", "| images served | law: x [95%], steps | training + sampling FLOPs | "
+                  "refits reaching it | measured: configuration, FLOPs |", "|---|---|---|---|---|"]  # fmt: skip
+        for r in group.iter_rows(named=True):
+            law = "not reached" if r.get("x") is None else (
+                f"{_number(r['x'])} [{_number(r['x_ci_low'])}, {_number(r['x_ci_high'])}], {r['steps']}"
+                + (" *extrapolated*" if r["extrapolated"] else ""))  # fmt: skip
+            total = (
+                "–"
+                if r.get("x") is None
+                else f"{r['train_flops']:.3g} + {r['flops_per_image']:.3g}·N = {r['total_flops']:.3g}"
+            )
+            measured = "none reaches it" if r.get("measured_model") is None else (
+                f"{r['measured_model']}, {r['measured_steps']} steps, guidance {r['measured_guidance']:g}: "
+                f"{r['measured_total_flops']:.3g}")  # fmt: skip
+            lines.append(f"| {r['images_served']:.0e} | {law} | {total} | {r['reachable_share']:.0%} | {measured} |")
+    return lines
+
+
+def markdown(tables: dict[str, pl.DataFrame]) -> str:
+    """Return the "Scaling law" section of results/frontier/README.md from `analyse`'s tables (any may be missing):
+    the fits, what could not be done, the inference-optimal size per budget, the sizes nobody trained, and the size to
+    deploy."""
+    empty = pl.DataFrame()
+    scaling, validation, notes = (tables.get(k, empty) for k in ("scaling", "validation", "notes"))
     if scaling.is_empty() and notes.is_empty():
         return ""
     lines = [
@@ -187,7 +279,9 @@ def markdown(
             "",
             r["note"][0].upper() + r["note"][1:] + ".",
         ]
-    lines += _optimal_lines(optimal_rows if optimal_rows is not None else pl.DataFrame())
+    lines += _optimal_lines(tables.get("optimal", empty))
+    lines += _predicted_lines(tables.get("predicted", empty))
+    lines += _deployment_lines(tables.get("deployment", empty))
     lines += [
         "",
         "A prediction interval is where a new measurement of that size and step count should fall 95% of the time if",
