@@ -162,12 +162,12 @@ def cost_chart(
         alt.Chart().transform_filter("datum.front_only").mark_point(filled=True, size=40).encode(x=x, y=y, color=colour)
     )
     drawn = "predicted" in data.columns and data["predicted"].any()
-    hollow = " hollow: predicted by the scaling law, never trained;" if drawn else ""
+    hollow = "; hollow: predicted by the scaling law, never trained" if drawn else ""
     title = (
         f"{metric} vs sampling cost (lines: best guidance per model and steps; rings: Pareto front of every "
-        f"configuration;{hollow}{_device(cost, data)})"
+        f"configuration{hollow}{_device(cost, data)})"
     )
-    return _facet([bars, lines, off_line, ring] + ([_hollow(x, y, colour, cost)] if hollow else []), data, title)
+    return _facet([bars, lines, off_line, ring] + ([_hollow(x, y, colour, cost)] if drawn else []), data, title)
 
 
 def steps_chart(guidance: pl.DataFrame, metric: str):
@@ -327,6 +327,8 @@ def optimal_size_chart(optimal: pl.DataFrame, per_cost: pl.DataFrame, metric: st
     import altair as alt
 
     law = optimal.filter(pl.col("metric") == metric) if "metric" in optimal.columns else pl.DataFrame()
+    if "cost_axis" in law.columns:
+        law = law.filter(pl.col("cost_axis") == "normalised_cost")
     won = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == "normalised_cost"))
     if "unet_gflops" not in won.columns:  # a summary without FLOPs per call: no size to draw the winners at
         won = won.clear().with_columns(unet_gflops=pl.lit(None, pl.Float64))

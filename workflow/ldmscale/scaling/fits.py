@@ -57,11 +57,14 @@ class Law:
 
     def samples(self, x, s, se=None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Return (refits × points) at sizes `x` and steps `s` each refit's q, and a new measurement's: the refit's
-        plus a resampled standardised residual times the standard error `se` (by default `standard_errors(s)`)."""
+        plus a resampled standardised residual times the standard error `se` (by default `standard_errors(s)`), never
+        past the metric's bound."""
         logx, logs = np.log(np.atleast_1d(np.asarray(x, float))), np.log(np.atleast_1d(np.asarray(s, float)))
         curves = np.exp(np.stack([self.fit.form.log_predict(t, logx, logs) for t in self.replicates]))
         se = self.standard_errors(s) if se is None else np.atleast_1d(np.asarray(se, float))
-        return curves, curves + np.random.default_rng(seed).choice(self.residuals, size=curves.shape) * se
+        new = curves + np.random.default_rng(seed).choice(self.residuals, size=curves.shape) * se
+        bounded = self.points.target.source == "its bound"  # no measurement beats the bound: q ≥ 0
+        return curves, np.maximum(new, 0.0) if bounded else new
 
     def predict(self, x, s, se=None, level: float = LEVEL, seed: int = 0) -> dict[str, np.ndarray]:
         """Return at sizes `x` and steps `s` the predicted q, the band of the law (percentiles of the refits) and the

@@ -104,7 +104,7 @@ def compare(
             base = {"cost_axis": axis, "budget": budget}
             if m.is_empty() or p.is_empty():
                 why = "no measured configuration fits" if m.is_empty() else "no predicted configuration fits"
-                out.append({**base, "verdict": why})
+                out.append({**base, "predicted_model": None, "verdict": why})
                 continue
             m, p = m.row(0, named=True), p.row(0, named=True)
             draws = sign * (new[:, p["_i"]] - measured[:, m["_i"]])

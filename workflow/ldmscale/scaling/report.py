@@ -184,10 +184,9 @@ def _predicted_lines(rows: pl.DataFrame) -> list[str]:
     keys = ["task", "sampler", "metric", "cost_axis"]
     for (task, sampler, metric, axis), group in rows.group_by(keys, maintain_order=True):
         lines += ["", f"{metric}, task {task}, sampler {sampler}, budgets of {axis}:", ""]
-        for r in group.iter_rows(named=True):
-            if r.get("predicted_model") is None:
-                lines.append(f"- {_number(r['budget'])}: {r['verdict']}.")
-                continue
+        for (verdict,), none in group.filter(pl.col("predicted_model").is_null()).group_by(["verdict"]):
+            lines.append(f"- {', '.join(_number(b) for b in none['budget'])}: {verdict}.")
+        for r in group.filter(pl.col("predicted_model").is_not_null()).iter_rows(named=True):
             steps = f"{r['predicted_steps']} step{'s' if r['predicted_steps'] != 1 else ''}"
             where = " (an extrapolation)" if r["extrapolated"] else ""
             lines.append(
