@@ -103,17 +103,14 @@ def chart(df: pl.DataFrame, cost: str, metric: str):
 def _predicted(predicted: pl.DataFrame | None, metric: str, cost: str | None = None) -> pl.DataFrame:
     """Return the scaling law's predicted configurations of `metric` as chart rows (`value`, and the prediction
     interval as `ci_low`, `ci_high`), marked `predicted`; empty where there are none (or none on `cost`)."""
-    if predicted is None or "metric" not in predicted.columns:
+    rows = pl.DataFrame() if predicted is None or "metric" not in predicted.columns else predicted
+    rows = rows.filter(pl.col("metric") == metric) if "metric" in rows.columns else rows
+    if rows.is_empty() or (cost is not None and (cost not in rows.columns or rows[cost].is_null().all())):
         return pl.DataFrame()
-    rows = predicted.filter(pl.col("metric") == metric)
-    if cost is not None and (cost not in rows.columns or rows[cost].is_null().all()):
-        return pl.DataFrame()
+    # numbers, even where a CSV column was all empty (read as text)
     numbers = [c for c in (*AXIS_TITLES, "predicted", "pi_low", "pi_high", "unet_gflops") if c in rows.columns]
-    return (
-        rows.with_columns(pl.col(numbers).cast(pl.Float64))  # a column read from CSV all empty is text
-        .rename({"predicted": "value", "pi_low": "ci_low", "pi_high": "ci_high"})
-        .with_columns(predicted=pl.lit(True))
-    )
+    named = {"predicted": "value", "pi_low": "ci_low", "pi_high": "ci_high"}
+    return rows.with_columns(pl.col(numbers).cast(pl.Float64)).rename(named).with_columns(predicted=pl.lit(True))
 
 
 def _hollow(x, y, colour, cost: str | None = None):
