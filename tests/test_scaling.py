@@ -147,6 +147,15 @@ def test_the_toy_is_held_out_size_by_size_and_its_interior_sizes_are_predicted(t
     assert set(held.filter(pl.col("position") != "interior")["position"]) == {"smallest", "largest"}
 
 
+def test_a_floor_the_toy_does_not_show_is_said_to_be_at_its_bound(toy_tables):
+    """The coupled law leaves no irreducible error in 1 − attr_acc on the toy: E sinks towards zero, where the loss is
+    flat in it, and the table says that the data do not pin it down rather than print an arbitrary tiny E."""
+    coupled = (
+        toy_tables["scaling"].filter((pl.col("form") == "coupled") & (pl.col("parameter") == "E")).row(0, named=True)
+    )
+    assert coupled["at_bound"] and coupled["estimate"] < 1e-6
+
+
 def test_the_command_prints_the_fit_and_a_held_out_size(tmp_path, capsys):
     summary, per_image = family(4)
     summary.write_parquet(tmp_path / "s.parquet")

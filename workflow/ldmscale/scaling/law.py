@@ -92,10 +92,13 @@ class Fit:
     bounds: tuple = ()  # (low, high) of each parameter as fitted
 
     def at_bound(self) -> dict[str, bool]:
-        """Return, per parameter on its natural scale, whether the fit stopped at one of its bounds."""
+        """Return, per parameter on its natural scale, whether the fit stopped at one of its bounds. E counts as at
+        its lower bound, zero, below a millionth of its upper one: there the loss is flat in E, and where the fit
+        stops in that range is arbitrary."""
         names = list(self.named())
-        return {n: bool(np.isclose(v, lo, atol=1e-6) or np.isclose(v, hi, atol=1e-6))
-                for n, v, (lo, hi) in zip(names, self.theta, self.bounds)}  # fmt: skip
+        out = {n: bool(np.isclose(v, lo, atol=1e-6) or np.isclose(v, hi, atol=1e-6))
+               for n, v, (lo, hi) in zip(names, self.theta, self.bounds)}  # fmt: skip
+        return out | ({"E": out["E"] or self.theta[0] < self.bounds[0][1] + np.log(1e-6)} if self.bounds else {})
 
     def predict(self, x, s) -> np.ndarray:
         """Return q̂ at sizes `x` and steps `s`."""
