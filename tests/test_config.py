@@ -1,5 +1,6 @@
 """Bad configs fail before any job runs, with a message that names the field."""
 
+import json
 import re
 import shutil
 
@@ -9,7 +10,7 @@ from helpers import ROOT, planned_jobs, snakemake, tiny_config
 
 SHIPPED = ROOT / "resources" / "toy" / "v2" / "SHIPPED.json"  # any existing .json passes the existence check
 
-HUB = {"repo_id": "org/model", "revision": "0" * 40}
+HUB = {"repo_id": "org/model", "revision": "a1" * 20}
 BAD = {
     "unknown sampler": (
         dict(samplers=["ddim", "plms"]),
@@ -122,6 +123,10 @@ BAD = {
     "sweep settings on an architecture model": (
         dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "b", "architecture": {}, "steps": [4]}]),
         r"models\[1\] \('b'\): steps is for models that generate; an architecture model is only costed",
+    ),
+    "a placeholder revision": (
+        dict(models=[{"name": "a", "hub": {"repo_id": "org/model", "revision": "0" * 40}}]),
+        r"models\[0\] \('a'\): hub.revision is a placeholder \(all zeros\); pin the commit",
     ),
     "a predicted hub model": (
         dict(models=[{"name": "a", "toy": {"width": 8}}, {"name": "b", "hub": HUB, "predict": True}]),
@@ -289,7 +294,12 @@ def test_the_lcm_example_is_valid_and_sweeps_distilled_members_on_their_own_axes
 
     from ldmscale import config as cfg
 
-    config = yaml.safe_load((ROOT / "config" / "examples" / "lcm.yaml").read_text())
+    text = (ROOT / "config" / "examples" / "lcm.yaml").read_text()
+    config = yaml.safe_load(text)
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    with pytest.raises(ValueError, match=r"models\[0\] \('sd15'\): hub.revision is a placeholder"):
+        cfg.check(config)  # its revisions are for the user to pin
+    config = yaml.safe_load(text.replace("0" * 40, "a1" * 20))
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     cfg.check(config)
     by_model = {}
@@ -298,3 +308,25 @@ def test_the_lcm_example_is_valid_and_sweeps_distilled_members_on_their_own_axes
     assert by_model["sd15-lcm-lora"] == {("lcm", n) for n in (1, 2, 4, 8)}
     assert by_model["sdxl"] == {(s, n) for s in ("ddim", "dpmpp_2m") for n in (4, 8, 16, 25, 50)}
     assert cfg.describe_source(cfg.model_entry(config, "segmind-vega-rt")).startswith("lora segmind/Segmind-VegaRT@")
+
+
+def test_files_that_are_there_but_cannot_serve_are_refused_before_any_job(tmp_path):
+    """A captions file with fewer images than num_images asks for, and extractor weights that are not a safetensors
+    file (here: 0 bytes), fail at check time, naming the field, instead of inside prepare_task or a feature job."""
+    captions = tmp_path / "captions.json"
+    captions.write_text(
+        json.dumps({"annotations": [{"id": i, "image_id": i // 2, "caption": f"c{i}"} for i in range(40)]})
+    )
+    weights = tmp_path / "inception.safetensors"
+    weights.write_bytes(b"")
+    task = {"num_images": 5000, "metrics": ["clip_score"], "prompts": {"coco": {"captions": str(captions)}}}
+    config = tiny_config(tasks={"coco": task}, metrics={"clip": {"pretrained": str(weights)}})
+    proc = snakemake(tmp_path / "work", config, "--dry-run", check=False)
+    assert proc.returncode != 0
+    assert "config: tasks.coco.num_images: 5000 images asked for, but tasks.coco.prompts.coco.captions has 20" in (
+        proc.stdout + proc.stderr
+    )
+    task["num_images"] = 20
+    proc = snakemake(tmp_path / "work", config, "--dry-run", check=False)
+    assert proc.returncode != 0
+    assert f"config: metrics.clip.pretrained: {weights} is not a readable safetensors file" in proc.stdout + proc.stderr

@@ -59,12 +59,25 @@ def test_the_command_line_exits_non_zero_when_a_condition_fails(tmp_path, capsys
         summary.write_parquet(tmp_path / f"{name}.parquet")
         per_image.write_parquet(tmp_path / f"{name}_pi.parquet")
     assert experiment.main([str(tmp_path / "good.parquet"), str(tmp_path / "good_pi.parquet")]) == 0
-    assert "every condition holds" in capsys.readouterr().out
+    assert "all 9 conditions checked hold" in capsys.readouterr().out
     assert experiment.main([str(tmp_path / "bad.parquet"), str(tmp_path / "bad_pi.parquet")]) == 1
     out = capsys.readouterr().out
     assert re.search(
         r"\| t \| ddim \| largest beats median-size model at 25 steps \| 0 \[-?[\d.]+, [\d.]+\] \| \*\*no\*\* \|", out
     ), out
+
+
+def test_the_command_refuses_to_pass_when_it_has_nothing_to_check(tmp_path, capsys):
+    """A summary whose metrics have no real-data floor (FID, CLIP score) gives nothing to check by default: it says so
+    and exits 2, never "all conditions checked hold"."""
+    summary, per_image = sweep(GOOD)
+    summary.drop("attr_acc_floor").write_parquet(tmp_path / "s.parquet")
+    per_image.write_parquet(tmp_path / "p.parquet")
+    args = [str(tmp_path / "s.parquet"), str(tmp_path / "p.parquet")]
+    assert experiment.main(args) == 2
+    assert "no metric with a floor in" in capsys.readouterr().err
+    assert experiment.main([*args, "--metric", "fid"]) == 2
+    assert "--metric fid: not in" in capsys.readouterr().err
 
 
 def test_by_steps_names_the_best_model_at_each_step_count_with_its_paired_margin(tmp_path, capsys):

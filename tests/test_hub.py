@@ -108,7 +108,8 @@ def test_offline_and_not_cached_says_what_to_download_and_where(offline_cache, t
     assert "--include '*/diffusion_pytorch_model.safetensors'" in message and "--exclude 'safety_checker/*'" in message
 
 
-EXAMPLE = yaml.safe_load((ROOT / "config" / "examples" / "bk-sdm.yaml").read_text())
+# bk-sdm-base's revision is a placeholder for the user to pin (refused as it stands): pinned to a made-up commit here
+EXAMPLE = yaml.safe_load((ROOT / "config" / "examples" / "bk-sdm.yaml").read_text().replace("0" * 40, "a1" * 20))
 
 
 def test_offline_workflow_without_the_cache_stops_before_any_job_saying_what_to_download(tmp_path, monkeypatch):

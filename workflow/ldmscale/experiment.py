@@ -12,7 +12,9 @@ Checked per task and sampler, guidance chosen per (model, sampler, steps) as on 
 
     python -m ldmscale.experiment results/summary.parquet results/per_image.parquet --metric attr_acc
 
-`--by-steps` prints instead the best model at each step count, with its paired margin over the runner-up.
+`--by-steps` prints instead the best model at each step count, with its paired margin over the runner-up. Exit
+status: 0 when every condition checked holds, 1 when one does not, 2 when nothing could be checked (no metric with a
+real-data floor and no --metric, an unknown metric, or no condition decided).
 """
 
 from __future__ import annotations
@@ -148,16 +150,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-steps", action="store_true", help="instead: the best model at each step count")
     args = parser.parse_args(argv)
     summary, per_image = pl.read_parquet(args.summary), pl.read_parquet(args.per_image)
+    scored = sorted(m for m in scoring.METRICS if m in summary.columns)
     names = args.metric or [c.removesuffix("_floor") for c in summary.columns if c.endswith("_floor")]
+    unknown = [m for m in names if m not in summary.columns]
+    if not names or unknown:
+        why = (
+            f"--metric {unknown[0]}: not in {args.summary}" if unknown else f"no metric with a floor in {args.summary}"
+        )
+        print(f"{why}; pass --metric with one of: {', '.join(scored)}", file=sys.stderr)
+        return 2
     if args.by_steps:
         print("\n\n".join(steps_table(by_steps(summary, per_image, metric), metric) for metric in names))
         return 0
-    failed = 0
+    failed = checked = 0
     for metric in names:
         rows = conditions(summary, per_image, metric)
         print(table(rows, metric), end="\n\n")
         failed += sum(r["holds"] is False for r in rows)
-    print(f"{failed} condition(s) do not hold" if failed else "every condition holds")
+        checked += sum(r["holds"] is not None for r in rows)
+    if not checked:  # a check that cannot fail is no check
+        print(f"nothing was checked: no condition of {', '.join(names)} could be decided", file=sys.stderr)
+        return 2
+    print(f"{failed} of {checked} condition(s) do not hold" if failed else f"all {checked} conditions checked hold")
     return 1 if failed else 0
 
 

@@ -90,6 +90,22 @@ def read_prompt_file(path: str | Path, column: str) -> list[str]:
     return [v.strip() for v in values]
 
 
+def available(spec: dict) -> tuple[str, int | None]:
+    """Return where a task's prompts come from (its config field under the task) and how many distinct prompts it
+    can give: a file's rows, a COCO captions file's images (None: the toy's, unlimited; or a file not there)."""
+    if "file" in spec:
+        path = spec["file"]["path"]
+        count = len(read_prompt_file(path, spec["file"]["column"])) if Path(path).is_file() else None
+        return "prompts.file.path", count
+    if "coco" in spec:
+        path = spec["coco"]["captions"]
+        if not Path(path).is_file():
+            return "prompts.coco.captions", None
+        annotations = files.read_json(path).get("annotations", [])
+        return "prompts.coco.captions", len({a.get("image_id") for a in annotations if isinstance(a, dict)})
+    return "prompts.toy", None
+
+
 def subset(pool: int, n: int, seed: int, what: str) -> list[int]:
     """Return the first n of a seeded permutation of range(pool): a subset for N contains those for smaller N."""
     if n > pool:

@@ -7,7 +7,7 @@ min_version("9.0")
 
 # The rule scripts import the same package; put it on the path for parse-time checks too.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-from ldmscale import config as cfg, files, paths, rounds, samplers as smp, scoring  # noqa: E402
+from ldmscale import config as cfg, files, paths, rounds, sample_size, samplers as smp, scoring  # noqa: E402
 from ldmscale.paths import (
     FEATURES,
     FEATURES_N,
@@ -26,11 +26,18 @@ cfg.check(config)
 cfg.check_files(
     config, "resources/models"
 )  # data, extractor weights, offline hub models: list what to fetch, run nothing
+if workflow.is_main_process:  # read the files once per invocation, not in every job; advise once
+    cfg.check_contents(config)
+    for warning in sample_size.warnings(config):  # advice, not errors: the run goes on
+        print(f"ldmscale: warning: {warning}", file=sys.stderr)
 
 # The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
 TOY_BUILT = f"results/toy/v{DATA_VERSION}"
 TOY_SHIPPED = str(Path(workflow.basedir) / "resources" / "toy" / f"v{DATA_VERSION}")
-if not config["train_toy"]:
+USES_TOY = any("toy" in m for m in config["models"]) or any(
+    scoring.get(m).extractor == "toy" for t in config["tasks"].values() for m in t["metrics"]
+)  # its members, or its shared parts (the scorer)
+if not config["train_toy"] and USES_TOY:  # a config without the toy family need not have it shipped beside it
     cfg.check_shipped(config, TOY_SHIPPED)
 TOY = TOY_BUILT if config["train_toy"] else TOY_SHIPPED
 TOY_MODELS = [m["name"] for m in config["models"] if "toy" in m and not m["predict"]]  # trained or shipped

@@ -1,58 +1,17 @@
-"""Checks of config.yaml that a JSON schema cannot express, and the sweep it describes."""
+"""Checks of config.yaml that a JSON schema cannot express: each raises ValueError naming the field."""
 
 from __future__ import annotations
 
-import json
 import re
-from itertools import product
 from pathlib import Path
 
-from . import architectures, integrity, models, samplers, scoring
-from .paths import PAIRED_EXTRACTORS, fmt_guidance
+from .. import architectures, models, samplers, scoring
+from ..paths import PAIRED_EXTRACTORS, fmt_guidance
+from .available import _extractors_used
+from .sweep import SOURCES, SWEEP_AXES, generating_models, model_entry, source, source_entry
 
-SOURCES = ("toy", "local", "hub", "architecture")
-SWEEP_AXES = ("samplers", "steps", "guidance")  # a model entry may set its own; the sweep's lists stand in otherwise
 GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-
-
-def check_shipped(config: dict, root: Path) -> dict:
-    """Return the shipped toy checkpoints' record after checking they can stand in for training.
-
-    Without train_toy, toy models come from `root`: each width must have been shipped, and the
-    configured recipe must be the one they were trained with, or results would be mislabelled.
-    """
-    record_path = Path(root) / "SHIPPED.json"
-    if not record_path.is_file():
-        raise ValueError(
-            f"config: train_toy is false but {record_path} is missing; set train_toy: true to train the family"
-        )
-    shipped = json.loads(record_path.read_text())
-    recipe = config["toy"]
-    changed = sorted(k for k in recipe.keys() | shipped["recipe"].keys() if recipe.get(k) != shipped["recipe"].get(k))
-    toy_models = [(i, m) for i, m in enumerate(config["models"]) if "toy" in m and not m.get("predict")]
-    if toy_models and changed:
-        raise ValueError(
-            f"config: toy.{', toy.'.join(changed)} differ from the recipe of the shipped checkpoints in {root}; "
-            "set train_toy: true to train the family with this recipe"
-        )
-    for i, model in toy_models:
-        width, student = model["toy"]["width"], bool(model.get("distilled_from"))
-        kind, what = ("students", "distilled student") if student else ("members", "checkpoint")
-        if model["toy"].get("kind") == "super_resolution":
-            kind, what = "sr_members", "super-resolution checkpoint"
-        if str(width) not in shipped.get(kind, {}):
-            raise ValueError(
-                f"config: models[{i}] ({model['name']!r}): toy.width {width} has no shipped {what} "
-                f"(shipped widths: {', '.join(sorted(shipped.get(kind, {}), key=int)) or 'none'}); "
-                "set train_toy: true to train it"
-            )
-    return shipped
-
-
-def toy_students(config: dict) -> dict[str, str]:
-    """Return {student: teacher} for the toy models the workflow distils (toy entries with `distilled_from`)."""
-    return {m["name"]: m["distilled_from"] for m in config["models"] if "toy" in m and m.get("distilled_from")}
 
 
 def _check_toy_kind(config: dict, model: dict, where: str) -> None:
@@ -217,6 +176,8 @@ def _check_sources(model: dict, where: str) -> None:
 
 
 def _check_revision(field: str, revision: str) -> None:
+    if set(revision) == {"0"}:
+        raise ValueError(f"config: {field} is a placeholder (all zeros); pin the commit of the revision you mean")
     if not COMMIT_RE.match(revision):
         raise ValueError(
             f"config: {field} {revision!r} is not a commit hash; pin the full 40-character commit (a branch or tag "
@@ -272,66 +233,6 @@ def _check_frontier(config: dict) -> None:
             )
 
 
-def check_files(config: dict, models_dir: str | Path) -> None:
-    """Raise one ValueError listing every file the config needs that is not here, and what to fetch, before any job.
-
-    Files are a user's data (prompt files, COCO captions, real images), the metrics' extractor
-    weights and, with HF_HUB_OFFLINE set, hub models neither prepared in `models_dir` nor cached.
-    """
-    missing = [*extractor_files_missing(config), *hub_models_missing(config, models_dir)]
-    for name, task in config["tasks"].items():
-        missing += task_files_missing(f"tasks.{name}", task)
-    if missing:
-        raise ValueError(
-            "config: files it needs are missing; nothing was run.\n" + "\n".join(f"- {m}" for m in missing)
-        )
-
-
-def hub_models_missing(config: dict, models_dir: str | Path) -> list[str]:
-    """Return what to download for each hub model when the hub is offline and it is neither prepared nor cached."""
-    from huggingface_hub import constants
-
-    if not constants.is_offline_mode():
-        return []
-    from huggingface_hub import try_to_load_from_cache
-
-    hints = []
-    for i, model in enumerate(config["models"]):
-        if (Path(models_dir) / model["name"] / integrity.CHECKSUMS).is_file():
-            continue  # already prepared
-        where = f"models[{i}] ({model['name']!r})"
-        hub, lora_hub = source_entry(model).get("hub"), model.get("lora", {}).get("hub")
-        if hub is not None:
-            try:
-                models.hub_snapshot(hub["repo_id"], hub["revision"], local_files_only=True)
-            except RuntimeError:
-                hints.append(f"{where}: HF_HUB_OFFLINE is set and it is not cached; " + models.hub_download_hint(**hub))
-        if lora_hub is not None:
-            repo, revision, name = lora_hub["repo_id"], lora_hub["revision"], lora_hub["weight_name"]
-            if not isinstance(try_to_load_from_cache(repo, name, revision=revision), str):
-                hints.append(
-                    f"{where}: lora.hub: HF_HUB_OFFLINE is set and {name} is not cached; download it once: "
-                    f"hf download {repo} {name} --revision {revision}"
-                )
-    return hints
-
-
-def teachers(config: dict) -> dict[str, str]:
-    """Return {student: teacher} for every model whose entry names `distilled_from`."""
-    return {m["name"]: m["distilled_from"] for m in config["models"] if m.get("distilled_from")}
-
-
-def generating_models(config: dict) -> list[str]:
-    """Return the names of the models that generate images (all but the architecture-only and predicted ones)."""
-    return [m["name"] for m in config["models"] if "architecture" not in m and not m.get("predict")]
-
-
-def predicted_models(config: dict) -> list[str]:
-    """Return the names of the models whose scores the scaling law predicts (`predict: true`): counted, never trained,
-    generated or scored."""
-    return [m["name"] for m in config["models"] if m.get("predict")]
-
-
 def _check_predicted(model: dict, where: str) -> None:
     """Raise ValueError unless a `predict: true` entry is a size the law can be asked about: a toy width or an
     architecture, not distilled, not a LoRA, with no sweep axes of its own (it is never sampled)."""
@@ -352,13 +253,6 @@ def _check_predicted(model: dict, where: str) -> None:
 def _check_suffix(field: str, path: str | None, suffixes: tuple[str, ...]) -> None:
     if path and Path(path).suffix not in suffixes:
         raise ValueError(f"config: {field}: {path!r} must end in {' or '.join(suffixes)}")
-
-
-def _file_missing(field: str, path: str | None, why: str = "") -> list[str]:
-    """Return [what is wrong] when `path` is unset or not a file, else []."""
-    if not path:
-        return [f"{field}: not set; {why}"]
-    return [] if Path(path).is_file() else [f"{field}: {path!r} does not exist" + (f"; {why}" if why else "")]
 
 
 def _check_task_kinds(config: dict) -> None:
@@ -440,27 +334,6 @@ def check_task_data(where: str, task: dict, toy_image_size: int) -> None:
         )
 
 
-def task_files_missing(where: str, task: dict) -> list[str]:
-    """Return what is missing of a task's prompt file, COCO captions and real-image folder."""
-    if task["kind"] == "super_resolution":
-        folder = task["super_resolution"]["images"]
-        missing = folder and not Path(folder).is_dir()
-        return [f"{where}.super_resolution.images: {folder!r} is not a directory"] if missing else []
-    prompts, images = task["prompts"], task["reference"]["images"]
-    missing = _file_missing(f"{where}.prompts.file.path", prompts["file"]["path"]) if "file" in prompts else []
-    if "coco" in prompts:
-        missing += _file_missing(
-            f"{where}.prompts.coco.captions", prompts["coco"]["captions"], "COCO-2014 captions JSON"
-        )
-    if images and not Path(images).is_dir():
-        missing.append(f"{where}.reference.images: {images!r} is not a directory")
-    return missing
-
-
-def _extractors_used(config: dict) -> set[str]:
-    return {scoring.get(name).extractor for task in config["tasks"].values() for name in task["metrics"]}
-
-
 def check_extractors(config: dict) -> None:
     """Raise ValueError naming the field when a metric's feature extractor settings cannot work."""
     options, used = config["metrics"], _extractors_used(config)
@@ -482,69 +355,6 @@ def check_extractors(config: dict) -> None:
             )
 
 
-def extractor_files_missing(config: dict) -> list[str]:
-    """Return what is missing of the local weight files of the metrics' feature extractors."""
-    options, used, missing = config["metrics"], _extractors_used(config), []
-    how = "README 'Real data and metrics' says how to get it"
-    if "inception" in used:
-        path = options["inception"]["feature_extractor_weights_path"]
-        missing += _file_missing(
-            "metrics.inception.feature_extractor_weights_path", path, f"FID and KID need Inception weights; {how}"
-        )
-    if "clip" in used:
-        clip = options["clip"]
-        why = f"CLIP score and CMMD need a local .safetensors checkpoint of {clip['model']}; {how}"
-        missing += _file_missing("metrics.clip.pretrained", clip["pretrained"], why)
-        if clip["model_config"]:
-            missing += _file_missing("metrics.clip.model_config", clip["model_config"])
-    if "lpips" in used:
-        why = f"LPIPS needs its {options['lpips']['net']} weights as .safetensors (python -m ldmscale.paired)"
-        missing += _file_missing("metrics.lpips.weights", options["lpips"]["weights"], why)
-    return missing
-
-
-def model_sweep(config: dict, name: str) -> dict:
-    """Return model `name`'s samplers, steps and guidance scales: its own where its entry sets them, else the sweep's."""
-    model = model_entry(config, name)
-    return {axis: model.get(axis, config[axis]) for axis in SWEEP_AXES}
-
-
-def configurations(config: dict) -> list[dict]:
-    """Return every (task, model, sampler, steps, guidance) of the sweep, in a stable order; architecture models have none."""
-    configs = []
-    for t, m in product(sorted(config["tasks"]), generating_models(config)):
-        axes = model_sweep(config, m)
-        configs += [
-            {"task": t, "model": m, "sampler": s, "steps": n, "guidance": fmt_guidance(g)}
-            for s, n, g in product(axes["samplers"], sorted(axes["steps"]), sorted(axes["guidance"]))
-        ]
-    return configs
-
-
-def sample_grids(config: dict) -> dict[tuple[str, str], dict[str, list[int]]]:
-    """Return the sample grids, (sampler, guidance) → their rows, model → step counts.
-
-    Every sampler some model sweeps has a grid at frontier.grid_guidance (else the sweep's largest
-    scale); a model whose own guidance scales lack it appears at its largest own scale instead.
-    """
-    wanted = config["frontier"]["grid_guidance"] or max(config["guidance"])
-    grids: dict[tuple[str, str], dict[str, list[int]]] = {}
-    for name in generating_models(config):
-        axes = model_sweep(config, name)
-        guidance = fmt_guidance(wanted if wanted in axes["guidance"] else max(axes["guidance"]))
-        for sampler in axes["samplers"]:
-            grids.setdefault((sampler, guidance), {})[name] = sorted(axes["steps"])
-    return grids
-
-
-def model_entry(config: dict, name: str) -> dict:
-    """Return the config entry of model `name`."""
-    for model in config["models"]:
-        if model["name"] == name:
-            return model
-    raise ValueError(f"unknown model {name!r}")
-
-
 def check_architecture(spec: dict, where: str) -> None:
     """Raise ValueError naming the field when an architecture entry names an unknown preset or UNet field."""
     if spec["preset"] not in architectures.PRESETS:
@@ -556,33 +366,3 @@ def check_architecture(spec: dict, where: str) -> None:
         raise ValueError(
             f"config: {where}: architecture.unet: {', '.join(unknown)} not UNet2DConditionModel config fields"
         )
-
-
-def source_entry(model: dict) -> dict:
-    """Return the part of a model entry that names where its pipeline comes from: its base for a LoRA model."""
-    return model.get("base", model)
-
-
-def source(model: dict) -> str:
-    """Return which source kind a model entry's pipeline uses (a LoRA model's: its base's)."""
-    return next(s for s in SOURCES if s in source_entry(model))
-
-
-def describe_source(model: dict) -> str:
-    """Return a model entry's source in words: 'hub nota-ai/bk-sdm-tiny@0364108', 'architecture sd-c64'."""
-    if "lora" in model:
-        lora = model["lora"]
-        where = lora["local"]["path"] if "local" in lora else f"{lora['hub']['repo_id']}@{lora['hub']['revision'][:7]}"
-        return f"lora {where} on {describe_source(model['base'])}"
-    kind = source(model)
-    spec = model[kind]
-    if kind == "hub":
-        return f"hub {spec['repo_id']}@{spec['revision'][:7]}"
-    if kind == "architecture":
-        extra = [f"c={spec['base_channels']}"] * bool(spec["base_channels"]) + [
-            f"{k}={v}" for k, v in spec["unet"].items()
-        ]
-        return " ".join([f"architecture {spec['preset']}", *extra]) + (", predicted" if model.get("predict") else "")
-    if kind == "toy":
-        return f"toy c={spec['width']}" + (", predicted (untrained)" if model.get("predict") else "")
-    return f"local {spec['path']}"
