@@ -24,3 +24,9 @@ include: "workflow/rules/refine.smk"
 rule all:
     input:
         all_targets(),
+
+
+onsuccess:
+    from ldmscale import ending
+
+    print(ending.summary(), end="")

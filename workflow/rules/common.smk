@@ -6,7 +6,8 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 # The rule scripts import the same package; put it on the path for parse-time checks too.
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+REPOSITORY = Path(workflow.current_basedir).parents[1]  # this file is workflow/rules/common.smk; also as a module
+sys.path.insert(0, str(REPOSITORY / "workflow"))
 from ldmscale import config as cfg, files, paths, rounds, sample_size, samplers as smp, scoring  # noqa: E402
 from ldmscale.paths import (
     FEATURES,
@@ -33,7 +34,7 @@ if workflow.is_main_process:  # read the files once per invocation, not in every
 
 # The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
 TOY_BUILT = f"results/toy/v{DATA_VERSION}"
-TOY_SHIPPED = str(Path(workflow.basedir) / "resources" / "toy" / f"v{DATA_VERSION}")
+TOY_SHIPPED = str(REPOSITORY / "resources" / "toy" / f"v{DATA_VERSION}")
 USES_TOY = any("toy" in m for m in config["models"]) or any(
     scoring.get(m).extractor == "toy" for t in config["tasks"].values() for m in t["metrics"]
 )  # its members, or its shared parts (the scorer)

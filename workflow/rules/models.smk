@@ -132,7 +132,7 @@ rule ship_toy:
         widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_T2I],
         student_widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_STUDENTS],
         sr_widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_SR],
-        repository=workflow.basedir,
+        repository=str(REPOSITORY),
     log:
         "logs/ship_toy.log",
     conda:

@@ -1,0 +1,37 @@
+"""What a finished run prints: the winners at a few budgets, from the frontier's table, and where to read more.
+Standard library only: it runs in Snakemake's main process after every successful run."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+BEST = "results/frontier/best_per_budget.csv"
+AXIS = "normalised_cost"
+
+
+def summary(path: str | Path = BEST, picks: int = 3) -> str:
+    """Return, per task and metric, the winner on normalised cost at the smallest, a middle and the largest budget;
+    '' where the run made no frontier."""
+    if not Path(path).is_file():
+        return ""
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["cost_axis"] == AXIS and r["model"]]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["task"], row["metric"]), []).append(row)
+    lines = ["", "ldmscale: the best configuration within a few budgets of normalised cost"]
+    for (task, metric), group in groups.items():
+        group.sort(key=lambda r: float(r["budget"]))
+        chosen = sorted({0, len(group) // 2, len(group) - 1})[:picks]
+        lines.append(f"  {metric}, task {task}:")
+        for r in (group[i] for i in chosen):
+            sure = {"true": "resolved", "false": "not resolved"}.get(r.get("resolved", "").lower(), "")
+            steps = f"{r['steps']} step{'s' if r['steps'] != '1' else ''}"
+            lines.append(f"    budget {float(r['budget']):.3g}: {r['model']}, {r['sampler']}, {steps}, guidance "
+                         f"{float(r['guidance']):g}: {float(r['value']):.4g}" + (f" ({sure})" if sure else ""))  # fmt: skip
+    lines.append(
+        "  Read more: results/frontier/README.md (every budget, cost axis and interval), the charts beside it,"
+    )
+    lines.append("  and the report: snakemake --report report.zip")
+    return "\n".join(lines) + "\n"
