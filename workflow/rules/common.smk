@@ -1,6 +1,7 @@
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -22,7 +23,15 @@ from ldmscale.paths import (
 )  # noqa: E402
 from ldmscale.toy import DATA_VERSION  # noqa: E402
 
-validate(config, schema="../schemas/config.schema.yaml")
+try:
+    validate(config, schema="../schemas/config.schema.yaml")
+except WorkflowError:  # one line per problem, naming where; Snakemake's whole schema dump only with --verbose
+    if workflow.output_settings.verbose:
+        raise
+    raise ValueError(
+        "config does not fit the schema (workflow/schemas/config.schema.yaml; --verbose prints it):\n"
+        + cfg.schema_problems(config, REPOSITORY / "workflow" / "schemas" / "config.schema.yaml")
+    ) from None
 cfg.check(config)
 cfg.check_files(
     config, "resources/models"

@@ -18,6 +18,7 @@ from .checks import (
     check_extractors,
     check_task_data,
 )
+from .schema import problems as schema_problems
 from .sweep import (
     SOURCES,
     SWEEP_AXES,
@@ -38,6 +39,6 @@ __all__ = [
     "COMMIT_RE", "GUIDANCE_RE", "SOURCES", "SWEEP_AXES", "_check_refine", "check", "check_architecture",
     "check_contents", "check_extractors", "check_files", "check_shipped", "check_task_data", "configurations",
     "describe_source", "extractor_files_missing", "generating_models", "hub_models_missing", "model_entry",
-    "model_sweep", "predicted_models", "sample_grids", "source", "source_entry", "task_files_missing", "teachers",
-    "toy_students",
+    "model_sweep", "predicted_models", "sample_grids", "schema_problems", "source", "source_entry",
+    "task_files_missing", "teachers", "toy_students",
 ]  # fmt: skip
