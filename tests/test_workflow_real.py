@@ -1,5 +1,7 @@
 """Snakemake end to end on real-data settings: a local pipeline, a prompt file, an image folder, FID/KID/CLIP/CMMD."""
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -72,3 +74,31 @@ def test_changing_kid_settings_reruns_only_kid(real_run):
     changed = {**config, "metrics": {**config["metrics"], "kid": {"subsets": 7}}}
     jobs = planned_jobs(snakemake(work, changed, "--dry-run", *TARGETS))
     assert jobs.get("score") == 2 and "reference_features" not in jobs and "image_features" not in jobs
+
+
+def test_the_local_coco_example_plans_its_sweep_once_its_files_are_set(tmp_path, tiny_pipeline_dir):
+    """config/examples/local-coco.yaml with every SET path pointed at a tiny stand-in: the check passes and the dry
+    run plans 2 models × 2 samplers × 4 steps × 3 guidance scales, 10 shards of 500 images each, FID and CLIP score."""
+    from safetensors.numpy import save_file
+
+    captions = tmp_path / "captions.json"
+    captions.write_text(
+        json.dumps({"annotations": [{"id": i, "image_id": i, "caption": f"c {i}"} for i in range(5000)]})
+    )
+    (tmp_path / "val2014").mkdir()
+    save_file({"w": np.zeros(1, np.float32)}, str(tmp_path / "weights.safetensors"))  # the check opens headers only
+    text = (ROOT / "config" / "examples" / "local-coco.yaml").read_text()
+    set_lines = [line for line in text.splitlines() if "# SET" in line]
+    for old, new in {
+        "/data/pipelines/mine-small": tiny_pipeline_dir, "/data/pipelines/mine-large": tiny_pipeline_dir,
+        "/data/coco/annotations/captions_val2014.json": captions, "/data/coco/val2014": tmp_path / "val2014",
+        "/data/weights/inception-2015-12-05.safetensors": tmp_path / "weights.safetensors",
+        "/data/weights/clip-vit-l-14-336-openai.safetensors": tmp_path / "weights.safetensors",
+    }.items():  # fmt: skip
+        assert old in text
+        text = text.replace(old, str(new))
+    assert len(set_lines) == 6 and "/data/" not in text  # every path a user must set is marked, and no other
+    jobs = planned_jobs(snakemake(tmp_path / "work", yaml.safe_load(text), "--dry-run"))
+    configurations = 2 * 2 * 4 * 3
+    assert jobs["generate"] == configurations * 10 and jobs["score"] == configurations * 2
+    assert jobs["prepare_model"] == 2 and jobs["reference_features"] == 1
