@@ -334,3 +334,15 @@ def test_files_that_are_there_but_cannot_serve_are_refused_before_any_job(tmp_pa
     proc = snakemake(tmp_path / "work", config, "--dry-run", check=False)
     assert proc.returncode != 0
     assert f"config: metrics.clip.pretrained: {weights} is not a readable safetensors file" in proc.stdout + proc.stderr
+
+
+def test_the_check_command_says_what_it_checked_or_names_every_problem(tmp_path, capsys, monkeypatch):
+    from ldmscale import cli
+
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["check", "config.yaml"]) == 0
+    assert "config.yaml: fits the schema and every check; 6 models, 80 configurations" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"models": [{"name": "a", "toy": {"width": 8}}], "sampler": ["ddim"]}))
+    assert cli.main(["check", str(bad)]) == 1
+    assert "the config: unknown key 'sampler' (did you mean samplers?)" in capsys.readouterr().err

@@ -158,3 +158,26 @@ def test_default_experiment_uses_the_shipped_family_and_trains_nothing(tmp_path)
     assert predicted, "the default experiment shows a size nobody trained"
     assert not {"train_unet", "toy_text_encoder", "toy_autoencoder", "toy_scorer"} & jobs.keys(), jobs
     assert jobs["prepare_model"] == len(config["models"]) and jobs["generate"] == configs - predicted * per_model
+
+
+def test_the_plan_counts_what_the_run_made_and_costs_what_it_measured(finished, tmp_path, capsys):
+    """`ldmscale plan` on the tiny config: its jobs are the dry run's from an empty directory, and, with the run's cost
+    records, its GFLOPs and hours are the summary's (which counted every UNet call) summed over images."""
+    import polars as pl
+
+    from ldmscale import cli, plan
+
+    config = cli.load(str(finished / "config.test.yaml"))
+    rows = {r["model"]: r for r in plan.rows(config, finished)}
+    fresh = planned_jobs(snakemake(tmp_path, tiny_config(), "--dry-run"))
+    for rule in ("generate", "image_features", "score"):
+        assert sum(r[rule] for r in rows.values()) == fresh[rule], rule
+    summary = pl.read_parquet(finished / "results" / "summary.parquet")
+    for model, group in summary.group_by("model"):
+        images = group["num_images"]
+        assert rows[model[0]]["images"] == images.sum()
+        assert rows[model[0]]["gflops"] == pytest.approx((group["gflops_per_image"] * images).sum(), rel=1e-9)
+        assert rows[model[0]]["hours"] == pytest.approx((group["latency_ms_per_image"] * images).sum() / 3.6e6, rel=1e-9)
+    assert cli.main(["plan", str(finished / "config.test.yaml"), "--gpus", "2"]) == 0  # from the repository: no records
+    out = capsys.readouterr().out
+    assert "| all | 4 | 32 | 8 / 4 / 8 | – | – |" in out and "no flops.json or latency yet" in out
