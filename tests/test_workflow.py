@@ -177,7 +177,9 @@ def test_the_plan_counts_what_the_run_made_and_costs_what_it_measured(finished, 
         images = group["num_images"]
         assert rows[model[0]]["images"] == images.sum()
         assert rows[model[0]]["gflops"] == pytest.approx((group["gflops_per_image"] * images).sum(), rel=1e-9)
-        assert rows[model[0]]["hours"] == pytest.approx((group["latency_ms_per_image"] * images).sum() / 3.6e6, rel=1e-9)
+        assert rows[model[0]]["hours"] == pytest.approx(
+            (group["latency_ms_per_image"] * images).sum() / 3.6e6, rel=1e-9
+        )
     assert cli.main(["plan", str(finished / "config.test.yaml"), "--gpus", "2"]) == 0  # from the repository: no records
     out = capsys.readouterr().out
     assert "| all | 4 | 32 | 8 / 4 / 8 | – | – |" in out and "no flops.json or latency yet" in out
