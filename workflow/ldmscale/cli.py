@@ -55,7 +55,9 @@ def _plan(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ldmscale", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ldmscale", description="what a sweep of latent diffusion models costs and answers"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, run, what in (("plan", _plan, "what a sweep will cost, before it runs"),
                             ("check", _check, "whether a config is runnable: schema, checks, files")):  # fmt: skip
