@@ -435,3 +435,20 @@ def test_a_margin_and_its_interval_come_from_the_same_images():
                               frontier.Resamples(frontier.resample_counts(128, 2000)))  # fmt: skip
     assert margin["margin"] == pytest.approx((va[:32] - vb).mean())
     assert margin["margin_ci_low"] <= margin["margin"] <= margin["margin_ci_high"] < va.mean() - vb.mean()
+
+
+def test_latencies_from_different_devices_are_said_not_to_compare():
+    """Two models timed on different GPUs: the latency section of the README and the cost table say so, naming
+    which model ran where; one device, no note."""
+    from ldmscale.image_cost import devices_note
+
+    df, per_image = curves({**SMALL, ("big", 1): 0.4, ("big", 2): 0.8, ("big", 4): 0.9})
+    df = df.with_columns(latency_ms_per_image=pl.col("normalised_cost") * 7.0)
+    one = frontier.analyse(df.with_columns(latency_device=pl.lit("NVIDIA H100")), per_image, "attr_acc", {}, 4, 100)
+    assert "not comparable" not in frontier.summary_markdown(one, 100)
+    two = df.with_columns(latency_device=pl.when(pl.col("model") == "big").then(pl.lit("NVIDIA A100"))
+                          .otherwise(pl.lit("NVIDIA H100")))  # fmt: skip
+    text = frontier.summary_markdown(frontier.analyse(two, per_image, "attr_acc", {}, 4, 100), 100)
+    section = text.split("by latency_ms_per_image")[1]
+    assert "**Latency was measured on 2 devices** (big on NVIDIA A100; small on NVIDIA H100)" in section
+    assert "are not comparable" in devices_note(two.unique("model")) and devices_note(two.head(1)) == ""

@@ -33,3 +33,18 @@ def sampling_latency_ms(latency: dict, nfe: int, cfg: bool) -> float:
 def normalised_cost(unet_flops: float, reference_unet_flops: float, steps: int) -> float:
     """Return the paper's normalised sampling cost: UNet FLOPs relative to the reference model's, times steps."""
     return unet_flops / reference_unet_flops * steps
+
+
+def devices_note(table) -> str:
+    """Return a warning where the models' latency was measured on more than one device ('' otherwise): latencies
+    from different devices do not compare."""
+    if "latency_device" not in table.columns:
+        return ""
+    by_device = table.filter(table["latency_device"].is_not_null()).group_by("latency_device", maintain_order=True)
+    groups = {device: sorted(rows["model"].unique()) for (device,), rows in by_device}
+    if len(groups) < 2:
+        return ""
+    where = "; ".join(f"{', '.join(models)} on {device}" for device, models in groups.items())
+    return (f"\n**Latency was measured on {len(groups)} devices** ({where}): latencies of models on different devices "
+            "are not comparable. Profile every model on one device (on SLURM, pin `gpu_model` for profile_latency in "
+            "profiles/slurm/config.yaml).\n")  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..image_cost import normalised_cost
+from ..image_cost import devices_note, normalised_cost
 
 
 def cost_table(flops: dict[str, dict], latency: dict[str, dict], sources: dict[str, str], reference_model: str | None):
@@ -52,4 +52,5 @@ def markdown(table) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c, row[c]) for c in header) + " |" for row in table.iter_rows(named=True)]
     reference = table["reference_model"][0]
-    return "\n".join(lines) + f"\n\nUNet cost relative to {reference} (batch 1, per call); FLOPs = 2 × MACs.\n"
+    note = f"\n\nUNet cost relative to {reference} (batch 1, per call); FLOPs = 2 × MACs.\n"
+    return "\n".join(lines) + note + devices_note(table)

@@ -6,6 +6,7 @@ import math
 
 import polars as pl
 
+from ..image_cost import devices_note
 from ..paths import COST_AXES, DISTILLATION
 from .analysis import ALL_SAMPLERS, TABLES, _pooled, analyse
 from .distillation import COLUMNS
@@ -50,6 +51,9 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
     for (task, metric, cost), rows in budgets.group_by(["task", "metric", "cost_axis"], maintain_order=True):
         direction = "higher is better" if _higher_is_better(metric) else "lower is better"
         lines += ["", f"## {metric} ({direction}) by {cost}, task {task}", "", f"Cost: {COST_AXES[cost]}.", ""]
+        note = devices_note(tables["best_guidance"].filter(pl.col("task") == task)) if (
+            cost == "latency_ms_per_image" and "best_guidance" in tables) else ""  # fmt: skip
+        lines += [note.strip(), ""] if note else []
         for run in _runs(rows.sort("budget").to_dicts()):
             lines.append(_budget_sentence(run, metric))
         lines += ["", *_crossover_sentences(crosses, task, metric, cost)]
