@@ -76,10 +76,14 @@ def test_changing_kid_settings_reruns_only_kid(real_run):
     assert jobs.get("score") == 2 and "reference_features" not in jobs and "image_features" not in jobs
 
 
-def test_the_local_coco_example_plans_its_sweep_once_its_files_are_set(tmp_path, tiny_pipeline_dir):
+def test_the_local_coco_example_plans_its_sweep_once_its_files_are_set(
+    tmp_path, tiny_pipeline_dir, monkeypatch, capsys
+):
     """config/examples/local-coco.yaml with every SET path pointed at a tiny stand-in: the check passes and the dry
     run plans 2 models × 2 samplers × 4 steps × 3 guidance scales, 10 shards of 500 images each, FID and CLIP score."""
     from safetensors.numpy import save_file
+
+    from ldmscale import cli
 
     captions = tmp_path / "captions.json"
     captions.write_text(
@@ -102,3 +106,12 @@ def test_the_local_coco_example_plans_its_sweep_once_its_files_are_set(tmp_path,
     configurations = 2 * 2 * 4 * 3
     assert jobs["generate"] == configurations * 10 and jobs["score"] == configurations * 2
     assert jobs["prepare_model"] == 2 and jobs["reference_features"] == 1
+    (tmp_path / "local-coco.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["plan", "local-coco.yaml", "--count", "--gpus", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"| all | {configurations} | {configurations * 5000} | 480 / 96 / 96 |" in out
+    assert (
+        "counted the FLOPs of mine-small on the meta device" in out
+        and "| all | 48 | 240000 | 480 / 96 / 96 | – |" not in out
+    )

@@ -50,7 +50,11 @@ def _check(args) -> int:
 def _plan(args) -> int:
     from . import plan
 
-    print(plan.text(plan.rows(load(args.config)), args.gpus), end="")
+    config = load(args.config)
+    if args.count:
+        for name in plan.count_missing(config):
+            print(f"counted the FLOPs of {name} on the meta device: {plan.paths.FLOPS.format(model=name)}")
+    print(plan.text(plan.rows(config), args.gpus), end="")
     return 0
 
 
@@ -65,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("config", nargs="?", default="config.yaml")
         if name == "plan":
             sub.add_argument("--gpus", type=int, help="devices that sample at once: the wall time on them")
+            sub.add_argument("--count", action="store_true", help="first count the FLOPs of local and architecture "
+                             "models that have no record (meta device, seconds each)")  # fmt: skip
         sub.set_defaults(run=run)
     for name in ("experiment", "scaling"):
         commands.add_parser(name, help=f"python -m ldmscale.{name}", add_help=False)

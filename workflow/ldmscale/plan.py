@@ -29,6 +29,38 @@ def _nfe(sampler: str, steps: int, model_dir: Path, cache: dict) -> int:
     return cache[key]
 
 
+def resolution(config: dict) -> int | None:
+    """Return the image side cost is measured at: the largest any task asks for (a super-resolution task's crop), as
+    the workflow's cost rules take it."""
+    sides = [t["super_resolution"]["crop"] if t["kind"] == "super_resolution" else t["resolution"]
+             for t in config["tasks"].values()]  # fmt: skip
+    return max((side for side in sides if side), default=None)
+
+
+def count_missing(config: dict, root: str | Path = ".") -> list[str]:
+    """Count on the meta device, into `root`'s results/cost/{model}/flops.json, the FLOPs of every local and
+    architecture model that has no record yet (their configs are at hand; seconds each, no weights read); return the
+    names counted. Toy and hub models get theirs from the workflow (`snakemake results/cost/{model}/flops.json`)."""
+    import tempfile
+
+    from . import architectures, cost
+
+    counted = []
+    for model in config["models"]:
+        out = Path(root) / paths.FLOPS.format(model=model["name"])
+        kind = cfg.source(model)
+        if out.is_file() or kind not in ("local", "architecture") or "lora" in model:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            where = model["local"]["path"] if kind == "local" else Path(tmp) / "model"
+            if kind == "architecture":
+                spec = model["architecture"]
+                architectures.write(where, spec["preset"], spec["base_channels"], spec["unet"])
+            files.write_json(out, cost.count_flops(where, resolution(config)))
+        counted.append(model["name"])
+    return counted
+
+
 def rows(config: dict, root: str | Path = ".") -> list[dict]:
     """Return one row per generating model: configurations, images, jobs per rule, GFLOPs and hours (None where its
     cost record is missing), and the latency device."""
@@ -66,6 +98,8 @@ def _unit(devices: set[str]) -> str:
 
 def text(table: list[dict], gpus: int | None = None) -> str:
     """Return the plan as a table, its totals, and what to run where a cost record is missing."""
+    if not table:
+        return "no model generates: this sweep only costs its models (results/cost/table.csv)\n"
     devices = {r["device"] for r in table if r.get("device")}
     unit = _unit(devices)
     lines = [f"| model | configurations | images | generate / features / score jobs | GFLOPs | {unit} |",
