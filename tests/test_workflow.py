@@ -100,21 +100,15 @@ def test_a_toy_student_is_distilled_from_its_teacher_and_only_its_chain_runs(fin
     assert yaml.safe_load((work / "results/models/tiny-a-lcm/unet/config.json").read_text())["time_cond_proj_dim"] == 16
 
 
-def test_a_predicted_size_is_counted_and_never_trained_generated_or_scored(finished, tmp_path):
-    """predict: true: its pipeline is the toy's with an untrained UNet of its width, costed like any member; nothing
-    is sampled from it, and only the cost table and the scaling law (and what reads it) run again."""
+def test_a_predicted_size_is_counted_and_never_trained_generated_or_scored(finished):
+    """predict: true: it is prepared and costed like any member (its pipeline: tests/test_toy_predicted.py); nothing
+    is trained or sampled, and only the cost table and the scaling law (and what reads it) run again."""
     config = tiny_config(models=[*tiny_config()["models"], {"name": "tiny-c", "toy": {"width": 32}, "predict": True}])
     proc = snakemake(finished, config, "--dry-run")
     assert planned_jobs(proc) == {
         "prepare_model": 1, "count_flops": 1, "profile_latency": 1, "cost_table": 1,
         "scaling": 1, "frontier": 1, "charts": 2, "all": 1,
     }  # fmt: skip
-    work = tmp_path / "work"
-    shutil.copytree(finished, work, symlinks=True)
-    snakemake(work, config, "results/cost/tiny-c/flops.json")
-    flops = {m: yaml.safe_load((work / f"results/cost/{m}/flops.json").read_text()) for m in ("tiny-b", "tiny-c")}
-    assert flops["tiny-c"]["unet"]["params"] > 3 * flops["tiny-b"]["unet"]["params"]  # width 32 against 16
-    assert not (work / "results/models/tiny-c").exists() and not (work / "results/samples/shapes/tiny-c").exists()
 
 
 def test_lint_is_clean(tmp_path):
@@ -158,28 +152,3 @@ def test_default_experiment_uses_the_shipped_family_and_trains_nothing(tmp_path)
     assert predicted, "the default experiment shows a size nobody trained"
     assert not {"train_unet", "toy_text_encoder", "toy_autoencoder", "toy_scorer"} & jobs.keys(), jobs
     assert jobs["prepare_model"] == len(config["models"]) and jobs["generate"] == configs - predicted * per_model
-
-
-def test_the_plan_counts_what_the_run_made_and_costs_what_it_measured(finished, tmp_path, capsys):
-    """`ldmscale plan` on the tiny config: its jobs are the dry run's from an empty directory, and, with the run's cost
-    records, its GFLOPs and hours are the summary's (which counted every UNet call) summed over images."""
-    import polars as pl
-
-    from ldmscale import cli, plan
-
-    config = cli.load(str(finished / "config.test.yaml"))
-    rows = {r["model"]: r for r in plan.rows(config, finished)}
-    fresh = planned_jobs(snakemake(tmp_path, tiny_config(), "--dry-run"))
-    for rule in ("generate", "image_features", "score"):
-        assert sum(r[rule] for r in rows.values()) == fresh[rule], rule
-    summary = pl.read_parquet(finished / "results" / "summary.parquet")
-    for model, group in summary.group_by("model"):
-        images = group["num_images"]
-        assert rows[model[0]]["images"] == images.sum()
-        assert rows[model[0]]["gflops"] == pytest.approx((group["gflops_per_image"] * images).sum(), rel=1e-9)
-        assert rows[model[0]]["hours"] == pytest.approx(
-            (group["latency_ms_per_image"] * images).sum() / 3.6e6, rel=1e-9
-        )
-    assert cli.main(["plan", str(finished / "config.test.yaml"), "--gpus", "2"]) == 0  # from the repository: no records
-    out = capsys.readouterr().out
-    assert "| all | 4 | 32 | 8 / 4 / 8 | – | – |" in out and "no flops.json or latency yet" in out

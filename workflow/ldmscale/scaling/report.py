@@ -145,17 +145,24 @@ def analyse(
     return {name: pl.DataFrame(rows, infer_schema_length=None) for name, rows in out.items()}
 
 
+def _section(rows: pl.DataFrame, title: str, intro: list[str]):
+    """Return a README section's opening lines and its rows grouped per task, sampler, metric and cost axis; nothing
+    where there are no rows."""
+    if rows.is_empty():
+        return [], []
+    return ["", f"### {title}", "", *intro], rows.group_by(
+        ["task", "sampler", "metric", "cost_axis"], maintain_order=True
+    )
+
+
 def _optimal_lines(rows: pl.DataFrame) -> list[str]:
     """Return the README's table of the inference-optimal size per budget, per task, sampler, metric and cost axis."""
-    if rows.is_empty():
-        return []
-    lines = ["", "### The inference-optimal size", "",
-             "For each budget, the size x* (UNet GFLOPs per call) and steps s* the law used predicts best (x*'s 95%",
-             "interval over the refits; *extrapolated*: beyond the sizes measured), and the swept (model, steps) it",
-             "predicts best within the budget (results/frontier/scaling_optimal.csv). On GFLOPs per image, a budget C",
-             "buys x·s = (C − o) / u, with u and o fitted to the sweep's costs (their largest error is given)."]  # fmt: skip
-    keys = ["task", "sampler", "metric", "cost_axis"]
-    for (task, sampler, metric, axis), group in rows.group_by(keys, maintain_order=True):
+    lines, groups = _section(rows, "The inference-optimal size", [
+        "For each budget, the size x* (UNet GFLOPs per call) and steps s* the law used predicts best (x*'s 95%",
+        "interval over the refits; *extrapolated*: beyond the sizes measured), and the swept (model, steps) it",
+        "predicts best within the budget (results/frontier/scaling_optimal.csv). On GFLOPs per image, a budget C",
+        "buys x·s = (C − o) / u, with u and o fitted to the sweep's costs (their largest error is given)."])  # fmt: skip
+    for (task, sampler, metric, axis), group in groups:
         fit = ""
         if axis == "gflops_per_image":
             fit = f"; sampling cost fitted within {group['cost_model_error'].max():.1%}"
@@ -174,17 +181,15 @@ def _optimal_lines(rows: pl.DataFrame) -> list[str]:
 
 def _predicted_lines(rows: pl.DataFrame) -> list[str]:
     """Return the README's words on the sizes nobody trained: per budget, the best of them against the best measured."""
-    if rows.is_empty():
-        return []
-    lines = ["", "### Sizes nobody trained", "",
-             "At each budget, the best configuration of the sizes marked `predict: true` (their scores from the law)",
-             "against the best measured configuration, and the predicted margin (positive: the untrained size is better)",
-             "with its 95% interval: the prediction interval paired with the measurement's resamples, per budget",
-             "(results/frontier/predicted.csv; every predicted configuration: predicted_scores.csv)."]  # fmt: skip
-    keys = ["task", "sampler", "metric", "cost_axis"]
-    for (task, sampler, metric, axis), group in rows.group_by(keys, maintain_order=True):
+    lines, groups = _section(rows, "Sizes nobody trained", [
+        "At each budget, the best configuration of the sizes marked `predict: true` (their scores from the law)",
+        "against the best measured configuration, and the predicted margin (positive: the untrained size is better)",
+        "with its 95% interval: the prediction interval paired with the measurement's resamples, per budget",
+        "(results/frontier/predicted.csv; every predicted configuration: predicted_scores.csv)."])  # fmt: skip
+    for (task, sampler, metric, axis), group in groups:
         lines += ["", f"{metric}, task {task}, sampler {sampler}, budgets of {axis}:", ""]
-        for (verdict,), none in group.filter(pl.col("predicted_model").is_null()).group_by(["verdict"]):
+        unfit = group.filter(pl.col("predicted_model").is_null())
+        for (verdict,), none in unfit.group_by(["verdict"], maintain_order=True):
             lines.append(f"- {', '.join(_number(b) for b in none['budget'])}: {verdict}.")
         for r in group.filter(pl.col("predicted_model").is_not_null()).iter_rows(named=True):
             steps = f"{r['predicted_steps']} step{'s' if r['predicted_steps'] != 1 else ''}"
