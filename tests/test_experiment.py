@@ -10,6 +10,7 @@ import yaml
 from helpers import ROOT
 
 from ldmscale import experiment
+from ldmscale.images import read_images
 
 N = 300
 PARAMS = {"s": 1, "m": 5, "l": 25}
@@ -129,9 +130,9 @@ def shipped_sweep(tmp_path_factory):
                 generate.generate_shard(
                     pipe, out, prompts, range(SHIPPED_N), config["tasks"]["shapes"]["seed"], "ddim", n, guidance, 64, 32
                 )
-                predictions = features.toy_features(
-                    shipped / "scorer", [generate.read_images(sorted(out.glob("*.png")))]
-                )["predictions"]
+                predictions = features.toy_features(shipped / "scorer", [read_images(sorted(out.glob("*.png")))])[
+                    "predictions"
+                ]
                 values = (predictions == labels).mean(1)
                 config_key = {
                     "task": "shapes",

@@ -11,6 +11,7 @@ import yaml
 from helpers import ROOT, snakemake, snakemake_command, tiny_config
 
 from ldmscale import features, files, generate, integrity, models, tasks
+from ldmscale.images import MANIFEST, read_manifest
 
 CONFIG_DIR = "results/samples/shapes/c8/ddim/s8_g1"
 SHARDS = [f"{CONFIG_DIR}/shard{k}" for k in range(2)]
@@ -66,9 +67,7 @@ def killed_and_resumed(tmp_path_factory):
     try:
         wait_for(f"{CONFIG_DIR}/.shard*.tmp-*/000*.png", work, first)  # a shard with some of its images written
         os.killpg(first.pid, signal.SIGSTOP)
-        seen["half_done"] = [
-            p for p in work.glob(f"{CONFIG_DIR}/.shard*.tmp-*") if not (p / generate.MANIFEST).exists()
-        ]
+        seen["half_done"] = [p for p in work.glob(f"{CONFIG_DIR}/.shard*.tmp-*") if not (p / MANIFEST).exists()]
         seen["while_running"] = snakemake(work, config, *SHARDS, check=False)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
@@ -105,8 +104,8 @@ def test_resumed_images_equal_an_uninterrupted_runs(killed_and_resumed, tmp_path
     shutil.copytree(killed_and_resumed["work"], uninterrupted, ignore=shutil.ignore_patterns("samples", ".snakemake"))
     snakemake(uninterrupted, shipped_config(), *SHARDS)
     for shard in SHARDS:
-        resumed = generate.read_manifest(killed_and_resumed["work"] / shard)["images"]
-        assert resumed == generate.read_manifest(uninterrupted / shard)["images"]  # names, SHA-256, prompts, seeds
+        resumed = read_manifest(killed_and_resumed["work"] / shard)["images"]
+        assert resumed == read_manifest(uninterrupted / shard)["images"]  # names, SHA-256, prompts, seeds
 
 
 @pytest.mark.workflow

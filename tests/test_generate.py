@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from ldmscale import generate, samplers
+from ldmscale.images import load_images, read_manifest
 
 PROMPTS = {i: f"a small red circle on the {'left' if i % 2 else 'right'}" for i in range(8)}
 
@@ -19,8 +20,8 @@ def test_sharded_images_equal_unsharded_bit_for_bit(tiny_pipeline, tmp_path, sam
     run(tiny_pipeline, tmp_path / "all", range(8), sampler)
     run(tiny_pipeline, tmp_path / "a", range(0, 4), sampler)
     run(tiny_pipeline, tmp_path / "b", range(4, 8), sampler)
-    whole, _ = generate.load_images([tmp_path / "all"])
-    parts, _ = generate.load_images([tmp_path / "a", tmp_path / "b"])
+    whole, _ = load_images([tmp_path / "all"])
+    parts, _ = load_images([tmp_path / "a", tmp_path / "b"])
     assert np.array_equal(whole, parts)
 
 
@@ -29,8 +30,8 @@ def test_batch_size_changes_images_by_rounding_at_most(tiny_pipeline, tmp_path):
     # differ only by float rounding that survives 8-bit quantisation.
     run(tiny_pipeline, tmp_path / "b4", range(8), "ddpm", batch_size=4)
     run(tiny_pipeline, tmp_path / "b1", range(8), "ddpm", batch_size=1)
-    a = generate.load_images([tmp_path / "b4"])[0].astype(int)
-    b = generate.load_images([tmp_path / "b1"])[0].astype(int)
+    a = load_images([tmp_path / "b4"])[0].astype(int)
+    b = load_images([tmp_path / "b1"])[0].astype(int)
     assert np.abs(a - b).max() <= 2
     assert (a != b).mean() < 0.01
 
@@ -65,13 +66,13 @@ def test_corrupt_image_is_named(tiny_pipeline, tmp_path):
     victim = tmp_path / "s" / "000001.png"
     victim.write_bytes(victim.read_bytes()[:-10])
     with pytest.raises(ValueError, match="000001.png: SHA-256 differs"):
-        generate.load_images([tmp_path / "s"])
+        load_images([tmp_path / "s"])
 
 
 def test_shard_without_manifest_is_incomplete(tmp_path):
     (tmp_path / "s").mkdir()
     with pytest.raises(ValueError, match="no manifest.json"):
-        generate.read_manifest(tmp_path / "s")
+        read_manifest(tmp_path / "s")
 
 
 def test_an_lcm_distilled_unet_embeds_guidance_in_one_call_per_step(tiny_lcm_pipeline, tmp_path):
@@ -79,5 +80,5 @@ def test_an_lcm_distilled_unet_embeds_guidance_in_one_call_per_step(tiny_lcm_pip
     manifest = run(tiny_lcm_pipeline, tmp_path / "s", range(4), "lcm", steps=2, guidance=3.0)
     assert manifest["nfe"] == {"calls": 2, "batch_multiplier": 1}
     run(tiny_lcm_pipeline, tmp_path / "g1", range(4), "lcm", steps=2, guidance=1.5)
-    a, b = (generate.load_images([tmp_path / d])[0] for d in ("s", "g1"))
+    a, b = (load_images([tmp_path / d])[0] for d in ("s", "g1"))
     assert (a != b).any()  # the embedded scale changes the images

@@ -4,6 +4,7 @@ import pytest
 from conftest import SDXL
 
 from ldmscale import cost, generate, models
+from ldmscale.images import load_images
 
 PROMPTS = {i: f"a red square left of a circle {i}" for i in range(4)}
 
@@ -36,7 +37,7 @@ def test_both_text_encoders_and_the_added_embedding_are_counted(tiny_sdxl_pipeli
 def test_generation_counts_the_doubled_batch_and_cost_profiles_on_cpu(sdxl, tmp_path):
     manifest = generate.generate_shard(sdxl, tmp_path / "s", PROMPTS, range(4), 11, "ddim", 2, 3.0, 4, 32)
     assert manifest["nfe"] == {"calls": 2, "batch_multiplier": 2}
-    images, _ = generate.load_images([tmp_path / "s"])
+    images, _ = load_images([tmp_path / "s"])
     assert images.shape == (4, 32, 32, 3) and images.std() > 0
     latency = cost.profile_latency(sdxl, batch=2, resolution=32, warmup=1, repeats=2)
     assert latency["text_encoder_calls_with_cfg"] == 1 and latency["median_ms"]["text_encoder"] > 0

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from helpers import ROOT, planned_jobs, snakemake, tiny_config
 
-from ldmscale import generate
+from ldmscale.images import load_images, read_manifest
 
 pytestmark = pytest.mark.workflow
 CONFIG_DIR = "results/samples/shapes/tiny-a/ddim/s2_g2"
@@ -29,7 +29,7 @@ def test_outputs_exist_and_are_complete(finished):
     assert (finished / "results/frontier/attr_acc__normalised_cost.png").read_bytes()[:4] == b"\x89PNG"
     assert (finished / "results/frontier/best_per_budget.csv").read_text().startswith("task,metric,cost_axis,budget")
     assert (finished / "logs/train_unet/tiny-a.log").is_file()
-    images, records = generate.load_images([finished / CONFIG_DIR / "shard0", finished / CONFIG_DIR / "shard1"])
+    images, records = load_images([finished / CONFIG_DIR / "shard0", finished / CONFIG_DIR / "shard1"])
     assert images.shape == (8, 32, 32, 3) and [r["index"] for r in records] == list(range(8))
     assert not list(finished.rglob(".*.tmp-*"))
     assert (finished / "results/frontier/README.md").read_text().startswith("# What the frontier says")
@@ -118,12 +118,12 @@ def test_lint_is_clean(tmp_path):
 
 
 def _images(workdir, shards):
-    return generate.load_images([workdir / CONFIG_DIR / f"shard{k}" for k in range(shards)])[0]
+    return load_images([workdir / CONFIG_DIR / f"shard{k}" for k in range(shards)])[0]
 
 
 def _hashes(workdir, shards):
     """Return (index, SHA-256) of every image the shards' manifests list, in index order."""
-    manifests = [generate.read_manifest(workdir / CONFIG_DIR / f"shard{k}") for k in range(shards)]
+    manifests = [read_manifest(workdir / CONFIG_DIR / f"shard{k}") for k in range(shards)]
     return sorted((r["index"], r["sha256"]) for m in manifests for r in m["images"])
 
 

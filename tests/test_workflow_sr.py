@@ -10,7 +10,8 @@ import pytest
 from helpers import planned_jobs, snakemake, tiny_config
 from PIL import Image
 
-from ldmscale import files, generate, sr
+from ldmscale import files, sr
+from ldmscale.images import load_images
 
 pytestmark = pytest.mark.workflow
 GRID = "results/frontier/grids/div/ddim_g1.png"
@@ -83,7 +84,7 @@ def test_psnr_ssim_lpips_and_fid_reach_the_summary_and_the_frontier(sr_run):
         assert result["n"] == 6 and result["ci_low"] <= result["value"] <= result["ci_high"], result
     # every output is paired with its own ground truth: PSNR recomputed here from the files
     doc = files.read_json(work / "results" / "tasks" / "div" / "prompts.json")
-    images, records = generate.load_images([work / "results" / "samples" / "div" / "ldm" / "ddim" / "s2_g1" / "shard0"])
+    images, records = load_images([work / "results" / "samples" / "div" / "ldm" / "ddim" / "s2_g1" / "shard0"])
     truths = np.stack([sr.ground_truth(doc, r["index"]) for r in records])
     mse = ((images.astype(float) - truths) ** 2).mean((1, 2, 3))
     psnr = files.read_json(work / "results" / "scores" / "div" / "ldm" / "ddim" / "s2_g1" / "psnr.json")

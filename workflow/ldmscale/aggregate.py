@@ -6,7 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from . import cost, files, generate
+from . import files, images
+from .image_cost import normalised_cost, sampling_flops, sampling_latency_ms
 from .paths import config_from_path
 
 
@@ -25,7 +26,7 @@ def summary(
     rows: dict[tuple, dict] = {}
     for shard in shard_dirs:
         config = config_from_path(shard)
-        manifest = generate.read_manifest(shard, verify=False)
+        manifest = images.read_manifest(shard, verify=False)
         nfe, cfg = manifest["nfe"]["calls"], manifest["nfe"]["batch_multiplier"] == 2
         f, lat = flops[config["model"]], latency[config["model"]]
         rows[tuple(config.values())] = {
@@ -34,10 +35,10 @@ def summary(
             "cfg": cfg,
             "unet_params": f["unet"]["params"],
             "unet_gflops": f["unet"]["flops_b1"] / 1e9,
-            "gflops_per_image": cost.sampling_flops(f, nfe, cfg) / 1e9,
-            "normalised_cost": cost.normalised_cost(f["unet"]["flops_b1"], reference_flops, config["steps"]),
+            "gflops_per_image": sampling_flops(f, nfe, cfg) / 1e9,
+            "normalised_cost": normalised_cost(f["unet"]["flops_b1"], reference_flops, config["steps"]),
             "reference_model": reference_model,
-            "latency_ms_per_image": cost.sampling_latency_ms(lat, nfe, cfg),
+            "latency_ms_per_image": sampling_latency_ms(lat, nfe, cfg),
             "latency_device": lat["device"],
             "latency_batch": lat["batch"],
             "train_flops": training[config["model"]]["train_flops"] if config["model"] in training else None,

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import files, generate, images, integrity, paired, paths, sr
+from . import files, images, integrity, paired, paths, sr
 
 # resize mode → torchmetrics' `antialias`: tf1 is torch-fidelity's reference behaviour (TF1-style
 # bilinear without antialiasing, as the original FID code); antialias is torchmetrics' default.
@@ -222,7 +222,7 @@ def _metadata(kind: str, options: dict, n: int) -> dict:
 def _checked_records(shard_dirs: list[str], prompt_doc: dict, count: int | None = None) -> list[dict]:
     """Return the manifest records of all shards in index order, checked to be the task's first `count` images (None:
     all of them) and generated from its prompts."""
-    records = generate.shard_records(shard_dirs)
+    records = images.shard_records(shard_dirs)
     items = {item["index"]: item for item in prompt_doc["items"]}
     indices = [r["index"] for r in records]
     if indices != sorted(items)[:count]:

@@ -13,10 +13,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from . import files, integrity, samplers, sr
+from .images import MANIFEST
 from .seeds import index_seed
 
 log = logging.getLogger("ldmscale")
-MANIFEST = "manifest.json"
 
 
 def batches(indices: range, batch_size: int) -> list[list[int]]:
@@ -167,39 +167,3 @@ def _nfe(calls: list[dict]) -> dict:
     if len(counts) != 1 or len(doubling) != 1:
         raise RuntimeError(f"UNet calls differ between batches: {calls}")
     return {"calls": counts.pop(), "batch_multiplier": int(doubling.pop())}
-
-
-def read_manifest(shard_dir: str | Path, verify: bool = True) -> dict:
-    """Return a shard's manifest, checking every image against its recorded SHA-256 when `verify`."""
-    shard_dir = Path(shard_dir)
-    path = shard_dir / MANIFEST
-    if not path.is_file():
-        raise ValueError(f"{shard_dir}: no {MANIFEST}; the shard is incomplete, rerun its generate job")
-    manifest = files.read_json(path)
-    if verify:
-        for record in manifest["images"]:
-            image = shard_dir / record["file"]
-            if not image.is_file():
-                raise ValueError(f"{image}: listed in {path} but missing")
-            if integrity.sha256(image) != record["sha256"]:
-                raise ValueError(f"{image}: SHA-256 differs from {path}; the file is corrupt or was changed")
-    return manifest
-
-
-def shard_records(shard_dirs: list[str | Path]) -> list[dict]:
-    """Return the manifest records of all shards in index order, each with its image's path, images checked."""
-    records = []
-    for shard_dir in shard_dirs:
-        records += [{**r, "path": str(Path(shard_dir) / r["file"])} for r in read_manifest(shard_dir)["images"]]
-    return sorted(records, key=lambda r: r["index"])
-
-
-def read_images(paths: list[str | Path]) -> np.ndarray:
-    """Return the images at `paths` as uint8 (N, H, W, 3) RGB."""
-    return np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
-
-
-def load_images(shard_dirs: list[str | Path]) -> tuple[np.ndarray, list[dict]]:
-    """Return all images of the shards as uint8 (N, H, W, 3) in index order, with their manifest records."""
-    records = shard_records(shard_dirs)
-    return read_images([r["path"] for r in records]), records

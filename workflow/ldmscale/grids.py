@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import files, generate, paths
+from . import files, paths
+from .images import load_images
 
 LABEL_PX = 14
 MARGIN = 6
@@ -50,7 +51,7 @@ def write(
     for shard in shard_dirs:
         config = paths.config_from_path(shard)
         by_config.setdefault((config["model"], config["steps"]), []).append(shard)
-    cells = {key: generate.load_images(sorted(shards))[0][:images] for key, shards in by_config.items()}
+    cells = {key: load_images(sorted(shards))[0][:images] for key, shards in by_config.items()}
     if prompt_doc.get("kind") == "super_resolution":  # what every row upscaled, and what it should have given
         from . import sr
 
