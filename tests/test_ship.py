@@ -1,6 +1,7 @@
 """Shipped toy checkpoints: fp16 copies with checksums and recipe, verified at use, refused when they do not fit."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -101,3 +102,12 @@ def test_super_resolution_members_ship_in_their_own_directories(shipped):
     assert record["sr_members"]["16"]["task"] == "super_resolution" and "16" not in record["members"]
     assert json.loads((shipped / "models/c16-sr/train.json").read_text())["train_flops"] == 7
     integrity.verify_checksums(shipped / "models/c16-sr/unet")
+
+
+def test_provenance_hashes_the_config_as_resolved_and_names_the_commit(tmp_path):
+    from ldmscale import files
+
+    made = files.provenance({"b": 1, "a": [1, 2]}, ["c.yaml"], ROOT)
+    assert made == files.provenance({"a": [1, 2], "b": 1}, ["c.yaml"], ROOT)  # key order does not matter
+    assert made["config_sha256"] != files.provenance({"a": [1, 2], "b": 2}, [], ROOT)["config_sha256"]
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", made["commit"]) and files.commit(tmp_path) is None

@@ -28,6 +28,9 @@ def test_outputs_exist_and_are_complete(finished):
     assert (finished / "results/summary.parquet").is_file()
     assert (finished / "results/frontier/attr_acc__normalised_cost.png").read_bytes()[:4] == b"\x89PNG"
     assert (finished / "results/frontier/best_per_budget.csv").read_text().startswith("task,metric,cost_axis,budget")
+    readme = (finished / "results/frontier/README.md").read_text()
+    made = r"Made from the config \S+config.test.yaml \(SHA-256 .*: [0-9a-f]{64}\) by ldmscale at commit ([0-9a-f]{40}"
+    assert re.search(made + r"(\+dirty)?|unknown \(not a git checkout\))\.\n$", readme), readme[-400:]
     assert (finished / "logs/train_unet/tiny-a.log").is_file()
     images, records = load_images([finished / CONFIG_DIR / "shard0", finished / CONFIG_DIR / "shard1"])
     assert images.shape == (8, 32, 32, 3) and [r["index"] for r in records] == list(range(8))

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -105,3 +106,24 @@ def python_info() -> dict[str, str]:
         if module is not None:
             info[name] = module.__version__
     return info
+
+
+def commit(repository: str | Path) -> str | None:
+    """Return the repository's HEAD commit, with '+dirty' when it has uncommitted changes (None outside git)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repository, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repository,
+                               capture_output=True, text=True, check=True)  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def provenance(config: dict, configfiles, repository: str | Path) -> dict:
+    """Return what made a result: the config's SHA-256 (as resolved, its files and any --config edits together, keys
+    sorted), the config files named, and the commit of the ldmscale repository that ran it."""
+    import hashlib
+
+    text = json.dumps(config, sort_keys=True, default=str)
+    return {"config_sha256": hashlib.sha256(text.encode()).hexdigest(), "configfiles": [str(f) for f in configfiles],
+            "commit": commit(repository)}  # fmt: skip

@@ -37,6 +37,7 @@ rule frontier:
         budgets=config["frontier"]["budgets"],
         buckets=config["frontier"]["buckets"],
         bootstrap=config["frontier"]["bootstrap"],
+        provenance=lambda wc: files.provenance(config, workflow.configfiles, REPOSITORY),
     log:
         "logs/frontier.log",
     conda:

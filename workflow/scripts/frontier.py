@@ -19,4 +19,5 @@ with files.job_log(snakemake.log[0]):
         p.bootstrap,
         snakemake.input.get("refinement"),
         snakemake.input.get("scaling"),
+        p.provenance,
     )

@@ -244,10 +244,12 @@ def write_all(
     reps: int,
     refinement_path: str | None = None,
     scaling_path: str | None = None,
+    provenance: dict | None = None,
 ) -> None:
     """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary; with the rounds of
     an adaptively refined sweep (`refinement_path`), its paired intervals at the level its looks call for; the scaling
-    law's section (`scaling_path`, written by the `scaling` rule) at the end of the README."""
+    law's section (`scaling_path`, written by the `scaling` rule) at the end of the README, then what made it
+    (`provenance`, `files.provenance`)."""
     from pathlib import Path
 
     from .. import files
@@ -274,4 +276,15 @@ def write_all(
                 table.write_csv(tmp)
     with files.atomic_path(outputs.readme) as tmp:
         scaling = Path(scaling_path).read_text() if scaling_path else ""
-        Path(tmp).write_text(summary_markdown(tables, reps, refinement) + distillation_markdown(distilled) + scaling)
+        text = summary_markdown(tables, reps, refinement) + distillation_markdown(distilled) + scaling
+        Path(tmp).write_text(text + provenance_markdown(provenance))
+
+
+def provenance_markdown(provenance: dict | None) -> str:
+    """Return the README's last lines: the config (its SHA-256, as resolved) and the ldmscale commit that made it."""
+    if not provenance:
+        return ""
+    named = ", ".join(provenance["configfiles"]) or "no file"
+    commit = provenance["commit"] or "unknown (not a git checkout)"
+    return (f"\n---\nMade from the config {named} (SHA-256 of the config as resolved, files and --config edits "
+            f"together: {provenance['config_sha256']}) by ldmscale at commit {commit}.\n")  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
@@ -19,17 +18,6 @@ def _half_copy(source: Path, out: Path) -> None:
         tensors = load_file(weights)
         save_file({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, weights, {"format": "pt"})
     integrity.record_checksums(out)
-
-
-def _commit(repository: str | Path) -> str | None:
-    """Return the repository's HEAD commit, with '+dirty' when it has uncommitted changes (None outside git)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repository, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repository,
-                               capture_output=True, text=True, check=True)  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _ship_unets(
@@ -71,7 +59,7 @@ def ship(
             "sr_members": _ship_unets(tmp, sr_members or {}, student=False, kind="super_resolution"),
             "command": "make toy-checkpoints  (snakemake --configfile config/toy-family.yaml "
             "--config train_toy=True -- ship_toy, then copied to resources/toy/)",
-            "commit": _commit(repository),
+            "commit": files.commit(repository),
             "weights": "float16 copies of the float32 training outputs; loaded back as float32",
             "sha256": {str(p.relative_to(tmp)): integrity.sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
         }
