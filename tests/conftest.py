@@ -89,10 +89,10 @@ def tiny_parts(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def tiny_pipeline_dir(tmp_path_factory, tiny_parts) -> Path:
     """Return a saved StableDiffusionPipeline of untrained toy parts (UNet width 8), assembled by ldmscale."""
-    from ldmscale import models
+    from ldmscale.toy import nets
 
     out = tmp_path_factory.mktemp("tiny_pipeline") / "pipeline"
-    models.assemble_toy(out, tiny_parts["unet"], tiny_parts["vae"], tiny_parts["text"])
+    nets.assemble(out, tiny_parts["unet"], tiny_parts["vae"], tiny_parts["text"])
     return out
 
 
@@ -105,7 +105,7 @@ def tiny_lcm_pipeline_dir(tmp_path_factory, tiny_parts) -> Path:
     import torch
     from diffusers import UNet2DConditionModel
 
-    from ldmscale import integrity, models
+    from ldmscale import integrity
     from ldmscale.toy import nets
 
     root = tmp_path_factory.mktemp("tiny_lcm")
@@ -113,7 +113,7 @@ def tiny_lcm_pipeline_dir(tmp_path_factory, tiny_parts) -> Path:
     config = {**nets.unet_config(8, 8), "time_cond_proj_dim": LCM_EMBEDDING}
     UNet2DConditionModel.from_config(config).save_pretrained(root / "unet")
     integrity.record_checksums(root / "unet")
-    models.assemble_toy(root / "pipeline", root / "unet", tiny_parts["vae"], tiny_parts["text"])
+    nets.assemble(root / "pipeline", root / "unet", tiny_parts["vae"], tiny_parts["text"])
     return root / "pipeline"
 
 

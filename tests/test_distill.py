@@ -82,7 +82,7 @@ def test_a_tiny_distillation_saves_a_student_that_samples_with_lcm(tmp_path, tin
     assert record["params"] == sum(p.numel() for p in teacher.parameters()) + 16 * 8
     assert not torch.equal(student.conv_in.weight, teacher.conv_in.weight)  # trained, starting from the teacher
 
-    models.assemble_toy(tmp_path / "pipe", tmp_path / "unet", tiny_parts["vae"], tiny_parts["text"])
+    nets.assemble(tmp_path / "pipe", tmp_path / "unet", tiny_parts["vae"], tiny_parts["text"])
     pipe = models.load_pipeline(tmp_path / "pipe")
     from ldmscale import samplers
 

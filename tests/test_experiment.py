@@ -106,7 +106,7 @@ def shipped_sweep(tmp_path_factory):
     import torch
 
     from ldmscale import features, generate, models, tasks
-    from ldmscale.toy import data
+    from ldmscale.toy import data, nets
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     shipped = ROOT / "resources" / "toy" / f"v{data.DATA_VERSION}"
@@ -122,7 +122,7 @@ def shipped_sweep(tmp_path_factory):
     rows, per_image = [], []
     for width in dict.fromkeys([widths[0], widths[len(widths) // 2], widths[-1]]):
         pipe_dir = tmp / f"c{width}"
-        models.assemble_toy(pipe_dir, shipped / "models" / f"c{width}" / "unet", shipped / "vae", shipped / "text")
+        nets.assemble(pipe_dir, shipped / "models" / f"c{width}" / "unet", shipped / "vae", shipped / "text")
         pipe = models.load_pipeline(pipe_dir, "cpu", "float32")
         for n in (steps[0], steps[1], steps[-1]):
             for guidance in config["guidance"]:

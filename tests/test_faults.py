@@ -12,6 +12,7 @@ from helpers import ROOT, snakemake, snakemake_command, tiny_config
 
 from ldmscale import features, files, generate, integrity, models, tasks
 from ldmscale.images import MANIFEST, read_manifest
+from ldmscale.toy import nets
 
 CONFIG_DIR = "results/samples/shapes/c8/ddim/s8_g1"
 SHARDS = [f"{CONFIG_DIR}/shard{k}" for k in range(2)]
@@ -150,7 +151,7 @@ def toy_parts(tiny_parts, tmp_path):
 
 
 def assemble(parts, out):
-    models.assemble_toy(out, parts["unet"], parts["vae"], parts["text"])
+    nets.assemble(out, parts["unet"], parts["vae"], parts["text"])
 
 
 def test_prepare_model_names_a_missing_weight_file(toy_parts, tmp_path):

@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from ldmscale import config as cfg
-from ldmscale import files, integrity, models
-from ldmscale.toy import ship
+from ldmscale import files, integrity
+from ldmscale.toy import nets, ship
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = {"seed": 0, "unet": {"steps": 10}}
@@ -51,7 +51,7 @@ def test_shipped_weights_are_float16_with_checksums_and_provenance(shipped):
 
 
 def test_shipped_parts_assemble_to_the_rounded_float32_weights(shipped, tiny_parts, tmp_path):
-    models.assemble_toy(tmp_path / "pipe", shipped / "models/c8/unet", shipped / "vae", shipped / "text")
+    nets.assemble(tmp_path / "pipe", shipped / "models/c8/unet", shipped / "vae", shipped / "text")
     loaded = load_file(tmp_path / "pipe/unet/diffusion_pytorch_model.safetensors")
     original = load_file(tiny_parts["unet"] / "diffusion_pytorch_model.safetensors")
     assert {t.dtype for t in loaded.values()} == {torch.float32}
@@ -64,7 +64,7 @@ def test_a_changed_shipped_file_is_refused_by_name(shipped, tmp_path):
     weights = copy / "models/c8/unet/diffusion_pytorch_model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
     with pytest.raises(ValueError, match="diffusion_pytorch_model.safetensors"):
-        models.assemble_toy(tmp_path / "pipe", copy / "models/c8/unet", copy / "vae", copy / "text")
+        nets.assemble(tmp_path / "pipe", copy / "models/c8/unet", copy / "vae", copy / "text")
 
 
 def test_check_shipped_refuses_another_recipe_or_an_unshipped_width(shipped):

@@ -1,4 +1,5 @@
-"""File integrity: SHA-256 of files, and the checksum record of a directory (a pipeline, a shipped part)."""
+"""File integrity: SHA-256 of files, the checksum record of a directory (a pipeline, a shipped part), and whether a
+directory is a complete, safetensors-only diffusers pipeline."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pathlib import Path
 
 CHECKSUMS = "ldmscale_checksums.json"
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# ldmscale loads pipelines without their safety checker, so a hub model's is never downloaded (1.2 GB for SD1.x).
+OPTIONAL_COMPONENTS = ("safety_checker",)
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -43,3 +47,36 @@ def verify_checksums(path: str | Path) -> None:
     if missing or changed:
         names = changed + [f"{name} (missing)" for name in missing]
         raise ValueError(f"{path}: files missing or changed since their checksums were recorded: {', '.join(names)}")
+
+
+def validate_pipeline_dir(path: str | Path) -> list[str]:
+    """Return the pipeline's component names after checking `path` is a loadable, safetensors-only pipeline.
+
+    Raises ValueError naming the directory and what is wrong: no model_index.json, a listed
+    component missing, a pickle weight file, or a safetensors file whose header does not parse.
+    """
+    from safetensors import safe_open
+
+    path = Path(path)
+    index = path / "model_index.json"
+    if not index.is_file():
+        raise ValueError(f"{path}: not a diffusers pipeline directory (no model_index.json)")
+    spec = json.loads(index.read_text())
+    components = sorted(k for k, v in spec.items() if not k.startswith("_") and isinstance(v, list) and v[0])
+    components = [name for name in components if name not in OPTIONAL_COMPONENTS or (path / name).is_dir()]
+    for name in components:
+        if not (path / name).is_dir():
+            raise ValueError(f"{path}: component {name!r} is listed in model_index.json but {path / name} is missing")
+    unsafe = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.suffix in UNSAFE_SUFFIXES)
+    if unsafe:
+        raise ValueError(f"{path}: pickle weight files are refused, convert them to safetensors: {', '.join(unsafe)}")
+    for weights in sorted(path.rglob("*.safetensors")):
+        try:
+            with safe_open(weights, framework="pt") as f:
+                f.keys()
+        except Exception as err:  # safetensors raises its own error types for truncated or corrupt headers
+            raise ValueError(f"{weights}: corrupt or truncated safetensors file ({err})") from err
+    for name in components:  # a component with a model config.json has weights (schedulers, tokenizers do not)
+        if (path / name / "config.json").is_file() and not any((path / name).glob("*.safetensors")):
+            raise ValueError(f"{path / name}: no .safetensors weights (only safetensors are loaded)")
+    return components

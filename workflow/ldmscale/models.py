@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 from . import architectures, files
-from .integrity import CHECKSUMS, SHA256_RE, record_checksums, sha256, verify_checksums
+from .integrity import (  # noqa: F401 (validate_pipeline_dir, re-exported: models.validate_pipeline_dir)
+    CHECKSUMS,
+    OPTIONAL_COMPONENTS,
+    SHA256_RE,
+    record_checksums,
+    sha256,
+    validate_pipeline_dir,
+    verify_checksums,
+)
 
-UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-# ldmscale loads pipelines without their safety checker, so a hub model's is never downloaded (1.2 GB for SD1.x).
-OPTIONAL_COMPONENTS = ("safety_checker",)
 # What ldmscale takes from a hub repository: configs, tokenizer files and the default-precision safetensors
 # weights (sharded or not). fp16/EMA variants, root-level single-file checkpoints and pickles never match.
 HUB_PATTERNS = [
@@ -21,39 +25,6 @@ HUB_PATTERNS = [
     "*/model.safetensors", "*/model-*.safetensors",
 ]  # fmt: skip
 HUB_IGNORE = [f"{name}/*" for name in OPTIONAL_COMPONENTS]
-
-
-def validate_pipeline_dir(path: str | Path) -> list[str]:
-    """Return the pipeline's component names after checking `path` is a loadable, safetensors-only pipeline.
-
-    Raises ValueError naming the directory and what is wrong: no model_index.json, a listed
-    component missing, a pickle weight file, or a safetensors file whose header does not parse.
-    """
-    from safetensors import safe_open
-
-    path = Path(path)
-    index = path / "model_index.json"
-    if not index.is_file():
-        raise ValueError(f"{path}: not a diffusers pipeline directory (no model_index.json)")
-    spec = json.loads(index.read_text())
-    components = sorted(k for k, v in spec.items() if not k.startswith("_") and isinstance(v, list) and v[0])
-    components = [name for name in components if name not in OPTIONAL_COMPONENTS or (path / name).is_dir()]
-    for name in components:
-        if not (path / name).is_dir():
-            raise ValueError(f"{path}: component {name!r} is listed in model_index.json but {path / name} is missing")
-    unsafe = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.suffix in UNSAFE_SUFFIXES)
-    if unsafe:
-        raise ValueError(f"{path}: pickle weight files are refused, convert them to safetensors: {', '.join(unsafe)}")
-    for weights in sorted(path.rglob("*.safetensors")):
-        try:
-            with safe_open(weights, framework="pt") as f:
-                f.keys()
-        except Exception as err:  # safetensors raises its own error types for truncated or corrupt headers
-            raise ValueError(f"{weights}: corrupt or truncated safetensors file ({err})") from err
-    for name in components:  # a component with a model config.json has weights (schedulers, tokenizers do not)
-        if (path / name / "config.json").is_file() and not any((path / name).glob("*.safetensors")):
-            raise ValueError(f"{path / name}: no .safetensors weights (only safetensors are loaded)")
-    return components
 
 
 def copy_local(source: str | Path, out: str | Path) -> None:
@@ -147,36 +118,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source.resolve(), target)
     except OSError:  # another file system, or links not allowed: copy
         shutil.copyfile(source, target)
-
-
-def assemble_toy(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path) -> None:
-    """Save a StableDiffusionPipeline made of the toy parts to `out`, atomically, in float32.
-
-    The parts' checksums are verified first: shipped checkpoints must be the ones recorded.
-    """
-    import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModel, PreTrainedTokenizerFast
-
-    from .toy import nets
-
-    for part in (unet_dir, vae_dir, text_dir):
-        verify_checksums(part)
-    f32 = {"use_safetensors": True, "dtype": torch.float32}
-    pipe = StableDiffusionPipeline(
-        vae=AutoencoderKL.from_pretrained(vae_dir, **f32),
-        text_encoder=CLIPTextModel.from_pretrained(text_dir / "text_encoder", **f32),
-        tokenizer=PreTrainedTokenizerFast.from_pretrained(text_dir / "tokenizer"),
-        unet=UNet2DConditionModel.from_pretrained(unet_dir, **f32),
-        scheduler=DDIMScheduler.from_config(nets.noise_schedule()),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    with files.atomic_path(out) as tmp:
-        pipe.save_pretrained(tmp, safe_serialization=True)
-        validate_pipeline_dir(tmp)
-        record_checksums(tmp)
 
 
 def load_pipeline(path: str | Path, device: str = "cpu", dtype: str = "float32"):

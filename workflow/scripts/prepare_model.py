@@ -8,7 +8,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 from pathlib import Path
 
 from ldmscale import architectures, files, lora, models
-from ldmscale.toy import predicted, upscale
+from ldmscale.toy import nets, predicted, upscale
 
 
 def prepare(source: str, spec: dict, inputs, out: str) -> None:
@@ -16,7 +16,7 @@ def prepare(source: str, spec: dict, inputs, out: str) -> None:
     if source == "toy" and seed is not None:  # a size nobody trained (predict: true): counted on its untrained UNet
         predicted.assemble(out, spec["width"], spec["kind"], Path(inputs.vae), Path(inputs.text), seed)
     elif source == "toy":
-        assemble = upscale.assemble if spec["kind"] == "super_resolution" else models.assemble_toy
+        assemble = upscale.assemble if spec["kind"] == "super_resolution" else nets.assemble
         assemble(out, Path(inputs.unet), Path(inputs.vae), Path(inputs.text))
     elif source == "local":
         models.copy_local(inputs.local, out)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import integrity
+from .. import files, integrity
 from . import data
 
 MAX_TOKENS = data.max_words() + 2  # [BOS] + the longest caption + [EOS]
@@ -162,3 +162,30 @@ def load_scorer(directory: str | Path) -> Scorer:
     scorer = Scorer(config["image_size"], config["features"])
     scorer.load_state_dict(load_file(directory / "model.safetensors"))
     return scorer.eval()
+
+
+def assemble(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path) -> None:
+    """Save a StableDiffusionPipeline made of the toy parts to `out`, atomically, in float32.
+
+    The parts' checksums are verified first: shipped checkpoints must be the ones recorded.
+    """
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, PreTrainedTokenizerFast
+
+    for part in (unet_dir, vae_dir, text_dir):
+        integrity.verify_checksums(part)
+    f32 = {"use_safetensors": True, "dtype": torch.float32}
+    pipe = StableDiffusionPipeline(
+        vae=AutoencoderKL.from_pretrained(vae_dir, **f32),
+        text_encoder=CLIPTextModel.from_pretrained(text_dir / "text_encoder", **f32),
+        tokenizer=PreTrainedTokenizerFast.from_pretrained(text_dir / "tokenizer"),
+        unet=UNet2DConditionModel.from_pretrained(unet_dir, **f32),
+        scheduler=DDIMScheduler.from_config(noise_schedule()),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    with files.atomic_path(out) as tmp:
+        pipe.save_pretrained(tmp, safe_serialization=True)
+        integrity.validate_pipeline_dir(tmp)
+        integrity.record_checksums(tmp)

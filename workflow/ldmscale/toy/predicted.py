@@ -25,13 +25,12 @@ def assemble(out: str | Path, width: int, kind: str, vae_dir: Path, text_dir: Pa
     import torch
     from diffusers import UNet2DConditionModel
 
-    from .. import models
-    from . import upscale
+    from . import nets, upscale
 
     unet_dir = Path(out).with_name(f".{Path(out).name}.unet")
     torch.manual_seed(seed)
     with files.atomic_path(unet_dir) as tmp:
         UNet2DConditionModel.from_config(unet_config(width, kind, vae_dir)).save_pretrained(tmp)
         integrity.record_checksums(tmp)
-    (upscale.assemble if kind == "super_resolution" else models.assemble_toy)(out, unet_dir, vae_dir, text_dir)
+    (upscale.assemble if kind == "super_resolution" else nets.assemble)(out, unet_dir, vae_dir, text_dir)
     shutil.rmtree(unet_dir)

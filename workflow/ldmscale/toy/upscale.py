@@ -121,8 +121,6 @@ def assemble(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path) -> 
     )
     from transformers import CLIPTextModel, PreTrainedTokenizerFast
 
-    from ..models import validate_pipeline_dir
-
     for part in (unet_dir, vae_dir, text_dir):
         integrity.verify_checksums(part)
     f32 = {"use_safetensors": True, "dtype": torch.float32}
@@ -137,5 +135,5 @@ def assemble(out: str | Path, unet_dir: Path, vae_dir: Path, text_dir: Path) -> 
     )
     with files.atomic_path(out) as tmp:
         pipe.save_pretrained(tmp, safe_serialization=True)
-        validate_pipeline_dir(tmp)
+        integrity.validate_pipeline_dir(tmp)
         integrity.record_checksums(tmp)
