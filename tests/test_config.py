@@ -346,3 +346,20 @@ def test_the_check_command_says_what_it_checked_or_names_every_problem(tmp_path,
     bad.write_text(yaml.safe_dump({"models": [{"name": "a", "toy": {"width": 8}}], "sampler": ["ddim"]}))
     assert cli.main(["check", str(bad)]) == 1
     assert "the config: unknown key 'sampler' (did you mean samplers?)" in capsys.readouterr().err
+
+
+def test_a_folder_of_real_images_too_small_for_the_reference_statistics_is_refused(tmp_path):
+    from PIL import Image
+
+    from ldmscale import config as cfg
+
+    for i in range(5):
+        Image.new("RGB", (8, 8)).save(tmp_path / f"real{i}.png")
+    task = {"kind": "text", "num_images": 8, "metrics": ["attr_acc"], "prompts": {"toy": {"seed": 0}},
+            "reference": {"images": str(tmp_path), "match": "sample"}, "reference_images": None}  # fmt: skip
+    config = {"tasks": {"t": task}, "metrics": {}}
+    with pytest.raises(ValueError, match=r"tasks.t.reference.images: \S+ holds 5 images; the task's reference "
+                                         r"statistics need 8 \(reference_images, else num_images\)"):  # fmt: skip
+        cfg.check_contents(config)
+    task["reference_images"] = 4
+    cfg.check_contents(config)  # 4 of the 5 images: enough

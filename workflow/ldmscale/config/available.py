@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import integrity, models, scoring
+from .. import files, integrity, models, scoring
 from .sweep import source_entry
 
 
@@ -147,7 +147,8 @@ def _weights(config: dict) -> list[tuple[str, str]]:
 
 def check_contents(config: dict) -> None:
     """Raise ValueError naming the field when a file the sweep needs is there but cannot serve: a prompt or captions
-    file with fewer prompts than num_images asks for, or extractor weights that are not a readable safetensors file.
+    file with fewer prompts than num_images asks for, a folder of real images with fewer than the reference statistics
+    draw, or extractor weights that are not a readable safetensors file.
     Reads the files (a large captions file takes a moment): run it once per invocation, not in every job."""
     from safetensors import safe_open
 
@@ -155,13 +156,21 @@ def check_contents(config: dict) -> None:
 
     for name, task in sorted(config["tasks"].items()):
         prompts, n = task.get("prompts", {}), task["num_images"]
-        if task["kind"] == "super_resolution" or "toy" in prompts:
+        if task["kind"] == "super_resolution":
             continue
         field, have = tasks.available(prompts)
         if have is not None and have < n:
             raise ValueError(
                 f"config: tasks.{name}.num_images: {n} images asked for, but tasks.{name}.{field} has {have}"
             )
+        reference = task.get("reference", {})
+        folder = reference.get("images")
+        if folder and reference.get("match") == "sample" and Path(folder).is_dir():  # a seeded subset of the folder
+            need = task.get("reference_images") or n
+            have = sum(1 for f in Path(folder).iterdir() if f.suffix.lower() in files.IMAGE_TYPES)
+            if have < need:
+                raise ValueError(f"config: tasks.{name}.reference.images: {folder} holds {have} images; the task's "
+                                 f"reference statistics need {need} (reference_images, else num_images)")  # fmt: skip
     for field, path in _weights(config):
         try:
             with safe_open(path, "np"):
