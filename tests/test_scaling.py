@@ -275,9 +275,10 @@ def test_the_size_to_deploy_grows_with_the_images_served_and_covers_the_truths_c
     summary, per_image = family(8, n=512)
     pts = points.points(summary, per_image, "kid_toy", 100)
     fitted, target = fits.fit_law(pts, law.ADDITIVE), 0.16
-    cost = optimal.inference_cost(best_guidance(summary, "kid_toy"))
+    best = best_guidance(summary, "kid_toy")
+    cost = optimal.inference_cost(best)
     served = [1.0, 1e3, 1e6, 1e9]
-    rows, why = deployment.deployment(fitted, summary, target, served, cost)
+    rows, why = deployment.deployment(fitted, best, target, served, cost)
     assert why is None and [r["images_served"] for r in rows] == served
     assert [r["x"] for r in rows] == sorted(r["x"] for r in rows) and rows[0]["x"] < rows[-1]["x"]
     x = np.geomspace(pts.x.min(), pts.x.max() * deployment.EXTEND, deployment.GRID)

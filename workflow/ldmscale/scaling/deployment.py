@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ..frontier.analysis import best_guidance
 from ..frontier.ranking import _higher_is_better
 from .fits import LEVEL, Law
 from .optimal import InferenceCost
@@ -30,13 +29,13 @@ EXTEND = 4.0  # the search reaches this many times the largest measured size
 GRID = 97  # sizes in the search
 
 
-def training_cost(rows: pl.DataFrame) -> tuple[float, float] | None:
+def training_cost(best: pl.DataFrame) -> tuple[float, float] | None:
     """Return τ (training FLOPs per UNet GFLOP per call) and the largest relative error of τ·x, from the measured
     sizes' `train_flops`; None where none is known."""
-    if "train_flops" not in rows.columns:
+    if "train_flops" not in best.columns:
         return None
     sizes = (
-        rows.filter(pl.col("train_flops").is_not_null())
+        best.filter(pl.col("train_flops").is_not_null())
         .group_by("model")
         .agg(pl.col("train_flops").first().cast(pl.Float64), pl.col("unet_gflops").first())
     )
@@ -55,12 +54,12 @@ def _optimum(reaches: np.ndarray, total: np.ndarray) -> int | None:
 
 
 def deployment(
-    law: Law, rows: pl.DataFrame, target: float, served: list[float], inference: InferenceCost, level: float = LEVEL
+    law: Law, best: pl.DataFrame, target: float, served: list[float], inference: InferenceCost, level: float = LEVEL
 ) -> tuple[list[dict], str | None]:
     """Return per number of images served the cheapest (size, steps) that the law predicts reaches `target` (as the
-    metric), with its interval over the refits, beside the cheapest measured configuration that reaches it; or no rows
-    and why."""
-    training = training_cost(rows)
+    metric), with its interval over the refits, beside the cheapest measured configuration that reaches it (`best`:
+    the measured best-guidance rows); or no rows and why."""
+    training = training_cost(best)
     if training is None:
         return [], "no train_flops in the summary: the training cost of a size is unknown, so no deployment table"
     tau, tau_error = training
@@ -70,11 +69,10 @@ def deployment(
     gx, gs = (a.ravel() for a in np.meshgrid(x, s, indexing="ij"))
     q_target = float(goal.to_q(target))
     point = law.fit.predict(gx, gs) <= q_target
-    refits = np.exp(np.stack([law.fit.form.log_predict(t, np.log(gx), np.log(gs)) for t in law.replicates])) <= q_target
+    refits = law.refitted(gx, gs) <= q_target
     train, per_image = tau * gx, inference(gx, gs) * 1e9  # FLOPs: τ is per UNet GFLOP per call
     sign = 1 if _higher_is_better(metric) else -1
-    best = best_guidance(rows, metric).filter(pl.col("train_flops").is_not_null())
-    best = best.filter(sign * (pl.col(metric) - target) >= 0)
+    reaching = best.filter(pl.col("train_flops").is_not_null() & (sign * (pl.col(metric) - target) >= 0))
     tail, out = (1 - level) / 2, []
     for n in served:
         total = train + n * per_image
@@ -88,8 +86,8 @@ def deployment(
             row |= {"x": float(gx[i]), "steps": int(gs[i]), "predicted": float(goal.from_q(law.fit.predict(gx[i], gs[i])[0])),
                     "train_flops": float(train[i]), "flops_per_image": float(per_image[i]), "total_flops": float(total[i]),
                     "extrapolated": not (pts.x.min() <= gx[i] <= pts.x.max() and gs[i] <= pts.s.max())}  # fmt: skip
-        if not best.is_empty():
-            measured = best.with_columns(total=pl.col("train_flops") + n * pl.col("gflops_per_image") * 1e9).sort(
+        if not reaching.is_empty():
+            measured = reaching.with_columns(total=pl.col("train_flops") + n * pl.col("gflops_per_image") * 1e9).sort(
                 "total"
             )
             m = measured.row(0, named=True)

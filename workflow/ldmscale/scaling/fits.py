@@ -55,12 +55,16 @@ class Law:
         return np.asarray([np.median(known.se[known.s == v]) if (known.s == v).any() else np.median(known.se)
                            for v in np.atleast_1d(s)])  # fmt: skip
 
+    def refitted(self, x, s) -> np.ndarray:
+        """Return (refits × points) each refit's q at sizes `x` and steps `s`."""
+        logx, logs = np.log(np.atleast_1d(np.asarray(x, float))), np.log(np.atleast_1d(np.asarray(s, float)))
+        return np.exp(np.stack([self.fit.form.log_predict(t, logx, logs) for t in self.replicates]))
+
     def samples(self, x, s, se=None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Return (refits × points) at sizes `x` and steps `s` each refit's q, and a new measurement's: the refit's
         plus a resampled standardised residual times the standard error `se` (by default `standard_errors(s)`), never
         past the metric's bound."""
-        logx, logs = np.log(np.atleast_1d(np.asarray(x, float))), np.log(np.atleast_1d(np.asarray(s, float)))
-        curves = np.exp(np.stack([self.fit.form.log_predict(t, logx, logs) for t in self.replicates]))
+        curves = self.refitted(x, s)
         se = self.standard_errors(s) if se is None else np.atleast_1d(np.asarray(se, float))
         new = curves + np.random.default_rng(seed).choice(self.residuals, size=curves.shape) * se
         bounded = self.points.target.source == "its bound"  # no measurement beats the bound: q ≥ 0

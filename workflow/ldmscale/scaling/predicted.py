@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..frontier.analysis import best_guidance
 from ..frontier.ranking import _higher_is_better, _ranked, _within, describe
 from ..image_cost import sampling_flops, sampling_latency_ms
 from .fits import LEVEL, Law
@@ -39,12 +38,12 @@ class Size:
         return self.flops["unet"]["flops_b1"] / 1e9
 
 
-def configurations(law: Law, rows: pl.DataFrame, sizes: list[Size], x_ref: float, scope: dict) -> pl.DataFrame:
+def configurations(law: Law, best: pl.DataFrame, sizes: list[Size], x_ref: float, scope: dict) -> pl.DataFrame:
     """Return every predicted configuration (each size at every step count of the law's points) with its costs, the
     predicted score (`predicted`), the law's band and the prediction interval (as the metric), and `extrapolated`
-    where the size lies outside the sizes the law was fitted to."""
+    where the size lies outside the sizes the law was fitted to. `best`: the measured best-guidance rows (one per
+    model and steps), whose guidance and UNet calls the nearest size lends."""
     goal, pts = law.points.target, law.points
-    best = best_guidance(rows, goal.metric)
     steps = np.unique(pts.s)
     out = []
     for size in sizes:

@@ -119,7 +119,8 @@ def analyse(
             out["scaling"] += [{**common, **p} for p in fitted.parameters()]
         law, used = results[chosen][0], {**scope, "form": chosen}
         x_ref = _reference_gflops(rows) if "normalised_cost" in rows.columns else None
-        inference = inference_cost(best_guidance(rows, metric))
+        best = best_guidance(rows, metric)  # per model and steps: what the law was fitted to, and its costs
+        inference = inference_cost(best)
         if x_ref:
             out["optimal"] += [
                 {**used, **r}
@@ -130,12 +131,12 @@ def analyse(
                                for r in optimal(law, budgets.get("gflops_per_image", []), inference.steps_budget,
                                                 "gflops_per_image")]  # fmt: skip
         if sizes and x_ref:
-            table = configurations(law, rows, sizes, x_ref, used)
+            table = configurations(law, best, sizes, x_ref, used)
             out["predicted_scores"] += table.to_dicts()
             scores, _ = resampled(rows, scoped, metric, reps)  # the resamples the law's points were drawn from
             out["predicted"] += [{**used, **r} for r in compare(law, rows, scores, table, budgets)]
         if target is not None and inference:
-            deployed, why = deployment(law, rows, target, list(served), inference)
+            deployed, why = deployment(law, best, target, list(served), inference)
             out["deployment"] += [{**used, **r} for r in deployed]
             out["notes"] += [{**scope, "note": why}] if why else []
         out["curves"] += _curves(law, used, sizes)
