@@ -15,13 +15,9 @@ LATENCY = {"median_ms": {"unet": 10.0, "unet_cfg": 18.0, "text_encoder": 1.0, "v
 
 
 def sweep() -> dict:
-    from snakemake.utils import validate
-
-    from ldmscale.cli import SCHEMA
-
     config = tiny_config(samplers=["ddim", "heun"], steps=[4], guidance=[1.0, 3.0])
     config["tasks"]["shapes"].update(num_images=10, shard_size=4, batch_size=2)
-    validate(config, str(SCHEMA))
+    cfg.validate(config)
     cfg.check(config)
     return config
 

@@ -13,22 +13,15 @@ import argparse
 import sys
 from pathlib import Path
 
-SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
-
 
 def load(path: str) -> dict:
     """Return the config at `path` with the schema's defaults filled in; ValueError naming every problem."""
     import yaml
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
 
     from . import config as cfg
 
     config = yaml.safe_load(Path(path).read_text())
-    try:
-        validate(config, str(SCHEMA))
-    except WorkflowError:
-        raise ValueError(f"{path} does not fit the schema:\n{cfg.schema_problems(config, SCHEMA)}") from None
+    cfg.validate(config)
     cfg.check(config)
     return config
 

@@ -18,6 +18,11 @@ from typing import Any
 IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what folders of real images are read for
 
 
+def images_in(folder: str | os.PathLike) -> list[Path]:
+    """Return the image files (IMAGE_TYPES) of a folder, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_TYPES)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of `path`; rename it onto `path` only if the block succeeds.

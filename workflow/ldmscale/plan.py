@@ -29,14 +29,6 @@ def _nfe(sampler: str, steps: int, model_dir: Path, cache: dict) -> int:
     return cache[key]
 
 
-def resolution(config: dict) -> int | None:
-    """Return the image side cost is measured at: the largest any task asks for (a super-resolution task's crop), as
-    the workflow's cost rules take it."""
-    sides = [t["super_resolution"]["crop"] if t["kind"] == "super_resolution" else t["resolution"]
-             for t in config["tasks"].values()]  # fmt: skip
-    return max((side for side in sides if side), default=None)
-
-
 def count_missing(config: dict, root: str | Path = ".") -> list[str]:
     """Count on the meta device, into `root`'s results/cost/{model}/flops.json, the FLOPs of every local and
     architecture model that has no record yet (their configs are at hand; seconds each, no weights read); return the
@@ -56,7 +48,7 @@ def count_missing(config: dict, root: str | Path = ".") -> list[str]:
             if kind == "architecture":
                 spec = model["architecture"]
                 architectures.write(where, spec["preset"], spec["base_channels"], spec["unet"])
-            files.write_json(out, cost.count_flops(where, resolution(config)))
+            files.write_json(out, cost.count_flops(where, cfg.cost_resolution(config)))
         counted.append(model["name"])
     return counted
 

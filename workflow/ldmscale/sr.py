@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from . import integrity
-from .files import IMAGE_TYPES
+from .files import IMAGE_TYPES, images_in
 from .seeds import index_seed
 
 DEGRADATIONS = ("bicubic", "realesrgan")
@@ -50,7 +50,7 @@ def image_files(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"images: {folder} is not a directory")
-    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_TYPES)
+    found = images_in(folder)
     if not found:
         raise ValueError(f"images: {folder} holds no images ({', '.join(IMAGE_TYPES)})")
     return found

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import files, integrity
-from .files import IMAGE_TYPES
+from .files import images_in
 from .toy import data
 
 PROMPT_SOURCES = ("toy", "file", "coco")
@@ -162,7 +162,7 @@ def reference_files(reference: dict, items: list[dict], count: int) -> dict:
     folder = Path(reference["images"])
     if not folder.is_dir():
         raise ValueError(f"reference.images: {folder} is not a directory")
-    names = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_TYPES)
+    names = [p.name for p in images_in(folder)]
     if reference["match"] == "image_id":
         by_id = {_image_id(name): name for name in names}
         missing = [item["image_id"] for item in items if item.get("image_id") not in by_id]

@@ -1,8 +1,7 @@
 import sys
 from pathlib import Path
 
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -23,15 +22,7 @@ from ldmscale.paths import (
 )  # noqa: E402
 from ldmscale.toy import DATA_VERSION  # noqa: E402
 
-try:
-    validate(config, schema="../schemas/config.schema.yaml")
-except WorkflowError:  # one line per problem, naming where; Snakemake's whole schema dump only with --verbose
-    if workflow.output_settings.verbose:
-        raise
-    raise ValueError(
-        "config does not fit the schema (workflow/schemas/config.schema.yaml; --verbose prints it):\n"
-        + cfg.schema_problems(config, REPOSITORY / "workflow" / "schemas" / "config.schema.yaml")
-    ) from None
+cfg.validate(config, workflow.output_settings.verbose)  # one line per problem; the schema's dump with --verbose
 cfg.check(config)
 cfg.check_files(
     config, "resources/models"
@@ -350,17 +341,6 @@ def grid_rows(wildcards):
     """The models (rows) and step counts (columns, every row's) of one sample grid."""
     rows = GRIDS[(wildcards.sampler, wildcards.guidance)]
     return {"models": list(rows), "steps": sorted({n for steps in rows.values() for n in steps})}
-
-
-def cost_resolution():
-    """The largest image side any task asks for (None: each model's own), at which cost is measured; a
-    super-resolution task's is its crop (the model's input is crop / scale)."""
-    asked = [
-        t["super_resolution"]["crop"] if t["kind"] == "super_resolution" else t["resolution"]
-        for t in config["tasks"].values()
-    ]
-    asked = [side for side in asked if side]
-    return max(asked, default=None)
 
 
 def device():

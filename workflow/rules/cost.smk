@@ -7,7 +7,7 @@ rule count_flops:
     output:
         FLOPS,
     params:
-        resolution=cost_resolution(),
+        resolution=cfg.cost_resolution(config),
     log:
         "logs/count_flops/{model}.log",
     conda:
@@ -22,7 +22,7 @@ rule profile_latency:
     output:
         LATENCY,
     params:
-        resolution=cost_resolution(),
+        resolution=cfg.cost_resolution(config),
         device=device(),
         dtype=latency_dtype(),
         warmup=config["cost"]["warmup"],

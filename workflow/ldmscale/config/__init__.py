@@ -18,11 +18,13 @@ from .checks import (
     check_extractors,
     check_task_data,
 )
+from .schema import SCHEMA, validate
 from .schema import problems as schema_problems
 from .sweep import (
     SOURCES,
     SWEEP_AXES,
     configurations,
+    cost_resolution,
     describe_source,
     generating_models,
     model_entry,
@@ -36,9 +38,9 @@ from .sweep import (
 )
 
 __all__ = [
-    "COMMIT_RE", "GUIDANCE_RE", "SOURCES", "SWEEP_AXES", "_check_refine", "check", "check_architecture",
-    "check_contents", "check_extractors", "check_files", "check_shipped", "check_task_data", "configurations",
+    "COMMIT_RE", "GUIDANCE_RE", "SCHEMA", "SOURCES", "SWEEP_AXES", "_check_refine", "check", "check_architecture",
+    "check_contents", "check_extractors", "check_files", "check_shipped", "check_task_data", "configurations", "cost_resolution",
     "describe_source", "extractor_files_missing", "generating_models", "hub_models_missing", "model_entry",
     "model_sweep", "predicted_models", "sample_grids", "schema_problems", "source", "source_entry",
-    "task_files_missing", "teachers", "toy_students",
+    "task_files_missing", "teachers", "toy_students", "validate",
 ]  # fmt: skip

@@ -167,7 +167,7 @@ def check_contents(config: dict) -> None:
         folder = reference.get("images")
         if folder and reference.get("match") == "sample" and Path(folder).is_dir():  # a seeded subset of the folder
             need = task.get("reference_images") or n
-            have = sum(1 for f in Path(folder).iterdir() if f.suffix.lower() in files.IMAGE_TYPES)
+            have = len(files.images_in(folder))
             if have < need:
                 raise ValueError(f"config: tasks.{name}.reference.images: {folder} holds {have} images; the task's "
                                  f"reference statistics need {need} (reference_images, else num_images)")  # fmt: skip

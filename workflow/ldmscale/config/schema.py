@@ -36,6 +36,27 @@ def _line(error) -> str:
     return f"{where}: {error.message}"
 
 
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+
+def validate(config: dict, verbose: bool = False) -> None:
+    """Validate `config` against the schema and fill in its defaults (Snakemake's `validate`); ValueError with one line
+    per problem where it does not fit (Snakemake's own error, the schema and the instance printed whole, when
+    `verbose`)."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate as snakemake_validate
+
+    try:
+        snakemake_validate(config, str(SCHEMA))
+    except WorkflowError:
+        if verbose:
+            raise
+        raise ValueError(
+            f"config does not fit the schema (workflow/schemas/config.schema.yaml; --verbose prints it):\n"
+            f"{problems(config, SCHEMA)}"
+        ) from None
+
+
 def problems(config: dict, schema_path: str | Path) -> str:
     """Return every schema error of `config`, one line each, sorted by where it is."""
     import yaml

@@ -31,6 +31,14 @@ def predicted_models(config: dict) -> list[str]:
     return [m["name"] for m in config["models"] if m.get("predict")]
 
 
+def cost_resolution(config: dict) -> int | None:
+    """Return the largest image side any task asks for (None: each model's own), at which cost is measured; a
+    super-resolution task's is its crop (the model's input is crop / scale)."""
+    sides = [t["super_resolution"]["crop"] if t["kind"] == "super_resolution" else t["resolution"]
+             for t in config["tasks"].values()]  # fmt: skip
+    return max((side for side in sides if side), default=None)
+
+
 def model_sweep(config: dict, name: str) -> dict:
     """Return model `name`'s samplers, steps and guidance scales: its own where its entry sets them, else the sweep's."""
     model = model_entry(config, name)

@@ -75,6 +75,11 @@ def autoencoder(image_size: int):
     )
 
 
+def latent_size(vae_config) -> int:
+    """Return the side of the latents the toy autoencoder with config `vae_config` makes of its images."""
+    return vae_config["sample_size"] // 2 ** (len(vae_config["block_out_channels"]) - 1)
+
+
 def unet_config(width: int, latent_size: int) -> dict:
     """Return the UNet2DConditionModel config of the toy family member of base width `width`.
 

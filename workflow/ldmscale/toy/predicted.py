@@ -14,8 +14,7 @@ def unet_config(width: int, kind: str, vae_dir: Path) -> dict:
     """Return the UNet config toy member `width` of `kind` would be trained with (its latent size from the VAE's)."""
     from . import nets, upscale
 
-    vae = json.loads((Path(vae_dir) / "config.json").read_text())
-    latent_size = vae["sample_size"] // 2 ** (len(vae["block_out_channels"]) - 1)
+    latent_size = nets.latent_size(json.loads((Path(vae_dir) / "config.json").read_text()))
     return (upscale.unet_config if kind == "super_resolution" else nets.unet_config)(width, latent_size)
 
 

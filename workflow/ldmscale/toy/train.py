@@ -257,8 +257,7 @@ def train_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: dic
     torch.manual_seed(seed)
     vae, text_encoder, tok = load_parts(vae_dir, text_dir)
     image_size = vae.config.sample_size
-    latent_size = image_size // 2 ** (len(vae.config.block_out_channels) - 1)
-    config = nets.unet_config(width, latent_size)
+    config = nets.unet_config(width, nets.latent_size(vae.config))
     unet = UNet2DConditionModel.from_config(config)
     scheduler = DDPMScheduler.from_config(nets.noise_schedule())
 

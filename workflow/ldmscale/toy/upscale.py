@@ -82,8 +82,7 @@ def train_sr_unet(out: Path, width: int, vae_dir: Path, text_dir: Path, recipe: 
     seed = recipe["seed"]
     torch.manual_seed(seed)
     vae, text_encoder, tok = train.load_parts(vae_dir, text_dir)
-    image_size = vae.config.sample_size
-    latent_size = image_size // 2 ** (len(vae.config.block_out_channels) - 1)
+    image_size, latent_size = vae.config.sample_size, nets.latent_size(vae.config)
     config = unet_config(width, latent_size)
     unet = UNet2DConditionModel.from_config(config)
     scheduler = DDPMScheduler.from_config(nets.noise_schedule())
