@@ -37,7 +37,7 @@ rule frontier:
         budgets=config["frontier"]["budgets"],
         buckets=config["frontier"]["buckets"],
         bootstrap=config["frontier"]["bootstrap"],
-        provenance=lambda wc: files.provenance(config, workflow.configfiles, REPOSITORY),
+        configfiles=[str(f) for f in workflow.configfiles],  # the config's hash and the commit: read by the job
     log:
         "logs/frontier.log",
     conda:

@@ -4,6 +4,8 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without an install (conda envs)
 
+from pathlib import Path
+
 from ldmscale import files
 from ldmscale.frontier.summary import write_all
 
@@ -19,5 +21,5 @@ with files.job_log(snakemake.log[0]):
         p.bootstrap,
         snakemake.input.get("refinement"),
         snakemake.input.get("scaling"),
-        p.provenance,
+        files.provenance(snakemake.config, p.configfiles, Path(snakemake.scriptdir).parents[1]),
     )
