@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[test,lint]'
 	touch $@
 
-# CONFIG=config/examples/toy-sr.yaml (say) runs that experiment instead of config.yaml's.
+# CONFIG=config/examples/toy-sr.yaml (say) runs that experiment instead of config.yaml's, into results/toy-sr/.
 run: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG))
 
@@ -45,14 +45,14 @@ report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --report report.html
 
 # The default frontier chart as headless Chromium shows it with no network (needs chromium; after `make run`).
-SHOT ?= results/frontier/attr_acc__normalised_cost__winners
+SHOT ?= results/default/frontier/attr_acc__normalised_cost__winners
 screenshot: $(STAMP)
 	$(BIN)/python tests/browser.py $(SHOT).html $(SHOT).screenshot.png
 
 # Retrain the toy family with config.yaml's recipe and replace the checkpoints shipped in resources/toy/.
 toy-checkpoints: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile $(FAMILY) -- ship_toy
-	for d in results/toy/ship/v*; do rm -rf resources/toy/$$(basename $$d) && cp -r $$d resources/toy/; done
+	for d in results/$(basename $(notdir $(FAMILY)))/toy/ship/v*; do rm -rf resources/toy/$$(basename $$d) && cp -r $$d resources/toy/; done
 	find resources/toy -name .snakemake_timestamp -delete
 
 clean:

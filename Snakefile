@@ -29,4 +29,4 @@ rule all:
 onsuccess:
     from ldmscale import ending
 
-    print(ending.summary(), end="")
+    print(ending.summary(ROOT), end="")

@@ -23,7 +23,7 @@ def tiny_config(**changes) -> dict:
 def snakemake_command(workdir: Path, config: dict, *args: str) -> list[str]:
     """Return the command that runs Snakemake on ldmscale's Snakefile in `workdir` with `config` (written there)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    configfile = workdir / "config.test.yaml"
+    configfile = workdir / "test.yaml"  # the experiment "test": its results in results/test/
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
     return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
             "--configfile", str(configfile), "--cores", "2", *args]  # fmt: skip

@@ -90,10 +90,13 @@ def test_architecture_only_sweep_makes_the_cost_table(tmp_path):
     }
     proc = snakemake(tmp_path, config)
     assert "generate" not in proc.stdout + proc.stderr
-    table = pl.read_csv(tmp_path / "results" / "cost" / "table.csv")
+    table = pl.read_csv(tmp_path / "results" / "test" / "cost" / "table.csv")
     assert table["model"].to_list() == ["c64", "sd15"] and table["unet_params"].to_list() == [37_522_628, 859_520_964]
     assert table["unet_relative_cost"][1] == 1.0  # normalised by the largest UNet by default
-    assert "| c64 | architecture sd-c64 | 512 | 37.5 M |" in (tmp_path / "results" / "cost" / "table.md").read_text()
+    assert (
+        "| c64 | architecture sd-c64 | 512 | 37.5 M |"
+        in (tmp_path / "results" / "test" / "cost" / "table.md").read_text()
+    )
 
 
 def test_sd15_unet_macs_without_attention_products_match_bk_sdm_paper():

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 pytestmark = pytest.mark.workflow
-CHART = "results/frontier/attr_acc__normalised_cost__winners.html"  # the chart README and `make screenshot` open
+CHART = "results/test/frontier/attr_acc__normalised_cost__winners.html"  # the chart README and `make screenshot` open
 
 
 @pytest.fixture(scope="session")  # before tiny_run: no workflow run only to skip

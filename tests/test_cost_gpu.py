@@ -56,7 +56,7 @@ def test_channels_last_and_compile_on_cuda(tiny_pipeline_dir):
 def test_profile_latency_rule_on_cuda(tmp_path):
     config = tiny_config(runtime={"device": "cuda", "dtype": "float32"})
     config["cost"] = {**config["cost"], "dtype": "bfloat16", "repeats": 5}
-    snakemake(tmp_path, config, "results/cost/tiny-a/latency_b2.json")
-    result = files.read_json(tmp_path / "results/cost/tiny-a/latency_b2.json")
+    snakemake(tmp_path, config, "results/test/cost/tiny-a/latency_b2.json")
+    result = files.read_json(tmp_path / "results/test/cost/tiny-a/latency_b2.json")
     check_latency_json(result, 2, "bfloat16")
     assert [(c["sampler"], c["nfe"]) for c in result["end_to_end"]] == [("ddim", 2), ("heun", 3)]

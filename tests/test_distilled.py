@@ -12,7 +12,10 @@ from safetensors.torch import load_file
 from ldmscale import cost, files, integrity, lora
 
 pytestmark = pytest.mark.workflow
-TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv")  # charts: tests/test_workflow.py
+TARGETS = (
+    "results/test/summary.parquet",
+    "results/test/frontier/best_per_budget.csv",
+)  # charts: tests/test_workflow.py
 
 
 def distilled_config(lcm_dir, base_dir, lora_file, sdxl_dir, scale=1.0) -> dict:
@@ -62,7 +65,7 @@ def test_distilled_and_sdxl_models_reach_the_summary_and_the_frontier(
     distilled_run, tiny_pipeline_dir, tiny_sdxl_pipeline_dir
 ):
     work, _ = distilled_run
-    summary = pl.read_parquet(work / "results" / "summary.parquet")
+    summary = pl.read_parquet(work / "results" / "test" / "summary.parquet")
     rows = {(r["model"], r["steps"], r["guidance"]): r for r in summary.iter_rows(named=True)}
     assert set(rows) == {("tiny-lcm", 1, 2.0), ("tiny-lcm", 2, 2.0), ("tiny-lora", 1, 1.0), ("tiny-sdxl", 1, 2.0)}
     # The LCM UNet embeds the guidance scale: one UNet call per step, no doubled batch, at guidance 2; SDXL doubles it.
@@ -74,15 +77,15 @@ def test_distilled_and_sdxl_models_reach_the_summary_and_the_frontier(
     base = cost.count_flops(tiny_pipeline_dir)["unet"]
     assert rows[("tiny-lora", 1, 1.0)]["unet_params"] == base["params"]
     assert rows[("tiny-lora", 1, 1.0)]["unet_gflops"] == pytest.approx(base["flops_b1"] / 1e9)
-    assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
+    assert (work / "results" / "test" / "frontier" / "best_per_budget.csv").is_file()
     assert {r["model"]: r["distilled_from"] for r in rows.values()} == {
         "tiny-lcm": "tiny-sdxl", "tiny-lora": None, "tiny-sdxl": None
     }  # fmt: skip
-    table = pl.read_csv(work / "results" / "frontier" / "distillation.csv")
+    table = pl.read_csv(work / "results" / "test" / "frontier" / "distillation.csv")
     normalised = table.filter(pl.col("cost_axis") == "normalised_cost")
     assert sorted(normalised["steps"].to_list()) == [1, 2] and set(table["distilled_from"]) == {"tiny-sdxl"}
     assert set(normalised["teacher_catch_up_cost"].drop_nulls()) <= {rows[("tiny-sdxl", 1, 2.0)]["normalised_cost"]}
-    assert "## Distilled models" in (work / "results" / "frontier" / "README.md").read_text()
+    assert "## Distilled models" in (work / "results" / "test" / "frontier" / "README.md").read_text()
 
 
 def test_the_lora_model_is_its_base_with_the_lora_fused_and_recorded(distilled_run, tiny_pipeline_dir, tiny_lora):

@@ -9,10 +9,11 @@ def test_a_finished_run_names_the_winners_at_three_budgets_and_where_to_read_mor
     rows = [{"task": "t", "metric": "attr_acc", "cost_axis": axis, "budget": b, "model": f"m{b}", "sampler": "ddim",
              "steps": 1 if b == 1 else 4, "guidance": 3.0, "value": b / 10, "resolved": b != 5}
             for axis in ("normalised_cost", "latency_ms_per_image") for b in (1, 2, 5, 9)]  # fmt: skip
-    pl.DataFrame(rows).write_csv(tmp_path / "best.csv")
-    text = ending.summary(tmp_path / "best.csv")
+    (tmp_path / "frontier").mkdir()
+    pl.DataFrame(rows).write_csv(tmp_path / "frontier" / "best_per_budget.csv")
+    text = ending.summary(tmp_path)
     assert "  attr_acc, task t:\n    budget 1: m1, ddim, 1 step, guidance 3: 0.1 (resolved)\n" in text
     assert "    budget 5: m5, ddim, 4 steps, guidance 3: 0.5 (not resolved)\n" in text
     assert "budget 9: m9" in text and "budget 2:" not in text and text.count("    budget ") == 3  # one cost axis
-    assert "Read more: results/frontier/README.md" in text
-    assert ending.summary(tmp_path / "none.csv") == ""
+    assert f"Read more: {tmp_path}/frontier/README.md" in text
+    assert ending.summary(tmp_path / "none") == ""

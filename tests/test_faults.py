@@ -14,9 +14,9 @@ from ldmscale import features, files, generate, integrity, models, tasks
 from ldmscale.images import MANIFEST, read_manifest
 from ldmscale.toy import nets
 
-CONFIG_DIR = "results/samples/shapes/c8/ddim/s8_g1"
+CONFIG_DIR = "results/test/samples/shapes/c8/ddim/s8_g1"
 SHARDS = [f"{CONFIG_DIR}/shard{k}" for k in range(2)]
-SCORE = "results/scores/shapes/c8/ddim/s8_g1/attr_acc.json"
+SCORE = "results/test/scores/shapes/c8/ddim/s8_g1/attr_acc.json"
 
 
 def shipped_config() -> dict:
@@ -119,7 +119,7 @@ def test_truncated_image_fails_the_scoring_jobs_naming_the_file(killed_and_resum
     assert proc.returncode != 0 and not (work / SCORE).exists()
     # Scores read cached features: the job that reads the images, and must refuse the corrupt one, is image_features.
     log = (
-        work / SCORE.replace("results/scores", "logs/image_features").replace("attr_acc.json", "toy-scorer.log")
+        work / SCORE.replace("/scores/", "/logs/image_features/").replace("attr_acc.json", "toy-scorer.log")
     ).read_text()
     assert f"{victim.relative_to(work)}: SHA-256 differs" in log
 

@@ -399,7 +399,7 @@ GOLDEN_SHA256 = {
     "best_per_budget.csv": "e78d799511034bc083c988c5f2cf99e670de355af7a6dd195de10fa114a71915",
     "best_per_cost.csv": "b9f2d72c5aafb9b7b03469443eb2c0a45efc1532a56cf5ea9c219d0631446ef7",
     "crossovers.csv": "e76cec4c6b84c3778c86f6ac0c7b8025c6487b49011a73e251aa5fbaf7083b79",
-    "README.md": "e292f8fb8f8aef701fb39a629db30eb274e400024dbc9cadf1b36d9f1ca9ebff",
+    "README.md": "bb703462b8a3be090f3503a9b828667e4fcfb4d09bcf67984639e9c450b0cc35",
 }
 
 

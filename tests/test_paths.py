@@ -93,3 +93,21 @@ def test_the_package_has_no_import_cycle():
 
     for module in graph:
         visit(module, [])
+
+
+def test_an_experiment_is_named_by_its_config_key_or_file_and_owns_a_folder_under_results():
+    assert paths.experiment({}, []) == paths.experiment({}, ["config.yaml"]) == "default"
+    assert paths.experiment({}, ["a.yaml", "config/examples/toy-sr.yaml"]) == "toy-sr"  # the last file given
+    assert paths.experiment({"experiment": "mine"}, ["config/examples/toy-sr.yaml"]) == "mine"
+    assert paths.root("toy-sr") == "results/toy-sr"
+    with pytest.raises(ValueError, match=r"the config file's name \(my sweep.yaml\): 'my sweep' cannot name"):
+        paths.experiment({}, ["my sweep.yaml"])
+
+
+def test_no_library_module_is_over_400_lines():
+    """docs/configuration.md promises modules of at most 400 lines: a longer one is split by concern, not grown."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "workflow" / "ldmscale"
+    long = {str(p.relative_to(root)): n for p in root.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, f"over 400 lines: {long}"

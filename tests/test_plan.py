@@ -24,9 +24,9 @@ def sweep() -> dict:
 
 def test_the_plan_counts_configurations_images_and_jobs_and_costs_them_by_hand(tmp_path, capsys):
     config = sweep()
-    files.write_json(tmp_path / "results/cost/tiny-a/flops.json", FLOPS)
-    files.write_json(tmp_path / "results/cost/tiny-a/latency_b2.json", LATENCY)
-    rows = {r["model"]: r for r in plan.rows(config, tmp_path)}
+    files.write_json(tmp_path / "cost/tiny-a/flops.json", FLOPS)
+    files.write_json(tmp_path / "cost/tiny-a/latency_b2.json", LATENCY)
+    rows = {r["model"]: r for r in plan.rows(config, tmp_path, tmp_path / "models")}
     a, b = rows["tiny-a"], rows["tiny-b"]
     assert (a["configurations"], a["images"]) == (4, 40)  # 2 samplers × 2 guidance scales, 10 images each
     assert (a["generate"], a["image_features"], a["score"]) == (4 * 3, 4, 4 * 2)  # 3 shards of ≤ 4; 1 extractor
@@ -35,6 +35,6 @@ def test_the_plan_counts_configurations_images_and_jobs_and_costs_them_by_hand(t
     hours = sum(10 * (1 + n * 10 + 4) / 2 + 10 * (2 * 1 + n * 18 + 4) / 2 for n in calls.values()) / 3.6e6
     assert a["gflops"] == pytest.approx(gflops) and a["hours"] == pytest.approx(hours)
     assert b["gflops"] is None and b["hours"] is None  # no records: not guessed
-    text = plan.text(list(rows.values()), gpus=2)
+    text = plan.text(list(rows.values()), "results/x", gpus=2)
     assert "| all | 8 | 80 | 24 / 8 / 16 | – | – |" in text and "GPU-hours" in text
     assert "tiny-b: no flops.json or latency yet" in text and "latency measured on NVIDIA H100" in text

@@ -184,7 +184,7 @@ def refined_run(tiny_run, tmp_path_factory):
     """The tiny workflow refined from 4 to 8 images, on a copy of the tiny run without its second shards."""
     workdir = tmp_path_factory.mktemp("refined") / "run"
     shutil.copytree(tiny_run, workdir, symlinks=True)
-    for shard in workdir.glob("results/samples/*/*/*/*/shard1"):
+    for shard in workdir.glob("results/test/samples/*/*/*/*/shard1"):
         shutil.rmtree(shard)
     config = tiny_config(refine={"initial_images": 4, "growth": 2})
     snakemake(workdir, config)
@@ -193,19 +193,19 @@ def refined_run(tiny_run, tmp_path_factory):
 
 def test_only_planned_configurations_get_their_next_shards(refined_run):
     workdir, _ = refined_run
-    plans = [files.read_json(p) for p in sorted(workdir.glob("results/refine/round*.json"))]
+    plans = [files.read_json(p) for p in sorted(workdir.glob("results/test/refine/round*.json"))]
     assert plans[0]["images"] and set(plans[0]["images"].values()) == {4}
     assert not plans[-1]["refine"] and all(p["refine"] for p in plans[:-1])
     final = plans[-1]["images"]
     for name, n in final.items():
-        assert (workdir / "results/samples" / name / "shard1").exists() == (n == 8), name
-    summary = pl.read_parquet(workdir / "results/summary.parquet")
+        assert (workdir / "results/test/samples" / name / "shard1").exists() == (n == 8), name
+    summary = pl.read_parquet(workdir / "results/test/summary.parquet")
     got = {rounds.key(r): r["num_images"] for r in summary.iter_rows(named=True)}
     assert got == final
-    table = pl.read_csv(workdir / rounds.REFINEMENT)
+    table = pl.read_csv(workdir / "results/test" / rounds.REFINEMENT)
     assert table["round"].to_list() == list(range(len(plans)))
     assert table["images_total"][-1] == sum(final.values()) and table["uniform_images"][-1] == 8 * len(final)
-    assert "## Adaptive refinement" in (workdir / "results/frontier/README.md").read_text()
+    assert "## Adaptive refinement" in (workdir / "results/test/frontier/README.md").read_text()
 
 
 def test_a_refined_rerun_does_nothing_and_a_new_step_count_runs_only_its_own_images(refined_run):

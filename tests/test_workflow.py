@@ -8,10 +8,11 @@ import pytest
 import yaml
 from helpers import ROOT, planned_jobs, snakemake, tiny_config
 
+from ldmscale import files
 from ldmscale.images import load_images, read_manifest
 
 pytestmark = pytest.mark.workflow
-CONFIG_DIR = "results/samples/shapes/tiny-a/ddim/s2_g2"
+CONFIG_DIR = "results/test/samples/shapes/tiny-a/ddim/s2_g2"
 # After any new score: the summary, the scaling laws, the frontier tables, every chart (one job per metric draws its 3
 # cost axes × 2 kinds, steps, training compute, the scaling law and the optimal size) and the sample grid whose cells
 # changed.
@@ -25,25 +26,28 @@ def finished(tiny_run):
 
 
 def test_outputs_exist_and_are_complete(finished):
-    assert (finished / "results/summary.parquet").is_file()
-    assert (finished / "results/frontier/attr_acc__normalised_cost.png").read_bytes()[:4] == b"\x89PNG"
-    assert (finished / "results/frontier/best_per_budget.csv").read_text().startswith("task,metric,cost_axis,budget")
-    readme = (finished / "results/frontier/README.md").read_text()
-    made = r"Made from the config \S+config.test.yaml \(SHA-256 .*: [0-9a-f]{64}\) by ldmscale at commit ([0-9a-f]{40}"
+    assert (finished / "results/test/summary.parquet").is_file()
+    assert (finished / "results/test/frontier/attr_acc__normalised_cost.png").read_bytes()[:4] == b"\x89PNG"
+    assert (
+        (finished / "results/test/frontier/best_per_budget.csv").read_text().startswith("task,metric,cost_axis,budget")
+    )
+    readme = (finished / "results/test/frontier/README.md").read_text()
+    made = r"Made from the config \S+test.yaml \(SHA-256 .*: [0-9a-f]{64}\) by ldmscale at commit ([0-9a-f]{40}"
     assert re.search(made + r"(\+dirty)?|unknown \(not a git checkout\))\.\n$", readme), readme[-400:]
-    assert (finished / "logs/train_unet/tiny-a.log").is_file()
+    assert (finished / "results/test/logs/train_unet/tiny-a.log").is_file()
     images, records = load_images([finished / CONFIG_DIR / "shard0", finished / CONFIG_DIR / "shard1"])
     assert images.shape == (8, 32, 32, 3) and [r["index"] for r in records] == list(range(8))
     assert not list(finished.rglob(".*.tmp-*"))
-    assert (finished / "results/frontier/README.md").read_text().startswith("# What the frontier says")
-    html = (finished / "results/frontier/attr_acc__normalised_cost__winners.html").read_text()
+    assert (finished / "results/test/frontier/README.md").read_text().startswith("# What the frontier says")
+    html = (finished / "results/test/frontier/attr_acc__normalised_cost__winners.html").read_text()
     assert not re.search(r"<script[^>]*\ssrc=", html) and "https://cdn" not in html
 
 
 def test_report_holds_every_plot_grid_and_the_summary(finished):
-    snakemake(finished, tiny_config(), "--report", "report.html")
+    proc = snakemake(finished, tiny_config(), "--report", "report.html")
+    assert not re.findall(r".*\((?:WARNING|ERROR|SEVERE)/\d\).*", proc.stderr + proc.stdout)  # docutils, on captions
     report = (finished / "report.html").read_text()
-    shown = sorted(finished.glob("results/frontier/**/*.png")) + [finished / "results/frontier/README.md"]
+    shown = sorted(finished.glob("results/test/frontier/**/*.png")) + [finished / "results/test/frontier/README.md"]
     assert len(shown) == 20 + 1 + 1  # charts, the grid, the summary
     missing = [p.name for p in shown if p.name not in report]
     assert not missing, f"not in the report: {missing}"
@@ -51,6 +55,18 @@ def test_report_holds_every_plot_grid_and_the_summary(finished):
 
 def test_second_run_has_nothing_to_do(finished):
     assert planned_jobs(snakemake(finished, tiny_config(), "--dry-run")) == {}
+
+
+def test_another_experiment_writes_into_its_own_folder_and_the_first_stays_done(finished):
+    other = tiny_config(experiment="other")
+    other["tasks"]["shapes"]["num_images"] = 4  # the same task and paths, other params: shared, it would rerun all
+    snakemake(finished, other, "results/other/tasks/shapes/prompts.json")
+    assert len(files.read_json(finished / "results/other/tasks/shapes/prompts.json")["items"]) == 4
+    assert (finished / "results/other/logs/prepare_task/shapes.log").is_file()
+    assert len(files.read_json(finished / "results/test/tasks/shapes/prompts.json")["items"]) == 8
+    assert planned_jobs(snakemake(finished, tiny_config(), "--dry-run")) == {}
+    jobs = planned_jobs(snakemake(finished, other, "--dry-run"))
+    assert jobs["generate"] == 2 * 2 * 1 and "prepare_task" not in jobs  # its own chain, its prompts already made
 
 
 def test_adding_a_sampler_schedules_only_its_jobs(finished):
@@ -66,7 +82,7 @@ def test_adding_a_sampler_to_one_model_schedules_only_that_models_jobs(finished)
     proc = snakemake(finished, tiny_config(models=models), "--dry-run")
     assert planned_jobs(proc) == {"generate": 2 * 2, "image_features": 2, "score": 2 * 2, **DOWNSTREAM}
     assert "model=tiny-b" in proc.stdout and "model=tiny-a" not in proc.stdout
-    assert "results/frontier/grids/shapes/lcm_g2.png" in proc.stdout  # the new sampler's grid; ddim's is unchanged
+    assert "results/test/frontier/grids/shapes/lcm_g2.png" in proc.stdout  # the new sampler's grid; ddim's is unchanged
 
 
 def test_adding_a_step_count_schedules_only_its_jobs(finished):
@@ -96,11 +112,14 @@ def test_a_toy_student_is_distilled_from_its_teacher_and_only_its_chain_runs(fin
     }  # fmt: skip
     work = tmp_path / "work"
     shutil.copytree(finished, work, symlinks=True)
-    snakemake(work, config, "results/models/tiny-a-lcm/distill.json")
-    record = yaml.safe_load((work / "results/models/tiny-a-lcm/distill.json").read_text())
-    teacher = yaml.safe_load((work / "results/models/tiny-a/train.json").read_text())
+    snakemake(work, config, "results/test/models/tiny-a-lcm/distill.json")
+    record = yaml.safe_load((work / "results/test/models/tiny-a-lcm/distill.json").read_text())
+    teacher = yaml.safe_load((work / "results/test/models/tiny-a/train.json").read_text())
     assert record["train_flops"] == teacher["train_flops"] + record["distill_flops"] > teacher["train_flops"]
-    assert yaml.safe_load((work / "results/models/tiny-a-lcm/unet/config.json").read_text())["time_cond_proj_dim"] == 16
+    assert (
+        yaml.safe_load((work / "results/test/models/tiny-a-lcm/unet/config.json").read_text())["time_cond_proj_dim"]
+        == 16
+    )
 
 
 def test_a_predicted_size_is_counted_and_never_trained_generated_or_scored(finished):

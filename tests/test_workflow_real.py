@@ -13,9 +13,9 @@ from ldmscale import features, files, integrity
 
 pytestmark = pytest.mark.workflow
 METRICS = ("fid", "kid", "clip_score", "cmmd")
-CONFIG_DIR = "results/scores/real/tiny-local/ddim/s2_g2"
+CONFIG_DIR = "results/test/scores/real/tiny-local/ddim/s2_g2"
 # The chain up to the frontier tables; the charts and grids are the same code for any metric (tests/test_workflow.py).
-TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv")
+TARGETS = ("results/test/summary.parquet", "results/test/frontier/best_per_budget.csv")
 
 
 @pytest.fixture(scope="module")
@@ -49,22 +49,24 @@ def test_every_metric_is_scored_with_an_interval_and_reaches_the_frontier(real_r
             "clip-" if "c" in metric[0] else "inception-"
         )
     assert files.read_json(work / CONFIG_DIR / "fid.json")["value"] > 0
-    summary = pl.read_parquet(work / "results" / "summary.parquet")
+    summary = pl.read_parquet(work / "results" / "test" / "summary.parquet")
     assert summary.height == 2 and all(summary[m].is_not_null().all() for m in METRICS)
-    assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
+    assert (work / "results" / "test" / "frontier" / "best_per_budget.csv").is_file()
 
 
 def test_task_records_its_sources_and_reference_features_are_cached_by_extractor_and_n(real_run):
     work, config = real_run
-    task = files.read_json(work / "results" / "tasks" / "real" / "prompts.json")
+    task = files.read_json(work / "results" / "test" / "tasks" / "real" / "prompts.json")
     assert task["file"]["sha256"] == integrity.sha256(config["tasks"]["real"]["prompts"]["file"]["path"])
     assert len(task["items"]) == 6 and len(task["reference"]["files"]) == 6
-    inception, meta = features.load(work / "results" / "reference" / "real" / "inception-tf1" / "n6.safetensors")
+    inception, meta = features.load(
+        work / "results" / "test" / "reference" / "real" / "inception-tf1" / "n6.safetensors"
+    )
     assert inception["images"].shape == (6, 2048) and meta["weights_sha256"] == integrity.sha256(
         config["metrics"]["inception"]["feature_extractor_weights_path"]
     )
     clip, _ = features.load(
-        work / "results" / "features" / "real" / "tiny-local" / "ddim" / "s2_g1" / "clip-tiny-clip.safetensors"
+        work / "results" / "test" / "features" / "real" / "tiny-local" / "ddim" / "s2_g1" / "clip-tiny-clip.safetensors"
     )
     assert clip["images"].shape == clip["texts"].shape == (6, 16)
 

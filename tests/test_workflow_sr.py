@@ -14,8 +14,8 @@ from ldmscale import files, sr
 from ldmscale.images import load_images
 
 pytestmark = pytest.mark.workflow
-GRID = "results/frontier/grids/div/ddim_g1.png"
-TARGETS = ("results/summary.parquet", "results/frontier/best_per_budget.csv", GRID)
+GRID = "results/test/frontier/grids/div/ddim_g1.png"
+TARGETS = ("results/test/summary.parquet", "results/test/frontier/best_per_budget.csv", GRID)
 METRICS = ("psnr", "ssim", "lpips", "fid")
 
 
@@ -63,7 +63,7 @@ def sr_config(upscaler, ldm_sr, images, inception, lpips) -> dict:
 def sr_run(tmp_path_factory, tiny_run, tiny_upscaler_dir, tiny_ldm_sr_dir, inception_weights, lpips_weights):
     root = tmp_path_factory.mktemp("sr_run")
     # the toy text encoder and autoencoder the tiny run trained with the same recipe: only the SR member trains here
-    shutil.copytree(tiny_run / "results" / "toy", root / "work" / "results" / "toy")
+    shutil.copytree(tiny_run / "results" / "test" / "toy", root / "work" / "results" / "test" / "toy")
     (root / "hr").mkdir()
     rng = np.random.default_rng(0)
     for i in range(3):
@@ -75,22 +75,24 @@ def sr_run(tmp_path_factory, tiny_run, tiny_upscaler_dir, tiny_ldm_sr_dir, incep
 
 def test_psnr_ssim_lpips_and_fid_reach_the_summary_and_the_frontier(sr_run):
     work, config = sr_run
-    summary = pl.read_parquet(work / "results" / "summary.parquet")
+    summary = pl.read_parquet(work / "results" / "test" / "summary.parquet")
     assert sorted(summary["model"].unique()) == ["ldm", "toy-sr", "x4"] and summary.height == 3
     assert summary["guidance"].unique().to_list() == [1.0] and not summary["cfg"].any()
     for metric in METRICS:
         assert summary[metric].is_not_null().all(), metric
-        result = files.read_json(work / "results" / "scores" / "div" / "x4" / "ddim" / "s2_g1" / f"{metric}.json")
+        result = files.read_json(
+            work / "results" / "test" / "scores" / "div" / "x4" / "ddim" / "s2_g1" / f"{metric}.json"
+        )
         assert result["n"] == 6 and result["ci_low"] <= result["value"] <= result["ci_high"], result
     # every output is paired with its own ground truth: PSNR recomputed here from the files
-    doc = files.read_json(work / "results" / "tasks" / "div" / "prompts.json")
-    images, records = load_images([work / "results" / "samples" / "div" / "ldm" / "ddim" / "s2_g1" / "shard0"])
+    doc = files.read_json(work / "results" / "test" / "tasks" / "div" / "prompts.json")
+    images, records = load_images([work / "results" / "test" / "samples" / "div" / "ldm" / "ddim" / "s2_g1" / "shard0"])
     truths = np.stack([sr.ground_truth(doc, r["index"]) for r in records])
     mse = ((images.astype(float) - truths) ** 2).mean((1, 2, 3))
-    psnr = files.read_json(work / "results" / "scores" / "div" / "ldm" / "ddim" / "s2_g1" / "psnr.json")
+    psnr = files.read_json(work / "results" / "test" / "scores" / "div" / "ldm" / "ddim" / "s2_g1" / "psnr.json")
     np.testing.assert_allclose(psnr["per_image"], 10 * np.log10(255**2 / mse), rtol=1e-6)
-    assert (work / "results" / "frontier" / "best_per_budget.csv").is_file()
-    record = files.read_json(work / "results" / "models" / "toy-sr" / "train.json")
+    assert (work / "results" / "test" / "frontier" / "best_per_budget.csv").is_file()
+    record = files.read_json(work / "results" / "test" / "models" / "toy-sr" / "train.json")
     assert record["task"] == "super_resolution" and record["train_flops"] > 0
 
 
@@ -100,7 +102,7 @@ def test_the_sample_grid_shows_each_input_and_its_ground_truth_above_the_models_
     from ldmscale import grids
 
     work, config = sr_run
-    doc = files.read_json(work / "results" / "tasks" / "div" / "prompts.json")
+    doc = files.read_json(work / "results" / "test" / "tasks" / "div" / "prompts.json")
     canvas = np.asarray(Image.open(work / GRID).convert("RGB"))
     font = ImageFont.load_default(size=grids.LABEL_PX)
     rows = ["input", "ground truth", *(m["name"] for m in config["models"])]

@@ -112,7 +112,8 @@ start=$(date +%s)
 seconds=$(($(date +%s) - start))
 
 # 5. Outputs, and proof that every job went through sbatch, completed, and got the resources the profile asks for.
-for f in results/summary.parquet results/frontier/best_per_budget.csv results/frontier/attr_acc__normalised_cost.png; do
+for f in results/default/summary.parquet results/default/frontier/best_per_budget.csv \
+         results/default/frontier/attr_acc__normalised_cost.png; do  # config.yaml: the experiment "default"
     [[ -s $RUN/$f ]] || fail "missing output $f"
 done
 mapfile -t ids < <(grep -oP 'submitted with SLURM jobid \K[0-9]+' "$WORK/snakemake.log" || true)

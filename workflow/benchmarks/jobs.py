@@ -4,7 +4,7 @@ Every rule script logs, through `files.job_log`, its start-up (interpreter, impo
 script preamble, before the job's own code) and the seconds of its own code. This adds them up over
 the logs of a finished run:
 
-    python workflow/benchmarks/jobs.py logs/
+    python workflow/benchmarks/jobs.py results/default/logs/
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ OWN = re.compile(r"own code: ([\d.]+) s")
 
 
 def job_times(log_dir: Path) -> dict[str, list[tuple[float, float]]]:
-    """Return {rule: [(start-up s, own-code s) per job]} from the logs under `log_dir` (logs/{rule}/...)."""
+    """Return {rule: [(start-up s, own-code s) per job]} from the logs under `log_dir` (results/{experiment}/logs/{rule}/...)."""
     out = defaultdict(list)
     for log in sorted(log_dir.rglob("*.log")):
         text = log.read_text(errors="replace")
@@ -52,7 +52,13 @@ def _row(name: str, jobs: list[tuple[float, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("logs", type=Path, nargs="?", default=Path("logs"), help="the run's log folder (default: logs)")
+    parser.add_argument(
+        "logs",
+        type=Path,
+        nargs="?",
+        default=Path("results/default/logs"),
+        help="the run's log folder (default: results/default/logs)",
+    )
     args = parser.parse_args(argv)
     times = job_times(args.logs)
     if not times:

@@ -6,7 +6,7 @@ of the fixed pair the estimate names (`frontier.compare`, what the frontier repo
 metric and cost axis, the median and largest drop of the lower bound, in units of the fixed pair's interval width, and
 how many verdicts (interval excludes zero) differ.
 
-    python workflow/benchmarks/selection.py results/summary.parquet results/per_image.parquet results/frontier
+    python workflow/benchmarks/selection.py results/default/summary.parquet results/default/per_image.parquet results/default/frontier
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@ a finished run, `experiment` and `scaling`.
 
     ldmscale plan [config.yaml] [--gpus N]
     ldmscale check [config.yaml]
-    ldmscale experiment results/summary.parquet results/per_image.parquet [--metric M]
-    ldmscale scaling results/summary.parquet results/per_image.parquet --metric M [--hold-out MODEL]
+    ldmscale experiment results/default/summary.parquet results/default/per_image.parquet [--metric M]
+    ldmscale scaling results/default/summary.parquet results/default/per_image.parquet --metric M [--hold-out MODEL]
+
+`plan` reads the cost records of the config's experiment (results/{experiment}/cost/, see `paths.experiment`).
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ def _plan(args) -> int:
     from . import plan
 
     config = load(args.config)
+    results = plan.paths.root(plan.paths.experiment(config, [args.config]))
     if args.count:
-        for name in plan.count_missing(config):
-            print(f"counted the FLOPs of {name} on the meta device: {plan.paths.FLOPS.format(model=name)}")
-    print(plan.text(plan.rows(config), args.gpus), end="")
+        for name in plan.count_missing(config, results):
+            print(f"counted the FLOPs of {name} on the meta device: {results}/{plan.paths.FLOPS.format(model=name)}")
+    print(plan.text(plan.rows(config, results), results, args.gpus), end="")
     return 0
 
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-BEST = "results/frontier/best_per_budget.csv"
+BEST = "frontier/best_per_budget.csv"  # in the experiment's results folder
 AXIS = "normalised_cost"
 
 
-def summary(path: str | Path = BEST, picks: int = 3) -> str:
-    """Return, per task and metric, the winner on normalised cost at the smallest, a middle and the largest budget;
-    '' where the run made no frontier."""
-    if not Path(path).is_file():
+def summary(root: str | Path, picks: int = 3) -> str:
+    """Return, per task and metric, the winner on normalised cost at the smallest, a middle and the largest budget,
+    from the frontier of the experiment whose results folder is `root`; '' where the run made no frontier."""
+    path = Path(root) / BEST
+    if not path.is_file():
         return ""
     with open(path, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["cost_axis"] == AXIS and r["model"]]
@@ -31,7 +32,7 @@ def summary(path: str | Path = BEST, picks: int = 3) -> str:
             lines.append(f"    budget {float(r['budget']):.3g}: {r['model']}, {r['sampler']}, {steps}, guidance "
                          f"{float(r['guidance']):g}: {float(r['value']):.4g}" + (f" ({sure})" if sure else ""))  # fmt: skip
     lines.append(
-        "  Read more: results/frontier/README.md (every budget, cost axis and interval), the charts beside it,"
+        f"  Read more: {root}/frontier/README.md (every budget, cost axis and interval), the charts beside it,"
     )
     lines.append("  and the report: snakemake --report report.zip")
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ construction. These conditions concern the experiment, not its answer (which mod
 
 Checked per task and sampler, guidance chosen per (model, sampler, steps) as on the frontier:
 
-    python -m ldmscale.experiment results/summary.parquet results/per_image.parquet --metric attr_acc
+    python -m ldmscale.experiment results/default/summary.parquet results/default/per_image.parquet --metric attr_acc
 
 `--by-steps` prints instead the best model at each step count, with its paired margin over the runner-up. Exit
 status: 0 when every condition checked holds, 1 when one does not, 2 when nothing could be checked (no metric with a
@@ -142,8 +142,8 @@ def table(rows: list[dict], metric: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ldmscale.experiment", description=__doc__.splitlines()[0])
-    parser.add_argument("summary", nargs="?", default="results/summary.parquet")
-    parser.add_argument("per_image", nargs="?", default="results/per_image.parquet")
+    parser.add_argument("summary", nargs="?", default="results/default/summary.parquet")
+    parser.add_argument("per_image", nargs="?", default="results/default/per_image.parquet")
     parser.add_argument(
         "--metric", action="append", help="metric(s) to check (default: every metric of the summary with a floor)"
     )

@@ -212,6 +212,8 @@ def paired_features(kind: str, options: dict, records: list[dict], prompt_doc: d
 
 def _metadata(kind: str, options: dict, n: int) -> dict:
     weights = paths.extractor_weights(kind, options)
+    if weights and Path(weights).is_dir():  # the toy scorer's directory: its weights file
+        weights = Path(weights) / "model.safetensors"
     return {
         "extractor": paths.extractor_key(kind, options),
         "weights_sha256": integrity.sha256(weights) if weights else "none",

@@ -9,41 +9,47 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+# Every experiment writes into its own folder, results/{experiment}/: the templates below are relative to it. Only the
+# prepared models (resources/models/{model}) are shared between experiments.
+RESULTS = "results"
+DEFAULT_EXPERIMENT = "default"  # config.yaml's (a config file named config.yaml), or a config given as a dict
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
 # One configuration of the sweep: the keys of a results path, in the order they appear.
 CONFIG_KEYS = ["task", "model", "sampler", "steps", "guidance"]
 CONFIGURATION = "{task}/{model}/{sampler}/s{steps}_g{guidance}"
 
-PROMPTS = "results/tasks/{task}/prompts.json"
-FLOPS = "results/cost/{model}/flops.json"
-LATENCY = "results/cost/{model}/latency_b{batch}.json"
-SHARD = f"results/samples/{CONFIGURATION}/shard{{shard}}"
-FEATURES = f"results/features/{CONFIGURATION}/{{extractor}}.safetensors"
-REFERENCE_FEATURES = "results/reference/{task}/{extractor}/n{n}.safetensors"
-SCORE = f"results/scores/{CONFIGURATION}/{{metric}}.json"
+PROMPTS = "tasks/{task}/prompts.json"
+FLOPS = "cost/{model}/flops.json"
+LATENCY = "cost/{model}/latency_b{batch}.json"
+SHARD = f"samples/{CONFIGURATION}/shard{{shard}}"
+FEATURES = f"features/{CONFIGURATION}/{{extractor}}.safetensors"
+REFERENCE_FEATURES = "reference/{task}/{extractor}/n{n}.safetensors"
+SCORE = f"scores/{CONFIGURATION}/{{metric}}.json"
 # An adaptively refined sweep (config `refine`) scores a configuration's first n images, round by round.
-FEATURES_N = f"results/features/{CONFIGURATION}/n{{n}}/{{extractor}}.safetensors"
-SCORE_N = f"results/scores/{CONFIGURATION}/n{{n}}/{{metric}}.json"
+FEATURES_N = f"features/{CONFIGURATION}/n{{n}}/{{extractor}}.safetensors"
+SCORE_N = f"scores/{CONFIGURATION}/n{{n}}/{{metric}}.json"
 
-# The frontier's cost axes (columns of the summary) and its tables (results/frontier/{table}.csv and .parquet).
+# The frontier's cost axes (columns of the summary) and its tables (frontier/{table}.csv and .parquet).
 COST_AXES = {
     "normalised_cost": "normalised sampling cost (UNet FLOPs / reference × steps)",
     "gflops_per_image": "GFLOPs per image (text encoder + UNet calls + VAE decode)",
     "latency_ms_per_image": "ms per image (profiled components)",
 }
 TABLES = ("best_guidance", "pareto", "best_per_budget", "best_per_cost", "crossovers")
-# The frontier's charts of one metric (results/frontier/{metric}__{view}.{html,png,svg}): view → (chart kind, cost).
+# The frontier's charts of one metric (frontier/{metric}__{view}.{html,png,svg}): view → (chart kind, cost).
 CHART_VIEWS = {
     **{cost: ("cost", cost) for cost in COST_AXES},
     **{f"{cost}__winners": ("winners", cost) for cost in COST_AXES},
     "steps": ("steps", None),
     "train_flops": ("train", None),  # only when the sweep has models ldmscale trained
-    "scaling": ("scaling", None),  # the scaling law over measured points (results/frontier/scaling_curves.parquet)
+    "scaling": ("scaling", None),  # the scaling law over measured points (frontier/scaling_curves.parquet)
     "optimal_size": (
         "optimal",
         None,
-    ),  # the law's inference-optimal size per budget (results/frontier/scaling_optimal.csv)
+    ),  # the law's inference-optimal size per budget (frontier/scaling_optimal.csv)
 }
-DISTILLATION = "distillation"  # results/frontier/distillation.{csv,parquet}: students against teachers (may be empty)
+DISTILLATION = "distillation"  # frontier/distillation.{csv,parquet}: students against teachers (may be empty)
 
 # Feature extractors, by kind; a key names everything that changes the features and appears in FEATURES paths.
 # `pairs` (PSNR, SSIM) and `lpips` compare each output with its own ground truth (super-resolution tasks).
@@ -51,9 +57,25 @@ EXTRACTOR_KINDS = ("inception", "clip", "toy", "pairs", "lpips")
 PAIRED_EXTRACTORS = ("pairs", "lpips")
 
 _CONFIGURATION_RE = re.compile(
-    r"results/(?:samples|scores|features)/(?P<task>[^/]+)/(?P<model>[^/]+)/(?P<sampler>[^/]+)"
+    r"(?:^|/)(?:samples|scores|features)/(?P<task>[^/]+)/(?P<model>[^/]+)/(?P<sampler>[^/]+)"
     r"/s(?P<steps>\d+)_g(?P<guidance>\d+(?:\.\d+)?)/"
 )
+
+
+def experiment(config: dict, configfiles=()) -> str:
+    """Return the experiment's name, its folder under results/: config `experiment`, else the name of the last config
+    file (toy-sr.yaml → toy-sr; config.yaml, or none, → default). ValueError when it cannot name a folder."""
+    stem = Path(configfiles[-1]).stem if configfiles else "config"
+    name = config.get("experiment") or (DEFAULT_EXPERIMENT if stem == "config" else stem)
+    if not _NAME.fullmatch(name):
+        field = "experiment" if config.get("experiment") else f"the config file's name ({configfiles[-1]})"
+        raise ValueError(f"{field}: {name!r} cannot name a results folder; use letters, digits, '.', '_' and '-'")
+    return name
+
+
+def root(name: str) -> str:
+    """Return experiment `name`'s results folder, which every template above is relative to."""
+    return f"{RESULTS}/{name}"
 
 
 def names_regex(names) -> str:
@@ -116,9 +138,9 @@ def extractor_kind(extractor: str) -> str:
 
 
 def extractor_weights(kind: str, options: dict) -> str | None:
-    """Return the configured local weights file of extractor `kind` (toy: the scorer directory's; pairs: none)."""
+    """Return the configured local weights of extractor `kind`: a file, or the toy scorer's directory (pairs: none)."""
     if kind == "toy":
-        return str(Path(options["toy"]["scorer"]) / "model.safetensors")
+        return options["toy"]["scorer"]
     if kind == "pairs":
         return None
     section, field = {"inception": ("inception", "feature_extractor_weights_path"), "clip": ("clip", "pretrained"),

@@ -2,7 +2,7 @@
 of sampling them, and, once its latency was profiled, the device-hours; in all, and the wall time on N devices.
 
 Counts come from the config alone (the same sweep product and shard numbering as the workflow's). GFLOPs and hours
-need the model's cost records (`results/cost/{model}/flops.json`, `latency_b{batch}.json`: seconds on the meta
+need the model's cost records (`results/{experiment}/cost/{model}/flops.json`, `latency_b{batch}.json`: seconds on the meta
 device, and one profiling job); where a record is missing the row says which command makes it. UNet calls per image
 are the sampler's (`samplers.expected_nfe`, on the prepared model's scheduler where there is one), and guidance above
 1 doubles the batch: an estimate; the run counts the calls it makes.
@@ -29,17 +29,17 @@ def _nfe(sampler: str, steps: int, model_dir: Path, cache: dict) -> int:
     return cache[key]
 
 
-def count_missing(config: dict, root: str | Path = ".") -> list[str]:
-    """Count on the meta device, into `root`'s results/cost/{model}/flops.json, the FLOPs of every local and
-    architecture model that has no record yet (their configs are at hand; seconds each, no weights read); return the
-    names counted. Toy and hub models get theirs from the workflow (`snakemake results/cost/{model}/flops.json`)."""
+def count_missing(config: dict, results: str | Path) -> list[str]:
+    """Count on the meta device, into the experiment's folder `results`' cost/{model}/flops.json, the FLOPs of every
+    local and architecture model that has no record yet (their configs are at hand; seconds each, no weights read);
+    return the names counted. Toy and hub models get theirs from the workflow (`snakemake {results}/cost/…`)."""
     import tempfile
 
     from . import architectures, cost
 
     counted = []
     for model in config["models"]:
-        out = Path(root) / paths.FLOPS.format(model=model["name"])
+        out = Path(results) / paths.FLOPS.format(model=model["name"])
         kind = cfg.source(model)
         if out.is_file() or kind not in ("local", "architecture") or "lora" in model:
             continue
@@ -53,10 +53,10 @@ def count_missing(config: dict, root: str | Path = ".") -> list[str]:
     return counted
 
 
-def rows(config: dict, root: str | Path = ".") -> list[dict]:
+def rows(config: dict, results: str | Path, models: str | Path = "resources/models") -> list[dict]:
     """Return one row per generating model: configurations, images, jobs per rule, GFLOPs and hours (None where its
-    cost record is missing), and the latency device."""
-    root, cache = Path(root), {}
+    cost record in the experiment's folder `results` is missing), and the latency device."""
+    results, models, cache = Path(results), Path(models), {}
     batch = config["cost"]["latency_batch"]
     out = defaultdict(lambda: {"configurations": 0, "images": 0, "generate": 0, "image_features": 0, "score": 0,
                                "gflops": 0.0, "hours": 0.0})  # fmt: skip
@@ -69,11 +69,11 @@ def rows(config: dict, root: str | Path = ".") -> list[dict]:
         row["generate"] += paths.num_shards(n, task["shard_size"])
         row["image_features"] += len(extractors)
         row["score"] += len(task["metrics"])
-        flops_path = root / paths.FLOPS.format(model=c["model"])
-        latency_path = root / paths.LATENCY.format(model=c["model"], batch=batch)
+        flops_path = results / paths.FLOPS.format(model=c["model"])
+        latency_path = results / paths.LATENCY.format(model=c["model"], batch=batch)
         guided = float(c["guidance"]) > 1
         has_flops, has_latency = flops_path.is_file(), latency_path.is_file()
-        nfe = _nfe(c["sampler"], c["steps"], root / "resources" / "models" / c["model"], cache) if (
+        nfe = _nfe(c["sampler"], c["steps"], models / c["model"], cache) if (
             has_flops or has_latency) else None  # fmt: skip
         gflops = n * sampling_flops(files.read_json(flops_path), nfe, guided) / 1e9 if has_flops else None
         latency = files.read_json(latency_path) if has_latency else None
@@ -88,10 +88,11 @@ def _unit(devices: set[str]) -> str:
     return "CPU-hours" if devices and all(d.startswith("CPU") for d in devices) else "GPU-hours"
 
 
-def text(table: list[dict], gpus: int | None = None) -> str:
-    """Return the plan as a table, its totals, and what to run where a cost record is missing."""
+def text(table: list[dict], results: str, gpus: int | None = None) -> str:
+    """Return the plan as a table, its totals, and what to run where a cost record in `results` (the experiment's
+    folder) is missing."""
     if not table:
-        return "no model generates: this sweep only costs its models (results/cost/table.csv)\n"
+        return f"no model generates: this sweep only costs its models ({results}/cost/table.csv)\n"
     devices = {r["device"] for r in table if r.get("device")}
     unit = _unit(devices)
     lines = [f"| model | configurations | images | generate / features / score jobs | GFLOPs | {unit} |",
@@ -113,7 +114,7 @@ def text(table: list[dict], gpus: int | None = None) -> str:
     for r in table:
         missing = [what for what, key in (("flops.json", "gflops"), ("latency", "hours")) if r[key] is None]
         if missing:
-            lines.append(f"{r['model']}: no {' or '.join(missing)} yet; `snakemake results/cost/{r['model']}/flops.json` "
+            lines.append(f"{r['model']}: no {' or '.join(missing)} yet; `snakemake {results}/cost/{r['model']}/flops.json` "
                          "counts FLOPs in seconds (and profile_latency times it)")  # fmt: skip
     return "\n".join(lines) + "\n"
 

@@ -1,5 +1,5 @@
 """Adaptive refinement: the decisions a round leaves unresolved, the plan of which configurations get more images,
-and the record of the rounds (results/frontier/refinement.csv).
+and the record of the rounds (results/{experiment}/frontier/refinement.csv).
 
 A decision is one choice the frontier reports, with the configurations it rests on:
 

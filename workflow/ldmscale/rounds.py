@@ -1,7 +1,7 @@
 """Adaptive refinement's rounds: how many images each configuration has in each round, from the plans.
 
 Imports nothing heavy: the Snakefile reads these when it builds the DAG. Round 0 gives every configuration the
-config's `refine.initial_images`; each round's plan (results/refine/round{r}.json, written by the `refine_plan`
+config's `refine.initial_images`; each round's plan (results/{experiment}/refine/round{r}.json, written by the `refine_plan`
 checkpoint, see `ldmscale.refine`) names the configurations that get their next level of images in round r + 1. A
 configuration's levels are N0, N0·g, N0·g², … and finally its task's num_images; its images are always the first n
 of the task's indices, so they stay paired with every other configuration's.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from .paths import CONFIGURATION, fmt_guidance
 
-ROUND = "results/refine/round{round}.json"
-REFINEMENT = "results/frontier/refinement.csv"
+ROUND = "refine/round{round}.json"  # in the experiment's results folder
+REFINEMENT = "frontier/refinement.csv"
 
 
 def key(config: dict) -> str:

@@ -9,20 +9,23 @@ min_version("9.0")
 REPOSITORY = Path(workflow.current_basedir).parents[1]  # this file is workflow/rules/common.smk; also as a module
 sys.path.insert(0, str(REPOSITORY / "workflow"))
 from ldmscale import config as cfg, files, paths, rounds, sample_size, samplers as smp, scoring  # noqa: E402
-from ldmscale.paths import (
-    FEATURES,
-    FEATURES_N,
-    FLOPS,
-    LATENCY,
-    PROMPTS,
-    REFERENCE_FEATURES,
-    SCORE,
-    SCORE_N,
-    SHARD,
-)  # noqa: E402
 from ldmscale.toy import DATA_VERSION  # noqa: E402
 
 cfg.validate(config, workflow.output_settings.verbose)  # one line per problem; the schema's dump with --verbose
+EXPERIMENT = paths.experiment(config, workflow.overwrite_configfiles or [])
+ROOT = paths.root(EXPERIMENT)  # everything this experiment writes; prepared models are shared (resources/models)
+
+
+def results(path):
+    """`path` in this experiment's folder, results/{experiment}/ (config `experiment`, else the config file's name)."""
+    return f"{ROOT}/{path}"
+
+
+PROMPTS, FLOPS, LATENCY, SHARD, FEATURES, REFERENCE_FEATURES, SCORE, FEATURES_N, SCORE_N = (
+    results(t)
+    for t in (paths.PROMPTS, paths.FLOPS, paths.LATENCY, paths.SHARD, paths.FEATURES, paths.REFERENCE_FEATURES,
+              paths.SCORE, paths.FEATURES_N, paths.SCORE_N)
+)  # fmt: skip
 cfg.check(config)
 cfg.check_files(
     config, "resources/models"
@@ -33,7 +36,7 @@ if workflow.is_main_process:  # read the files once per invocation, not in every
         print(f"ldmscale: warning: {warning}", file=sys.stderr)
 
 # The toy family's parts: trained by this workflow (train_toy) or the checkpoints shipped in the repository.
-TOY_BUILT = f"results/toy/v{DATA_VERSION}"
+TOY_BUILT = results(f"toy/v{DATA_VERSION}")
 TOY_SHIPPED = str(REPOSITORY / "resources" / "toy" / f"v{DATA_VERSION}")
 USES_TOY = any("toy" in m for m in config["models"]) or any(
     scoring.get(m).extractor == "toy" for t in config["tasks"].values() for m in t["metrics"]
@@ -78,7 +81,7 @@ def toy_member(name):
     """The UNet directory and training (or distillation) record of toy model `name`: made here, or shipped."""
     record = "distill.json" if name in TOY_STUDENTS else "train.json"
     if config["train_toy"]:
-        return {"unet": f"results/models/{name}/unet", "record": f"results/models/{name}/{record}"}
+        return {"unet": results(f"models/{name}/unet"), "record": results(f"models/{name}/{record}")}
     toy = cfg.model_entry(config, name)["toy"]
     member = paths.toy_member_dir(toy["width"], name in TOY_STUDENTS, toy["kind"])
     return {"unet": f"{TOY_SHIPPED}/{member}/unet", "record": f"{TOY_SHIPPED}/{member}/{record}"}
@@ -87,7 +90,7 @@ def toy_member(name):
 def distill_inputs(wildcards):
     """The teacher's UNet and training record, trained here (distil_unet runs only with train_toy)."""
     teacher = TOY_STUDENTS[wildcards.model]
-    return {"teacher": f"results/models/{teacher}/unet", "teacher_record": f"results/models/{teacher}/train.json"}
+    return {"teacher": results(f"models/{teacher}/unet"), "teacher_record": results(f"models/{teacher}/train.json")}
 
 
 def model_sources(wildcards):
@@ -148,7 +151,7 @@ def extractor_options(wildcards):
 def extractor_inputs(wildcards):
     """The task's prompts and the extractor's local weights (toy: the scorer directory; CLIP: and its model config)."""
     kind = paths.extractor_kind(wildcards.extractor)
-    weights = f"{TOY}/scorer" if kind == "toy" else paths.extractor_weights(kind, metric_settings())
+    weights = paths.extractor_weights(kind, metric_settings())  # the toy scorer: its directory, a rule's output
     inputs = {"prompts": PROMPTS.format(task=wildcards.task)}
     if weights:
         inputs["weights"] = weights
@@ -233,9 +236,9 @@ def aggregate_inputs(wildcards):
 
 def frontier_inputs(wildcards):
     """The summary and per-image values, the scaling law's README section, and a refined sweep's record of its rounds."""
-    inputs = {"summary": "results/summary.parquet", "per_image": "results/per_image.parquet",
-              "scaling": "results/frontier/scaling.md"}  # fmt: skip
-    return inputs | ({"refinement": rounds.REFINEMENT} if REFINE else {})
+    inputs = {"summary": results("summary.parquet"), "per_image": results("per_image.parquet"),
+              "scaling": results("frontier/scaling.md")}  # fmt: skip
+    return inputs | ({"refinement": results(rounds.REFINEMENT)} if REFINE else {})
 
 
 def looks():
@@ -274,10 +277,10 @@ def model_descriptions():
 
 def all_targets():
     """The cost table when the sweep has architecture-only models; the summary and frontier when any model generates."""
-    targets = ["results/cost/table.csv"] if len(GENERATING) < len(config["models"]) else []
+    targets = [results("cost/table.csv")] if len(GENERATING) < len(config["models"]) else []
     if GENERATING:
-        targets += ["results/summary.parquet", "results/frontier/best_per_budget.csv", *frontier_plots()]
-    return targets + ([rounds.REFINEMENT] if REFINE and GENERATING else [])
+        targets += [results("summary.parquet"), results("frontier/best_per_budget.csv"), *frontier_plots()]
+    return targets + ([results(rounds.REFINEMENT)] if REFINE and GENERATING else [])
 
 
 # The charts of each metric (training compute only when ldmscale trained models); their PNGs in the report.
@@ -301,7 +304,7 @@ def chart_pngs():
         labels = {"metric": "{metric}", **({"cost axis": cost} if cost else {})}
         subcategory = "{metric}" if cost else None
         png = report(
-            f"results/frontier/{{metric}}__{view}.png",
+            results(f"frontier/{{metric}}__{view}.png"),
             caption=f"../report/{caption}",
             category=category,
             subcategory=subcategory,
@@ -314,10 +317,10 @@ def chart_pngs():
 def frontier_plots():
     """Every chart (HTML, PNG, SVG) and sample grid."""
     charts = expand(
-        "results/frontier/{metric}__{view}.{ext}", metric=METRICS_USED, view=CHART_VIEWS, ext=["html", "png", "svg"]
+        results("frontier/{metric}__{view}.{ext}"), metric=METRICS_USED, view=CHART_VIEWS, ext=["html", "png", "svg"]
     )
     grids = [
-        f"results/frontier/grids/{task}/{sampler}_g{guidance}.png"
+        results(f"frontier/grids/{task}/{sampler}_g{guidance}.png")
         for task in config["tasks"]
         for sampler, guidance in GRIDS
     ]

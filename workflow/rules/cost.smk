@@ -9,7 +9,7 @@ rule count_flops:
     params:
         resolution=cfg.cost_resolution(config),
     log:
-        "logs/count_flops/{model}.log",
+        results("logs/count_flops/{model}.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -34,9 +34,9 @@ rule profile_latency:
     resources:
         gpu=1,
     log:
-        "logs/profile_latency/{model}_b{batch}.log",
+        results("logs/profile_latency/{model}_b{batch}.log"),
     benchmark:
-        "benchmarks/profile_latency/{model}_b{batch}.tsv"
+        results("benchmarks/profile_latency/{model}_b{batch}.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -47,13 +47,13 @@ rule cost_table:
     input:
         unpack(cost_table_inputs),
     output:
-        csv="results/cost/table.csv",
-        md="results/cost/table.md",
+        csv=results("cost/table.csv"),
+        md=results("cost/table.md"),
     params:
         sources=model_descriptions(),
         reference_model=config["cost"]["reference_model"],
     log:
-        "logs/cost_table.log",
+        results("logs/cost_table.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:

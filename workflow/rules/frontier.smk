@@ -5,15 +5,15 @@ rule aggregate:
     input:
         unpack(aggregate_inputs),
     output:
-        parquet="results/summary.parquet",
-        csv="results/summary.csv",
-        per_image="results/per_image.parquet",
+        parquet=results("summary.parquet"),
+        csv=results("summary.csv"),
+        per_image=results("per_image.parquet"),
     params:
         reference_model=config["cost"]["reference_model"],
         trained_models=TOY_MODELS,
         teachers=cfg.teachers(config),
     log:
-        "logs/aggregate.log",
+        results("logs/aggregate.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -25,13 +25,13 @@ rule frontier:
         unpack(frontier_inputs),
     output:
         tables=report(
-            expand("results/frontier/{table}.csv", table=paths.TABLES),
+            expand(results("frontier/{table}.csv"), table=paths.TABLES),
             caption="../report/tables.rst",
             category="Tables",
         ),
-        parquet=expand("results/frontier/{table}.parquet", table=paths.TABLES),
-        distillation=multiext(f"results/frontier/{paths.DISTILLATION}", ".csv", ".parquet"),
-        readme=report("results/frontier/README.md", caption="../report/summary.rst", category="Summary"),
+        parquet=expand(results("frontier/{table}.parquet"), table=paths.TABLES),
+        distillation=multiext(results(f"frontier/{paths.DISTILLATION}"), ".csv", ".parquet"),
+        readme=report(results("frontier/README.md"), caption="../report/summary.rst", category="Summary"),
     params:
         metrics=METRICS_USED,
         budgets=config["frontier"]["budgets"],
@@ -39,7 +39,7 @@ rule frontier:
         bootstrap=config["frontier"]["bootstrap"],
         configfiles=[str(f) for f in workflow.configfiles],  # the config's hash and the commit: read by the job
     log:
-        "logs/frontier.log",
+        results("logs/frontier.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -48,21 +48,21 @@ rule frontier:
 
 rule charts:
     input:
-        best_guidance="results/frontier/best_guidance.parquet",
-        pareto="results/frontier/pareto.parquet",
-        best_per_cost="results/frontier/best_per_cost.parquet",
-        crossovers="results/frontier/crossovers.parquet",
-        scaling_curves="results/frontier/scaling_curves.parquet",
-        scaling_optimal="results/frontier/scaling_optimal.csv",
-        predicted="results/frontier/predicted_scores.csv",
+        best_guidance=results("frontier/best_guidance.parquet"),
+        pareto=results("frontier/pareto.parquet"),
+        best_per_cost=results("frontier/best_per_cost.parquet"),
+        crossovers=results("frontier/crossovers.parquet"),
+        scaling_curves=results("frontier/scaling_curves.parquet"),
+        scaling_optimal=results("frontier/scaling_optimal.csv"),
+        predicted=results("frontier/predicted_scores.csv"),
     output:
-        html=expand("results/frontier/{{metric}}__{view}.html", view=CHART_VIEWS),
+        html=expand(results("frontier/{{metric}}__{view}.html"), view=CHART_VIEWS),
         png=chart_pngs(),
-        svg=expand("results/frontier/{{metric}}__{view}.svg", view=CHART_VIEWS),
+        svg=expand(results("frontier/{{metric}}__{view}.svg"), view=CHART_VIEWS),
     params:
         views=CHART_VIEWS,
     log:
-        "logs/charts/{metric}.log",
+        results("logs/charts/{metric}.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -75,7 +75,7 @@ rule sample_grid:
         prompts=PROMPTS,
     output:
         report(
-            "results/frontier/grids/{task}/{sampler}_g{guidance}.png",
+            results("frontier/grids/{task}/{sampler}_g{guidance}.png"),
             caption="../report/sample_grid.rst",
             category="Samples",
             labels={"task": "{task}", "sampler": "{sampler}", "guidance": "{guidance}"},
@@ -86,7 +86,7 @@ rule sample_grid:
         images=config["frontier"]["grid_images"],
         cell_px=config["frontier"]["grid_cell_px"],
     log:
-        "logs/sample_grid/{task}/{sampler}_g{guidance}.log",
+        results("logs/sample_grid/{task}/{sampler}_g{guidance}.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:

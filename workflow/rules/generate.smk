@@ -14,7 +14,7 @@ rule prepare_task:
         reference=lambda wc: task(wc)["reference"],
         reference_images=lambda wc: reference_count(task(wc)),
     log:
-        "logs/prepare_task/{task}.log",
+        results("logs/prepare_task/{task}.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -38,9 +38,9 @@ rule generate:
     resources:
         gpu=1,
     log:
-        "logs/generate/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}.log",
+        results("logs/generate/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}.log"),
     benchmark:
-        "benchmarks/generate/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}.tsv"
+        results("benchmarks/generate/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:

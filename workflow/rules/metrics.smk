@@ -16,9 +16,9 @@ rule reference_features:
     resources:
         gpu=1,
     log:
-        "logs/reference_features/{task}/{extractor}/n{n}.log",
+        results("logs/reference_features/{task}/{extractor}/n{n}.log"),
     benchmark:
-        "benchmarks/reference_features/{task}/{extractor}/n{n}.tsv"
+        results("benchmarks/reference_features/{task}/{extractor}/n{n}.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -36,9 +36,9 @@ rule image_features:
     resources:
         gpu=1,
     log:
-        "logs/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/{extractor}.log",
+        results("logs/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/{extractor}.log"),
     benchmark:
-        "benchmarks/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/{extractor}.tsv"
+        results("benchmarks/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/{extractor}.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -54,7 +54,7 @@ rule score:
         bootstrap=lambda wc: task(wc)["bootstrap"],
         options=metric_options,
     log:
-        "logs/score/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.log",
+        results("logs/score/{task}/{model}/{sampler}/s{steps}_g{guidance}/{metric}.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:

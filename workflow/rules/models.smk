@@ -9,9 +9,9 @@ rule toy_text_encoder:
         seed=config["toy"]["seed"],
         recipe=config["toy"]["text_encoder"],
     log:
-        "logs/toy_text_encoder.log",
+        results("logs/toy_text_encoder.log"),
     benchmark:
-        "benchmarks/toy_text_encoder.tsv"
+        results("benchmarks/toy_text_encoder.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -27,9 +27,9 @@ rule toy_autoencoder:
         recipe=config["toy"]["autoencoder"],
     threads: 2
     log:
-        "logs/toy_autoencoder.log",
+        results("logs/toy_autoencoder.log"),
     benchmark:
-        "benchmarks/toy_autoencoder.tsv"
+        results("benchmarks/toy_autoencoder.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -44,9 +44,9 @@ rule toy_scorer:
         image_size=config["toy"]["image_size"],
         recipe=config["toy"]["scorer"],
     log:
-        "logs/toy_scorer.log",
+        results("logs/toy_scorer.log"),
     benchmark:
-        "benchmarks/toy_scorer.tsv"
+        results("benchmarks/toy_scorer.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -58,8 +58,8 @@ rule train_unet:
         vae=f"{TOY_BUILT}/vae",
         text=f"{TOY_BUILT}/text",
     output:
-        unet=directory("results/models/{model}/unet"),
-        record="results/models/{model}/train.json",
+        unet=directory(results("models/{model}/unet")),
+        record=results("models/{model}/train.json"),
     wildcard_constraints:
         model=paths.names_regex(TOY_TEACHERS),
     params:
@@ -67,9 +67,9 @@ rule train_unet:
         kind=lambda wc: model(wc)["toy"]["kind"],
         recipe={**config["toy"]["unet"], "seed": config["toy"]["seed"]},
     log:
-        "logs/train_unet/{model}.log",
+        results("logs/train_unet/{model}.log"),
     benchmark:
-        "benchmarks/train_unet/{model}.tsv"
+        results("benchmarks/train_unet/{model}.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -82,16 +82,16 @@ rule distill_unet:
         vae=f"{TOY_BUILT}/vae",
         text=f"{TOY_BUILT}/text",
     output:
-        unet=directory("results/models/{model}/unet"),
-        record="results/models/{model}/distill.json",
+        unet=directory(results("models/{model}/unet")),
+        record=results("models/{model}/distill.json"),
     wildcard_constraints:
         model=paths.names_regex(TOY_STUDENTS),
     params:
         recipe={**config["toy"]["distill"], "seed": config["toy"]["seed"]},
     log:
-        "logs/distill_unet/{model}.log",
+        results("logs/distill_unet/{model}.log"),
     benchmark:
-        "benchmarks/distill_unet/{model}.tsv"
+        results("benchmarks/distill_unet/{model}.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -109,7 +109,7 @@ rule prepare_model:
         lora=lambda wc: model(wc).get("lora"),
         untrained_seed=lambda wc: config["toy"]["seed"] if model(wc)["predict"] else None,
     log:
-        "logs/prepare_model/{model}.log",
+        results("logs/prepare_model/{model}.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -119,14 +119,14 @@ rule prepare_model:
 rule ship_toy:
     input:
         parts=[f"{TOY_BUILT}/{part}" for part in ("text", "vae", "scorer")],
-        unets=expand("results/models/{model}/unet", model=TOY_T2I),
-        records=expand("results/models/{model}/train.json", model=TOY_T2I),
-        student_unets=expand("results/models/{model}/unet", model=TOY_STUDENTS),
-        student_records=expand("results/models/{model}/distill.json", model=TOY_STUDENTS),
-        sr_unets=expand("results/models/{model}/unet", model=TOY_SR),
-        sr_records=expand("results/models/{model}/train.json", model=TOY_SR),
+        unets=expand(results("models/{model}/unet"), model=TOY_T2I),
+        records=expand(results("models/{model}/train.json"), model=TOY_T2I),
+        student_unets=expand(results("models/{model}/unet"), model=TOY_STUDENTS),
+        student_records=expand(results("models/{model}/distill.json"), model=TOY_STUDENTS),
+        sr_unets=expand(results("models/{model}/unet"), model=TOY_SR),
+        sr_records=expand(results("models/{model}/train.json"), model=TOY_SR),
     output:
-        directory(f"results/toy/ship/v{DATA_VERSION}"),
+        directory(results(f"toy/ship/v{DATA_VERSION}")),
     params:
         recipe=config["toy"],
         widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_T2I],
@@ -134,7 +134,7 @@ rule ship_toy:
         sr_widths=[cfg.model_entry(config, m)["toy"]["width"] for m in TOY_SR],
         repository=str(REPOSITORY),
     log:
-        "logs/ship_toy.log",
+        results("logs/ship_toy.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:

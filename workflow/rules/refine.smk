@@ -6,23 +6,23 @@ use rule image_features as image_features_n with:
     output:
         FEATURES_N,
     log:
-        "logs/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{extractor}.log",
+        results("logs/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{extractor}.log"),
     benchmark:
-        "benchmarks/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{extractor}.tsv"
+        results("benchmarks/image_features/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{extractor}.tsv")
 
 
 use rule score as score_n with:
     output:
         SCORE_N,
     log:
-        "logs/score/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{metric}.log",
+        results("logs/score/{task}/{model}/{sampler}/s{steps}_g{guidance}/n{n}/{metric}.log"),
 
 
 checkpoint refine_plan:
     input:
         unpack(refine_inputs),
     output:
-        rounds.ROUND,
+        results(rounds.ROUND),
     params:
         images=lambda wc: round_images(int(wc.round)),
         caps=image_caps(),
@@ -33,7 +33,7 @@ checkpoint refine_plan:
         trained_models=TOY_MODELS,
         teachers=cfg.teachers(config),
     log:
-        "logs/refine_plan/round{round}.log",
+        results("logs/refine_plan/round{round}.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:
@@ -44,11 +44,11 @@ rule refinement:
     input:
         plans=lambda wc: plan_files(),
     output:
-        rounds.REFINEMENT,
+        results(rounds.REFINEMENT),
     params:
         caps=image_caps(),
     log:
-        "logs/refinement.log",
+        results("logs/refinement.log"),
     conda:
         "../../envs/ldmscale.yaml"
     script:

@@ -4,23 +4,23 @@
 
 rule scaling:
     input:
-        summary="results/summary.parquet",
-        per_image="results/per_image.parquet",
+        summary=results("summary.parquet"),
+        per_image=results("per_image.parquet"),
         flops=expand(FLOPS, model=PREDICTED),
         latency=expand(LATENCY, model=PREDICTED, batch=config["cost"]["latency_batch"]),
     output:
-        scaling=report("results/frontier/scaling.csv", caption="../report/scaling.rst", category="Scaling law"),
+        scaling=report(results("frontier/scaling.csv"), caption="../report/scaling.rst", category="Scaling law"),
         validation=report(
-            "results/frontier/scaling_validation.csv", caption="../report/scaling.rst", category="Scaling law"
+            results("frontier/scaling_validation.csv"), caption="../report/scaling.rst", category="Scaling law"
         ),
-        optimal=report("results/frontier/scaling_optimal.csv", caption="../report/scaling.rst", category="Scaling law"),
-        predicted_scores="results/frontier/predicted_scores.csv",
-        predicted=report("results/frontier/predicted.csv", caption="../report/scaling.rst", category="Scaling law"),
+        optimal=report(results("frontier/scaling_optimal.csv"), caption="../report/scaling.rst", category="Scaling law"),
+        predicted_scores=results("frontier/predicted_scores.csv"),
+        predicted=report(results("frontier/predicted.csv"), caption="../report/scaling.rst", category="Scaling law"),
         deployment=report(
-            "results/frontier/scaling_deployment.csv", caption="../report/scaling.rst", category="Scaling law"
+            results("frontier/scaling_deployment.csv"), caption="../report/scaling.rst", category="Scaling law"
         ),
-        curves="results/frontier/scaling_curves.parquet",
-        readme="results/frontier/scaling.md",
+        curves=results("frontier/scaling_curves.parquet"),
+        readme=results("frontier/scaling.md"),
     params:
         metrics=METRICS_USED,
         reps=config["scaling"]["reps"],
@@ -30,9 +30,9 @@ rule scaling:
         budgets=config["frontier"]["budgets"],
         buckets=config["frontier"]["buckets"],
     log:
-        "logs/scaling.log",
+        results("logs/scaling.log"),
     benchmark:
-        "benchmarks/scaling.tsv"
+        results("benchmarks/scaling.tsv")
     conda:
         "../../envs/ldmscale.yaml"
     script:

@@ -1,4 +1,4 @@
-"""Rule refinement: results/frontier/refinement.csv, one row per round of an adaptively refined sweep."""
+"""Rule refinement: results/{experiment}/frontier/refinement.csv, one row per round of an adaptively refined sweep."""
 
 import sys
 

@@ -80,7 +80,7 @@ def task_files_missing(where: str, task: dict) -> list[str]:
 def extractor_files_missing(config: dict) -> list[str]:
     """Return what is missing of the local weight files of the metrics' feature extractors."""
     options, used, missing = config["metrics"], _extractors_used(config), []
-    how = "README 'Real data and metrics' says how to get it"
+    how = "docs/metrics.md says how to get it"
     if "inception" in used:
         path = options["inception"]["feature_extractor_weights_path"]
         missing += _file_missing(

@@ -313,7 +313,7 @@ def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str, pre
     title = (
         f"{metric} vs steps{fitted} (band: 95%; hollow diamonds: predicted with the model held out{never})"
         if fitted
-        else f"{metric} vs steps (no scaling law fitted: results/frontier/README.md says why)"
+        else f"{metric} vs steps (no scaling law fitted: the README beside this chart says why)"
     )
     return _facet(layers + ([_hollow(x, y, colour)] if never else []), data, title)
 
@@ -349,7 +349,7 @@ def optimal_size_chart(optimal: pl.DataFrame, per_cost: pl.DataFrame, metric: st
     title = (
         f"The size the scaling law predicts best for {metric} at each budget (line, 95% band) and the measured winners"
         if not law.is_empty()
-        else f"The measured winners' sizes for {metric} (no scaling law fitted: results/frontier/README.md says why)"
+        else f"The measured winners' sizes for {metric} (no scaling law fitted: the README beside this chart says why)"
     )
     return alt.layer(*layers, data=data).properties(**PANEL).facet(column=alt.Column("task:N")).properties(title=title)
 

@@ -1,4 +1,4 @@
-"""The plain-words summary (results/frontier/README.md) and `write_all`, which writes it with the frontier tables."""
+"""The plain-words summary (results/{experiment}/frontier/README.md) and `write_all`, which writes it with the frontier tables."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ def _interval(low, high) -> str:
 
 
 def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.DataFrame | None = None) -> str:
-    """Return results/frontier/README.md: per metric and cost axis, who wins at each budget, by how much, how sure;
+    """Return results/{experiment}/frontier/README.md: per metric and cost axis, who wins at each budget, by how much, how sure;
     and, for an adaptively refined sweep, what its rounds spent (`refinement`, see `refine.refinement_table`)."""
     lines = [
         "# What the frontier says",
         "",
-        "Written by the `frontier` rule from `results/summary.parquet`. Each budget is a cap on the sampling cost of one",
+        "Written by the `frontier` rule from `../summary.parquet`. Each budget is a cap on the sampling cost of one",
         "image; the winner is the best configuration (model, sampler, steps, guidance) that fits. Every configuration",
         "competes, guidance included: on GFLOPs and latency classifier-free guidance doubles the UNet batch.",
         "'ahead of' compares it with the best configuration of any *other* model that fits.",
@@ -62,13 +62,13 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
 
 
 def _refinement_lines(refinement: pl.DataFrame) -> list[str]:
-    """Return the README's section on an adaptively refined sweep's rounds (results/frontier/refinement.csv)."""
+    """Return the README's section on an adaptively refined sweep's rounds (results/{experiment}/frontier/refinement.csv)."""
     last, looks = refinement.row(-1, named=True), _looks(refinement)
     share = last["images_total"] / last["uniform_images"]
     return [
         "## Adaptive refinement",
         "",
-        f"- Rounds: {refinement.height}, one row each in results/frontier/refinement.csv.",
+        f"- Rounds: {refinement.height}, one row each in refinement.csv.",
         f"- Images: {last['images_total']:,}, {share:.0%} of the {last['uniform_images']:,} of the uniform design (every "
         "configuration at its task's num_images).",
         f"- Decisions still unresolved: {last['unresolved_decisions']}, {last['unresolved_at_cap']} of them with every "
@@ -193,7 +193,7 @@ def distillation_markdown(table: pl.DataFrame) -> str:
         "",
         "## Distilled models",
         "",
-        "Per student configuration, on the normalised cost axis (results/frontier/distillation.csv has every axis):",
+        "Per student configuration, on the normalised cost axis (distillation.csv has every axis):",
         "its score, the teacher's at the same step count, the cost at which the teacher catches up (the acceleration",
         "factor is that cost over the student's, with its 95% interval over resamples that re-make the choice), and the",
         "best undistilled configuration of any size within the student's cost, with its margin over the student [95%",

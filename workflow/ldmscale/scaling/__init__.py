@@ -6,7 +6,7 @@
 - `optimal`: the inference-optimal size and steps per budget (closed form) beside the best swept configuration;
 - `report`: the tables, the curves the charts draw, the README section; `write_all` for the `scaling` rule.
 
-    python -m ldmscale.scaling results/summary.parquet results/per_image.parquet --metric attr_acc [--hold-out MODEL]
+    python -m ldmscale.scaling results/default/summary.parquet results/default/per_image.parquet --metric attr_acc [--hold-out MODEL]
 """
 
 from __future__ import annotations

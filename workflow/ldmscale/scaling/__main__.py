@@ -37,8 +37,8 @@ def _held_out(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, model
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ldmscale.scaling", description=__doc__)
-    parser.add_argument("summary", help="results/summary.parquet")
-    parser.add_argument("per_image", help="results/per_image.parquet")
+    parser.add_argument("summary", help="results/{experiment}/summary.parquet")
+    parser.add_argument("per_image", help="results/{experiment}/per_image.parquet")
     parser.add_argument("--metric", required=True)
     parser.add_argument("--hold-out", help="fit without this model and predict it at every step count it was swept at")
     parser.add_argument("--form", choices=list(laws.FORMS), help="one form (default: every form, the best one used)")

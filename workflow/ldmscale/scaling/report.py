@@ -1,4 +1,4 @@
-"""The scaling-law tables (results/frontier/scaling*.csv), the curves the charts draw, and the README section.
+"""The scaling-law tables (results/{experiment}/frontier/scaling*.csv), the curves the charts draw, and the README section.
 
 Per (task, sampler, metric): every form fitted with its paired-bootstrap intervals, each checked by leaving every size
 out, and the form whose held-out predictions of the interior sizes err least chosen (the simpler one on a tie).
@@ -161,7 +161,7 @@ def _optimal_lines(rows: pl.DataFrame) -> list[str]:
     lines, groups = _section(rows, "The inference-optimal size", [
         "For each budget, the size x* (UNet GFLOPs per call) and steps s* the law used predicts best (x*'s 95%",
         "interval over the refits; *extrapolated*: beyond the sizes measured), and the swept (model, steps) it",
-        "predicts best within the budget (results/frontier/scaling_optimal.csv). On GFLOPs per image, a budget C",
+        "predicts best within the budget (scaling_optimal.csv). On GFLOPs per image, a budget C",
         "buys x·s = (C − o) / u, with u and o fitted to the sweep's costs (their largest error is given)."])  # fmt: skip
     for (task, sampler, metric, axis), group in groups:
         fit = ""
@@ -186,7 +186,7 @@ def _predicted_lines(rows: pl.DataFrame) -> list[str]:
         "At each budget, the best configuration of the sizes marked `predict: true` (their scores from the law)",
         "against the best measured configuration, and the predicted margin (positive: the untrained size is better)",
         "with its 95% interval: the prediction interval paired with the measurement's resamples, per budget",
-        "(results/frontier/predicted.csv; every predicted configuration: predicted_scores.csv)."])  # fmt: skip
+        "(predicted.csv; every predicted configuration: predicted_scores.csv)."])  # fmt: skip
     for (task, sampler, metric, axis), group in groups:
         lines += ["", f"{metric}, task {task}, sampler {sampler}, budgets of {axis}:", ""]
         unfit = group.filter(pl.col("predicted_model").is_null())
@@ -211,7 +211,7 @@ def _deployment_lines(rows: pl.DataFrame) -> list[str]:
     lines = ["", "### The size to deploy", "",
              "For N images served, the (size, steps) the law predicts reaches the target at the least training FLOPs",
              "plus N × sampling FLOPs per image, beside the cheapest measured configuration that reaches it",
-             f"(results/frontier/scaling_deployment.csv). Training FLOPs are τ·x with τ = {first['tau']:.3g} FLOPs per",
+             f"(scaling_deployment.csv). Training FLOPs are τ·x with τ = {first['tau']:.3g} FLOPs per",
              f"UNet GFLOP per call, the measured sizes' median (within {first['tau_error']:.1%} of each); x in UNet",
              "GFLOPs per call; the interval is x's over the refits, with the share of refits that reach the target."]  # fmt: skip
     for (task, sampler, metric), group in rows.group_by(["task", "sampler", "metric"], maintain_order=True):
@@ -235,7 +235,7 @@ def _deployment_lines(rows: pl.DataFrame) -> list[str]:
 
 
 def markdown(tables: dict[str, pl.DataFrame]) -> str:
-    """Return the "Scaling law" section of results/frontier/README.md from `analyse`'s tables (any may be missing):
+    """Return the "Scaling law" section of results/{experiment}/frontier/README.md from `analyse`'s tables (any may be missing):
     the fits, what could not be done, the inference-optimal size per budget, the sizes nobody trained, and the size to
     deploy."""
     empty = pl.DataFrame()
@@ -247,9 +247,9 @@ def markdown(tables: dict[str, pl.DataFrame]) -> str:
         "## Scaling law",
         "",
         "Per task, sampler and metric, laws of quality in UNet GFLOPs per call x and sampling steps s, fitted to every",
-        "model's best-guidance score at every step count (results/frontier/scaling.csv). Intervals are 95%, from refits",
+        "model's best-guidance score at every step count (scaling.csv). Intervals are 95%, from refits",
         "to paired bootstrap resamples of the images. Each form is checked by leaving each size out: fitted to the",
-        "others, it predicts the held-out size at every step count (results/frontier/scaling_validation.csv); the form",
+        "others, it predicts the held-out size at every step count (scaling_validation.csv); the form",
         "whose interior predictions err least is the one used. A size outside the others' range is an extrapolation.",
     ]
     groups = [] if scaling.is_empty() else scaling.group_by(["task", "sampler", "metric"], maintain_order=True)
