@@ -36,8 +36,23 @@ def test_summary_joins_costs_and_scores_by_hand(tmp_path):
     assert row["normalised_cost"] == pytest.approx(5.0)  # the only model is its own reference
     assert row["latency_ms_per_image"] == pytest.approx((2 * 1 + 5 * 8 + 2) / 2)
     assert (row["cfg"], row["nfe"], row["attr_acc"], row["attr_acc_ci_low"]) == (True, 5, 0.5, 0.4)
-    assert row["train_flops"] == 7e12
+    assert row["train_flops"] == 7e12 and row["baseline"] is False
     assert isinstance(table, pl.DataFrame) and table.height == 1
+    # a super-resolution baseline samples nothing: zero on every cost axis, no model size, no cost record read
+    base = tmp_path / "results/samples/t/bicubic/baseline/s0_g1/shard0"
+    put(base / "manifest.json", {"nfe": {"calls": 0, "batch_multiplier": 1}, "images": []})
+    base_score = put("results/scores/t/bicubic/baseline/s0_g1/attr_acc.json",
+                     {"metric": "attr_acc", "value": 0.3, "ci_low": 0.2, "ci_high": 0.4, "n": 8})  # fmt: skip
+    both = aggregate.summary([put("results/cost/m/flops.json", flops)], [put("results/cost/m/latency_b2.json", latency)],
+                             [score, base_score], [str(shard), str(base)], None, training)  # fmt: skip
+    row = both.filter(pl.col("model") == "bicubic").row(0, named=True)
+    assert row["baseline"] and (row["normalised_cost"], row["gflops_per_image"], row["latency_ms_per_image"]) == (
+        0,
+        0,
+        0,
+    )
+    assert row["unet_params"] is None and row["train_flops"] is None and row["attr_acc"] == 0.3
+    assert both.filter(pl.col("model") == "m")["normalised_cost"].to_list() == [5.0]  # the reference is a model
 
 
 def test_per_image_values_pair_by_index_and_skip_set_level_metrics(tmp_path):

@@ -363,3 +363,16 @@ def test_a_folder_of_real_images_too_small_for_the_reference_statistics_is_refus
         cfg.check_contents(config)
     task["reference_images"] = 4
     cfg.check_contents(config)  # 4 of the 5 images: enough
+
+
+def test_a_model_named_like_a_baseline_is_refused_and_a_refined_sweep_has_no_baselines():
+    from ldmscale import config as cfg
+
+    config = yaml.safe_load((ROOT / "config" / "examples" / "toy-sr.yaml").read_text())
+    assert [b["model"] for b in cfg.baselines(config)] == ["bicubic", "nearest"]  # on the one SR task
+    del config["tasks"]["upscale"]["super_resolution"]["baselines"]
+    cfg.validate(config)
+    assert [b["model"] for b in cfg.baselines(config)] == ["bicubic"]  # the default
+    assert cfg.baselines({**config, "refine": {"initial_images": 32}}) == []
+    with pytest.raises(ValueError, match=r"models\[0\] \('bicubic'\): 'bicubic' names a super-resolution baseline"):
+        cfg_check({**config, "models": [{"name": "bicubic", "toy": {"width": 8, "kind": "super_resolution"}}]})

@@ -113,3 +113,67 @@ def test_every_page_of_docs_exists_and_is_linked_from_the_readme():
     for page in PAGES:
         assert (ROOT / "docs" / f"{page}.md").is_file(), f"docs/{page}.md is missing"
         assert f"docs/{page}.md" in linked, f"README.md does not link docs/{page}.md"
+
+
+MAKE = re.compile(r"\bmake ((?:[A-Z]+=\S+ )*)([a-z][\w-]*)")
+MODULE = re.compile(r"(?:python -m |ldmscale )(ldmscale(?:\.\w+)+|plan|check|experiment|scaling)\b([^`\n|]*)")
+SCRIPT = re.compile(r"python (workflow/benchmarks/\w+\.py|tests/\w+\.py)([^`\n|]*)")
+CONFIG_FILE = re.compile(r"(?:--configfile |CONFIG=)((?:config|tests)/[\w./-]+\.yaml)")
+CLI = {"plan": "cli", "check": "cli", "experiment": "experiment", "scaling": "scaling/__main__"}
+
+
+def code(text: str) -> list[str]:
+    """Return the code of Markdown `text`: the lines of its fenced blocks and its inline code spans."""
+    fenced = set(text.splitlines()) - set(prose(text))
+    return [line for line in text.splitlines() if line in fenced and line.lstrip()[:3] not in ("```", "~~~")] + [
+        span.strip("`") for line in prose(text) for span in INLINE_CODE.findall(line)
+    ]
+
+
+def command_problems(text: str) -> list[str]:
+    """Return one line per command of Markdown `text` that is no longer true: a make target the Makefile lacks, an
+    ldmscale command or module, or one of its --flags, that the code does not define, a script or config file that
+    is gone."""
+    makefile = (ROOT / "Makefile").read_text()
+    out = []
+    for line in code(text):
+        for _, target in MAKE.findall(line):
+            if not re.search(rf"^{re.escape(target)}:", makefile, re.M):
+                out.append(f"make {target}: no such target in the Makefile")
+        for name, rest in MODULE.findall(line):
+            module = CLI.get(name) or name.removeprefix("ldmscale.").replace(".", "/")
+            source = ROOT / "workflow" / "ldmscale" / module
+            source = source / "__main__.py" if source.is_dir() else source.with_suffix(".py")
+            if not source.is_file():
+                out.append(f"{name}: no module {source.relative_to(ROOT)}")
+                continue
+            defined = source.read_text() + (ROOT / "workflow/ldmscale/cli.py").read_text()
+            out += [f"{name} {flag}: not a flag of {source.name}" for flag in re.findall(r"(--[a-z][\w-]*)", rest)
+                    if f'"{flag}"' not in defined]  # fmt: skip
+        for script, rest in SCRIPT.findall(line):
+            if not (ROOT / script).is_file():
+                out.append(f"{script}: no such script")
+            elif any(f'"{flag}"' not in (ROOT / script).read_text() for flag in re.findall(r"(--[a-z][\w-]*)", rest)):
+                out.append(f"{script}{rest}: a flag it does not define")
+        out += [f"{path}: no such config" for path in CONFIG_FILE.findall(line) if not (ROOT / path).is_file()]
+    return out
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_command_shown_names_a_target_module_flag_and_file_that_exist(doc):
+    assert command_problems(doc.read_text()) == []
+
+
+def test_a_command_that_is_no_longer_true_is_reported():
+    text = ("```bash\nmake run\nmake deploy\n```\n`ldmscale plan config.yaml --gpus 4 --budget 3`, and make any\n"
+            "```\npython -m ldmscale.nothing x\npython workflow/benchmarks/overhead.py --no-such-flag\n"
+            "snakemake --configfile config/examples/missing.yaml\n```\n")  # fmt: skip
+    assert sorted(command_problems(text)) == sorted(
+        [
+            "make deploy: no such target in the Makefile",
+            "plan --budget: not a flag of cli.py",
+            "ldmscale.nothing: no module workflow/ldmscale/nothing.py",
+            "workflow/benchmarks/overhead.py --no-such-flag: a flag it does not define",
+            "config/examples/missing.yaml: no such config",
+        ]
+    )

@@ -109,6 +109,7 @@ def test_an_sr_task_is_checked_naming_the_field(folder):
     assert config["tasks"]["sr"]["super_resolution"] == {
         "images": str(folder), "scale": 4, "crop": 32, "degradation": "bicubic", "seed": 0, "prompt": "",
         "noise_level": 20,
+        "baselines": ["bicubic"],
     }  # fmt: skip
     assert cfg.task_files_missing("tasks.sr", config["tasks"]["sr"]) == []
     assert cfg.extractor_files_missing(config)[-1].startswith("metrics.lpips.weights: not set; LPIPS needs its alex")

@@ -76,7 +76,7 @@ def sr_run(tmp_path_factory, tiny_run, tiny_upscaler_dir, tiny_ldm_sr_dir, incep
 def test_psnr_ssim_lpips_and_fid_reach_the_summary_and_the_frontier(sr_run):
     work, config = sr_run
     summary = pl.read_parquet(work / "results" / "test" / "summary.parquet")
-    assert sorted(summary["model"].unique()) == ["ldm", "toy-sr", "x4"] and summary.height == 3
+    assert sorted(summary["model"].unique()) == ["bicubic", "ldm", "toy-sr", "x4"] and summary.height == 4
     assert summary["guidance"].unique().to_list() == [1.0] and not summary["cfg"].any()
     for metric in METRICS:
         assert summary[metric].is_not_null().all(), metric
@@ -92,6 +92,16 @@ def test_psnr_ssim_lpips_and_fid_reach_the_summary_and_the_frontier(sr_run):
     psnr = files.read_json(work / "results" / "test" / "scores" / "div" / "ldm" / "ddim" / "s2_g1" / "psnr.json")
     np.testing.assert_allclose(psnr["per_image"], 10 * np.log10(255**2 / mse), rtol=1e-6)
     assert (work / "results" / "test" / "frontier" / "best_per_budget.csv").is_file()
+    # the bicubic baseline (on by default): the inputs upscaled by PIL, scored like a model, at zero cost
+    lows = sr.inputs(doc, range(6))
+    direct = np.stack([np.asarray(Image.fromarray(x).resize((32, 32), Image.Resampling.BICUBIC)) for x in lows])
+    truths = np.stack([sr.ground_truth(doc, i) for i in range(6)])
+    mse = ((direct.astype(float) - truths) ** 2).mean((1, 2, 3))
+    bicubic = files.read_json(work / "results/test/scores/div/bicubic/baseline/s0_g1/psnr.json")
+    np.testing.assert_allclose(bicubic["per_image"], 10 * np.log10(255**2 / mse), rtol=1e-6)
+    row = summary.filter(pl.col("model") == "bicubic").row(0, named=True)
+    assert row["baseline"] and row["normalised_cost"] == 0 and row["psnr"] == pytest.approx(bicubic["value"])
+    assert "## Against the baselines" in (work / "results/test/frontier/README.md").read_text()
     record = files.read_json(work / "results" / "test" / "models" / "toy-sr" / "train.json")
     assert record["task"] == "super_resolution" and record["train_flops"] > 0
 

@@ -8,7 +8,12 @@ import polars as pl
 
 from . import files, images
 from .image_cost import normalised_cost, sampling_flops, sampling_latency_ms
-from .paths import config_from_path
+from .paths import BASELINE, config_from_path
+
+# A super-resolution baseline (paths.BASELINE) samples nothing: zero on every cost axis, and no model size.
+BASELINE_COSTS = {"baseline": True, "nfe": 0, "cfg": False, "unet_params": None, "unet_gflops": None,
+                  "gflops_per_image": 0.0, "normalised_cost": 0.0, "reference_model": None, "latency_ms_per_image": 0.0,
+                  "latency_device": None, "latency_batch": None, "train_flops": None, "distilled_from": None}  # fmt: skip
 
 
 def summary(
@@ -26,11 +31,15 @@ def summary(
     rows: dict[tuple, dict] = {}
     for shard in shard_dirs:
         config = config_from_path(shard)
+        if config["sampler"] == BASELINE:
+            rows[tuple(config.values())] = {**config, **BASELINE_COSTS}
+            continue
         manifest = images.read_manifest(shard, verify=False)
         nfe, cfg = manifest["nfe"]["calls"], manifest["nfe"]["batch_multiplier"] == 2
         f, lat = flops[config["model"]], latency[config["model"]]
         rows[tuple(config.values())] = {
             **config,
+            "baseline": False,
             "nfe": nfe,
             "cfg": cfg,
             "unet_params": f["unet"]["params"],
@@ -57,7 +66,8 @@ def summary(
         if "floor" in result:  # the real-data floor: what real images score at this sample size
             row[f"{metric}_floor"] = result["floor"]
         row["num_images"] = result["n"]
-    return pl.DataFrame(list(rows.values()), schema_overrides={"distilled_from": pl.String}).sort(
+    overrides = {"distilled_from": pl.String, "latency_device": pl.String, "reference_model": pl.String}
+    return pl.DataFrame(list(rows.values()), schema_overrides=overrides, infer_schema_length=None).sort(
         ["task", "unet_params", "model", "sampler", "steps", "guidance"]
     )
 

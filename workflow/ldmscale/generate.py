@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
 
-from . import files, integrity, samplers, sr
+from . import files, images, samplers, sr
 from .images import MANIFEST
 from .seeds import index_seed
 
@@ -98,18 +97,9 @@ def generate_shard(
                     output = upscale(pipe, sr.inputs(sr_doc, batch), seeds, sr_doc["noise_level"], call)
                 batch_calls = counter.take()
                 calls.append({"images": len(batch), "unet_batches": batch_calls})
-                for i, seed, image in zip(batch, seeds, output):
-                    name = f"{i:06d}.png"
-                    Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8)).save(tmp / name)
-                    records.append(
-                        {
-                            "index": i,
-                            "file": name,
-                            "sha256": integrity.sha256(tmp / name),
-                            "prompt": prompts[i],
-                            "seed": seed,
-                        }
-                    )
+                records += [
+                    images.save(tmp, i, image, prompts[i], seed) for i, seed, image in zip(batch, seeds, output)
+                ]
             manifest = {
                 "sampler": sampler,
                 "scheduler": type(pipe.scheduler).__name__,

@@ -43,6 +43,21 @@ def real_toy_images(prompt_doc: dict, start: int, count: int, image_size: int) -
     return images, labels
 
 
+def save(folder: str | Path, index: int, image: np.ndarray, prompt: str, seed: int | None) -> dict:
+    """Write image `index` (HWC, floats in [0, 1] or uint8) into a shard folder as a PNG; return its manifest record."""
+    name = f"{index:06d}.png"
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    Image.fromarray(image).save(Path(folder) / name)
+    return {
+        "index": index,
+        "file": name,
+        "sha256": integrity.sha256(Path(folder) / name),
+        "prompt": prompt,
+        "seed": seed,
+    }
+
+
 def read_manifest(shard_dir: str | Path, verify: bool = True) -> dict:
     """Return a shard's manifest, checking every image against its recorded SHA-256 when `verify`."""
     shard_dir = Path(shard_dir)

@@ -30,6 +30,12 @@ SCORE = f"scores/{CONFIGURATION}/{{metric}}.json"
 FEATURES_N = f"features/{CONFIGURATION}/n{{n}}/{{extractor}}.safetensors"
 SCORE_N = f"scores/{CONFIGURATION}/n{{n}}/{{metric}}.json"
 
+# A super-resolution task's baselines (task `super_resolution.baselines`): its inputs upscaled without a model, at zero
+# sampling cost, scored like any configuration: model = the method, sampler "baseline", 0 steps, guidance 1
+# (samples/{task}/bicubic/baseline/s0_g1/...). Never a model size: size-based tables leave them out.
+BASELINE = "baseline"
+BASELINES = ("bicubic", "bilinear", "nearest")
+
 # The frontier's cost axes (columns of the summary) and its tables (frontier/{table}.csv and .parquet).
 COST_AXES = {
     "normalised_cost": "normalised sampling cost (UNet FLOPs / reference × steps)",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,33 @@ def truth_batches(doc: dict, indices, batch: int):
 def inputs(doc: dict, indices) -> list[np.ndarray]:
     """Return the low-resolution inputs of `indices` of an SR task document (uint8 HWC each)."""
     return [degrade(ground_truth(doc, i), doc["scale"], doc["degradation"], doc["seed"], i) for i in indices]
+
+
+BASELINE_FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
+                    "nearest": Image.Resampling.NEAREST}  # fmt: skip
+
+
+def baseline(doc: dict, indices, method: str) -> list[np.ndarray]:
+    """Return the inputs of `indices` upscaled to the crop's size by PIL's `method` filter, no model (uint8 HWC)."""
+    size = (doc["crop"], doc["crop"])
+    return [np.asarray(Image.fromarray(x).resize(size, BASELINE_FILTERS[method])) for x in inputs(doc, indices)]
+
+
+def write_baseline_shard(doc: dict, method: str, indices: range, out: str | Path) -> dict:
+    """Write the baseline `method`'s images of `indices` as a shard (PNGs, then the manifest, atomically), as
+    `generate.generate_shard` writes a model's: no sampling step, no UNet call, so zero sampling cost."""
+    from . import files, images
+
+    start = time.perf_counter()
+    with files.atomic_path(out) as tmp:
+        tmp.mkdir()
+        upscaled = zip(indices, baseline(doc, indices, method))
+        records = [images.save(tmp, i, image, doc["items"][i]["prompt"], None) for i, image in upscaled]
+        manifest = {"sampler": "baseline", "method": method, "steps": 0, "guidance": 1.0, "resolution": doc["crop"],
+                    "seconds": time.perf_counter() - start, "nfe": {"calls": 0, "batch_multiplier": 1},
+                    "images": records, "versions": files.python_info()}  # fmt: skip
+        files.write_json(tmp / images.MANIFEST, manifest)  # last: a shard without it is incomplete
+    return manifest
 
 
 def degrade(hr: np.ndarray, scale: int, kind: str, seed: int, index: int) -> np.ndarray:

@@ -50,6 +50,7 @@ TOY_TEACHERS = [m for m in TOY_MODELS if m not in TOY_STUDENTS]  # trained by tr
 TOY_SR = [m for m in TOY_TEACHERS if cfg.model_entry(config, m)["toy"]["kind"] == "super_resolution"]
 TOY_T2I = [m for m in TOY_TEACHERS if m not in TOY_SR]
 GENERATING = cfg.generating_models(config)
+BASELINES = cfg.baselines(config)  # super-resolution tasks' baselines: scored, never a model
 PREDICTED = cfg.predicted_models(config)  # counted, never generated: the scaling law predicts their scores
 REFINE = config["refine"]  # None: every configuration gets its task's num_images
 
@@ -57,7 +58,7 @@ REFINE = config["refine"]  # None: every configuration gets its task's num_image
 wildcard_constraints:
     task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     model=r"[A-Za-z0-9][A-Za-z0-9._-]*",
-    sampler="|".join(sorted(smp.SAMPLERS)),
+    sampler="|".join([*sorted(smp.SAMPLERS), paths.BASELINE]),
     metric="|".join(sorted(scoring.METRICS)),
     steps=r"\d+",
     guidance=r"\d+(\.\d+)?",
@@ -190,10 +191,11 @@ def metric_options(wildcards):
 
 
 def score_files(images=None):
-    """Every score of the sweep: of all images, or of `images[configuration]` (a refined sweep's round)."""
+    """Every score of the sweep and of its baselines: of all images, or of `images[configuration]` (a refined sweep's
+    round; it has no baselines)."""
     return [
         SCORE.format(**c, metric=m) if images is None else SCORE_N.format(**c, metric=m, n=images[rounds.key(c)])
-        for c in cfg.configurations(config)
+        for c in cfg.configurations(config) + BASELINES
         for m in config["tasks"][c["task"]]["metrics"]
     ]
 
@@ -204,7 +206,7 @@ def summary_inputs(images=None):
         "flops": expand(FLOPS, model=summary_cost_models()),
         "latency": expand(LATENCY, model=GENERATING, batch=config["cost"]["latency_batch"]),
         "scores": score_files(images),
-        "first_shards": [SHARD.format(**c, shard=0) for c in cfg.configurations(config)],
+        "first_shards": [SHARD.format(**c, shard=0) for c in cfg.configurations(config) + BASELINES],
         "training": [toy_member(m)["record"] for m in TOY_MODELS],
     }
 

@@ -27,6 +27,8 @@ rule generate:
         prompts=PROMPTS,
     output:
         directory(SHARD),
+    wildcard_constraints:
+        sampler="|".join(sorted(smp.SAMPLERS)),  # not a super-resolution baseline's (rule baseline)
     params:
         sampler=lambda wc: smp.get(wc.sampler).identity(),
         seed=lambda wc: task(wc)["seed"],
@@ -45,3 +47,22 @@ rule generate:
         "../../envs/ldmscale.yaml"
     script:
         "../scripts/generate.py"
+
+
+# A super-resolution task's baselines: its inputs upscaled without a model, at zero sampling cost, scored like a model.
+rule baseline:
+    input:
+        prompts=PROMPTS,
+    output:
+        directory(SHARD),
+    wildcard_constraints:
+        sampler=paths.BASELINE,
+        model=paths.names_regex(paths.BASELINES),
+    params:
+        shard_size=lambda wc: task(wc)["shard_size"],
+    log:
+        results("logs/baseline/{task}/{model}/{sampler}/s{steps}_g{guidance}/shard{shard}.log"),
+    conda:
+        "../../envs/ldmscale.yaml"
+    script:
+        "../scripts/baseline.py"

@@ -23,6 +23,7 @@ from .schema import problems as schema_problems
 from .sweep import (
     SOURCES,
     SWEEP_AXES,
+    baselines,
     configurations,
     cost_resolution,
     describe_source,
@@ -38,7 +39,7 @@ from .sweep import (
 )
 
 __all__ = [
-    "COMMIT_RE", "GUIDANCE_RE", "SCHEMA", "SOURCES", "SWEEP_AXES", "_check_refine", "check", "check_architecture",
+    "COMMIT_RE", "GUIDANCE_RE", "SCHEMA", "SOURCES", "SWEEP_AXES", "_check_refine", "baselines", "check", "check_architecture",
     "check_contents", "check_extractors", "check_files", "check_shipped", "check_task_data", "configurations", "cost_resolution",
     "describe_source", "extractor_files_missing", "generating_models", "hub_models_missing", "model_entry",
     "model_sweep", "predicted_models", "sample_grids", "schema_problems", "source", "source_entry",

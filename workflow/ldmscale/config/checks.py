@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from .. import architectures, models, samplers, scoring
-from ..paths import PAIRED_EXTRACTORS, fmt_guidance
+from ..paths import BASELINES, PAIRED_EXTRACTORS, fmt_guidance
 from .available import _extractors_used
 from .sweep import SOURCES, SWEEP_AXES, generating_models, model_entry, source, source_entry
 
@@ -51,6 +51,8 @@ def check(config: dict) -> None:
         _check_predicted(model, where)
         if names.count(model["name"]) > 1:
             raise ValueError(f"config: {where}: duplicate model name; model names must be unique")
+        if model["name"] in BASELINES:
+            raise ValueError(f"config: {where}: {model['name']!r} names a super-resolution baseline; rename the model")
         if "local" in entry:
             path = Path(entry["local"]["path"])
             if not path.is_dir():

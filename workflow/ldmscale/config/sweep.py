@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from ..paths import fmt_guidance
+from ..paths import BASELINE, fmt_guidance
 
 SOURCES = ("toy", "local", "hub", "architecture")
 SWEEP_AXES = ("samplers", "steps", "guidance")  # a model entry may set its own; the sweep's lists stand in otherwise
@@ -55,6 +55,19 @@ def configurations(config: dict) -> list[dict]:
             for s, n, g in product(axes["samplers"], sorted(axes["steps"]), sorted(axes["guidance"]))
         ]
     return configs
+
+
+def baselines(config: dict) -> list[dict]:
+    """Return the configuration of every baseline of every super-resolution task (paths.BASELINE); none in a refined
+    sweep, whose rounds score configurations on their first images only."""
+    if config.get("refine"):
+        return []
+    return [
+        {"task": t, "model": method, "sampler": BASELINE, "steps": 0, "guidance": fmt_guidance(1.0)}
+        for t in sorted(config["tasks"])
+        if config["tasks"][t].get("kind") == "super_resolution"
+        for method in config["tasks"][t]["super_resolution"].get("baselines", [])
+    ]
 
 
 def sample_grids(config: dict) -> dict[tuple[str, str], dict[str, list[int]]]:

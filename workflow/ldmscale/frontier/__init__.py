@@ -9,7 +9,8 @@ One module per concern, each importing only those above it:
 - `family`: which claims are resolved, family-wise over the claims of one (task, metric, cost axis);
 - `distillation`: students against their teachers and every undistilled model;
 - `analysis`: best guidance, Pareto sets, best per budget, crossovers and the tidy tables (`analyse`);
-- `charts`: the altair charts and `write_charts`;
+- `baselines`: super-resolution baselines against every model;
+- `layers`: the charts' shared axes and layers; `charts`: the altair charts and `write_charts`;
 - `summary`: the plain-words README.md and `write_all`.
 
 Every public name is re-exported here, so `from ldmscale import frontier; frontier.analyse(...)` works as before.
@@ -31,10 +32,7 @@ from .analysis import (
     tidy,
 )
 from .charts import (
-    AXIS_TITLES,
     CHARTS,
-    PANEL,
-    WINNERS_HEIGHT,
     chart,
     cost_chart,
     save,
@@ -44,6 +42,7 @@ from .charts import (
     write_charts,
 )
 from .family import Claim, judge
+from .layers import AXIS_TITLES, PANEL, WINNERS_HEIGHT
 from .ranking import describe, quantise
 from .summary import summary_markdown, write_all
 from .uncertainty import (

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ..paths import COST_AXES, DISTILLATION, TABLES
+from ..paths import BASELINE, COST_AXES, DISTILLATION, TABLES
+from .baselines import BASELINES, against_baselines
 from .distillation import distillation
 from .family import Claim, judge
 from .ranking import _finite, _ranked, describe
@@ -204,7 +205,7 @@ ALL_SAMPLERS = "all"
 
 def _sampler_scopes(df: pl.DataFrame) -> list[str]:
     """Return where crossovers are looked for: over all samplers, then within each one (when there are several)."""
-    samplers = sorted(df["sampler"].unique().to_list())
+    samplers = sorted(set(df["sampler"].unique().to_list()) - {BASELINE})  # a baseline competes in every scope
     return [ALL_SAMPLERS, *samplers] if len(samplers) > 1 else [ALL_SAMPLERS]
 
 
@@ -238,7 +239,8 @@ def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, 
     budgets, per_cost = _winners(sweep, task, metric, cost, edges), _winners(sweep, task, metric, cost, sweep.budgets())
     crosses = []
     for scope in _sampler_scopes(df):
-        mask = np.asarray(sweep.frame["sampler"].to_list()) == scope if scope != ALL_SAMPLERS else sweep.of_all()
+        samplers = np.asarray(sweep.frame["sampler"].to_list())
+        mask = (samplers == scope) | (samplers == BASELINE) if scope != ALL_SAMPLERS else sweep.of_all()
         crosses += [
             ({**row, "samplers": scope}, after, before) for row, after, before in _crossovers(sweep, task, mask)
         ]
@@ -296,4 +298,5 @@ def analyse(
     result = {
         name: pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame() for name, frames in out.items()
     }
-    return result | {DISTILLATION: distillation(df, best, metric, values, counts)}
+    return result | {DISTILLATION: distillation(df, best, metric, values, counts),
+                     BASELINES: against_baselines(df, metric, values, counts)}  # fmt: skip

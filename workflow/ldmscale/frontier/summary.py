@@ -9,6 +9,8 @@ import polars as pl
 from ..image_cost import devices_note
 from ..paths import COST_AXES, DISTILLATION
 from .analysis import ALL_SAMPLERS, TABLES, _pooled, analyse
+from .baselines import BASELINES, first_model_budgets
+from .baselines import COLUMNS as BASELINE_COLUMNS
 from .distillation import COLUMNS
 from .ranking import _higher_is_better, describe
 from .uncertainty import LEVEL, RESOLVED, adjusted_level
@@ -234,6 +236,43 @@ def distillation_markdown(table: pl.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def baselines_markdown(table: pl.DataFrame, best_per_budget: pl.DataFrame) -> str:
+    """Return the README section on the baselines ('' without any)."""
+    if table.is_empty():
+        return ""
+    names = sorted(table["baseline"].unique().to_list())
+    firsts = first_model_budgets(best_per_budget, names)
+    lines = ["", "## Against the baselines", "",
+             f"The baselines ({', '.join(names)}) upscale each input without a model, at zero sampling cost: they fit",
+             "every budget, and a model wins a budget only where it beats them. Each model's best configuration",
+             "against each baseline: its margin (positive: the model is better) [95% paired interval over images, per",
+             "comparison]; separable when the interval excludes zero.", ""]  # fmt: skip
+    for (task, metric), rows in table.group_by(["task", "metric"], maintain_order=True):
+        lines += [f"### {metric}, task {task}", ""]
+        mine = (
+            firsts.filter((pl.col("task") == task) & (pl.col("metric") == metric)) if not firsts.is_empty() else firsts
+        )
+        for cost in sorted(best_per_budget.filter((pl.col("task") == task) & (pl.col("metric") == metric))["cost_axis"]
+                           .unique().to_list()):  # fmt: skip
+            first = mine.filter(pl.col("cost_axis") == cost) if not mine.is_empty() else mine
+            lines.append(
+                f"- by {cost}: a model beats {' and '.join(names)} from budget {_number(first['budget'][0])} "
+                f"({first['model'][0]}, {first['steps'][0]} steps)"
+                if not first.is_empty()
+                else f"- by {cost}: a baseline wins every budget"
+            )
+        lines += ["", "| model | best configuration | score | baseline | its score | margin | separable |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in rows.iter_rows(named=True):
+            margin = _number(r["margin"]) + _interval(r["margin_ci_low"], r["margin_ci_high"])
+            verdict = ("yes, the model is better" if r["margin"] > 0 else "yes, the baseline is better") if (
+                r["separable"]) else "no"  # fmt: skip
+            lines.append(f"| {r['model']} | {r['config']} | {_number(r['value'])} | {r['baseline']} "
+                         f"| {_number(r['baseline_value'])} | {margin} | {verdict} |")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
+
+
 def write_all(
     summary_path: str,
     per_image_path: str,
@@ -267,6 +306,7 @@ def write_all(
         for name in TABLES
     }
     distilled = pl.concat([r[DISTILLATION] for r in results] or [pl.DataFrame(schema=COLUMNS)])
+    baselines = pl.concat([r[BASELINES] for r in results] or [pl.DataFrame(schema=BASELINE_COLUMNS)])
     for path in map(Path, [*outputs.tables, *outputs.parquet, *getattr(outputs, DISTILLATION, [])]):
         table = distilled if path.stem == DISTILLATION else tables[path.stem]
         with files.atomic_path(path) as tmp:
@@ -276,7 +316,8 @@ def write_all(
                 table.write_csv(tmp)
     with files.atomic_path(outputs.readme) as tmp:
         scaling = Path(scaling_path).read_text() if scaling_path else ""
-        text = summary_markdown(tables, reps, refinement) + distillation_markdown(distilled) + scaling
+        text = summary_markdown(tables, reps, refinement) + baselines_markdown(baselines, tables["best_per_budget"])
+        text += distillation_markdown(distilled) + scaling
         Path(tmp).write_text(text + provenance_markdown(provenance))
 
 
