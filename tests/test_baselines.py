@@ -110,3 +110,19 @@ def test_no_scaling_table_counts_a_baseline_as_a_size(tmp_path):
                           ["additive"])  # fmt: skip
         written[name] = {f: (root / f"{f}.csv").read_text() for f in files} | {"readme": out.readme.read_text()}
     assert written["baseline"] == written["plain"] and "bicubic" not in "".join(written["baseline"].values())
+
+
+def test_the_charts_draw_a_baseline_as_a_line_in_every_panel_and_never_at_zero_on_a_log_axis():
+    import json
+
+    df, per_image = sweep({("small", 1): 0.3, ("small", 4): 0.6, ("big", 1): 0.4, ("big", 4): 0.9}, baseline=0.5)
+    tables = frontier.analyse(df, per_image, "attr_acc", {"normalised_cost": [0.25, 1.0, 4.0]}, 4, 50)
+    assert 0.0 in tables["best_per_cost"]["budget"].to_list()  # the baseline's own cost is a row of the table
+    winners = frontier.winners_chart(tables["best_per_cost"], tables["crossovers"], "normalised_cost", "attr_acc")
+    drawn = [r for rows in winners.to_dict()["datasets"].values() for r in rows if "budget" in r]
+    assert drawn and min(r["budget"] for r in drawn) > 0
+    cost = frontier.cost_chart(tables["best_guidance"], tables["pareto"], "normalised_cost", "attr_acc").to_dict()
+    rows = [r for rows in cost["datasets"].values() for r in rows]
+    lines = [r for r in rows if r.get("reference")]
+    assert [(r["model"], r["sampler"]) for r in lines] == [("bicubic", "ddim")]  # in the one sampler's panel
+    assert not [r for r in rows if r["sampler"] == BASELINE] and '"rule"' in json.dumps(cost)

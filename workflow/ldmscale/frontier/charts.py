@@ -96,7 +96,8 @@ def winners_chart(per_cost: pl.DataFrame, crosses: pl.DataFrame, cost: str, metr
     """Return the frontier: the best score within each budget, coloured by the winning model, crossovers marked."""
     import altair as alt
 
-    data = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
+    # a baseline's own cost, 0, is no budget on a log axis: it wins every budget below the first model's anyway
+    data = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost) & (pl.col("budget") > 0))
     if not crosses.is_empty():
         crosses = _pooled(crosses).filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost))
     x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget: {_cost_title(cost)}")
@@ -241,7 +242,9 @@ def optimal_size_chart(optimal: pl.DataFrame, per_cost: pl.DataFrame, metric: st
     law = optimal.filter(pl.col("metric") == metric) if "metric" in optimal.columns else pl.DataFrame()
     if "cost_axis" in law.columns:
         law = law.filter(pl.col("cost_axis") == "normalised_cost")
-    won = per_cost.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == "normalised_cost"))
+    won = per_cost.filter(
+        (pl.col("metric") == metric) & (pl.col("cost_axis") == "normalised_cost") & (pl.col("budget") > 0)
+    )
     if "unet_gflops" not in won.columns:  # a summary without FLOPs per call: no size to draw the winners at
         won = won.clear().with_columns(unet_gflops=pl.lit(None, pl.Float64))
     won = won.select("task", "budget", "model", "unet_gflops", "steps", "guidance", "value").with_columns(

@@ -248,6 +248,7 @@ def baselines_markdown(table: pl.DataFrame, best_per_budget: pl.DataFrame) -> st
              "against each baseline: its margin (positive: the model is better) [95% paired interval over images, per",
              "comparison]; separable when the interval excludes zero.", ""]  # fmt: skip
     for (task, metric), rows in table.group_by(["task", "metric"], maintain_order=True):
+        rows = rows.sort(["baseline", "margin"], descending=[False, True])
         lines += [f"### {metric}, task {task}", ""]
         mine = (
             firsts.filter((pl.col("task") == task) & (pl.col("metric") == metric)) if not firsts.is_empty() else firsts
@@ -257,7 +258,7 @@ def baselines_markdown(table: pl.DataFrame, best_per_budget: pl.DataFrame) -> st
             first = mine.filter(pl.col("cost_axis") == cost) if not mine.is_empty() else mine
             lines.append(
                 f"- by {cost}: a model beats {' and '.join(names)} from budget {_number(first['budget'][0])} "
-                f"({first['model'][0]}, {first['steps'][0]} steps)"
+                f"({first['model'][0]}, {first['steps'][0]} step{'s' if first['steps'][0] != 1 else ''})"
                 if not first.is_empty()
                 else f"- by {cost}: a baseline wins every budget"
             )
