@@ -7,13 +7,15 @@ import shutil
 import numpy as np
 import polars as pl
 import pytest
-from helpers import planned_jobs, snakemake, tiny_config
+from helpers import ROOT, planned_jobs, snakemake, tiny_config
 from PIL import Image
 
 from ldmscale import files, sr
 from ldmscale.images import load_images
+from ldmscale.toy import DATA_VERSION
 
 pytestmark = pytest.mark.workflow
+TOY = f"results/test/toy/v{DATA_VERSION}"  # where the workflow keeps the toy family's parts it trains
 GRID = "results/test/frontier/grids/div/ddim_g1.png"
 TARGETS = ("results/test/summary.parquet", "results/test/frontier/best_per_budget.csv", GRID)
 METRICS = ("psnr", "ssim", "lpips", "fid")
@@ -60,10 +62,12 @@ def sr_config(upscaler, ldm_sr, images, inception, lpips) -> dict:
 
 
 @pytest.fixture(scope="module")
-def sr_run(tmp_path_factory, tiny_run, tiny_upscaler_dir, tiny_ldm_sr_dir, inception_weights, lpips_weights):
+def sr_run(tmp_path_factory, tiny_upscaler_dir, tiny_ldm_sr_dir, inception_weights, lpips_weights):
     root = tmp_path_factory.mktemp("sr_run")
-    # the toy text encoder and autoencoder the tiny run trained with the same recipe: only the SR member trains here
-    shutil.copytree(tiny_run / "results" / "test" / "toy", root / "work" / "results" / "test" / "toy")
+    # the shipped toy text encoder and autoencoder, where the workflow trains them: only the SR member trains here
+    # (not the tiny run's parts, so that this module runs beside the tiny run's group rather than after it)
+    for part in ("text", "vae"):
+        shutil.copytree(ROOT / "resources" / "toy" / f"v{DATA_VERSION}" / part, root / "work" / TOY / part)
     (root / "hr").mkdir()
     rng = np.random.default_rng(0)
     for i in range(3):
@@ -115,13 +119,16 @@ def test_the_sample_grid_shows_each_input_and_its_ground_truth_above_the_models_
     doc = files.read_json(work / "results" / "test" / "tasks" / "div" / "prompts.json")
     canvas = np.asarray(Image.open(work / GRID).convert("RGB"))
     font = ImageFont.load_default(size=grids.LABEL_PX)
-    rows = ["input", "ground truth", *(m["name"] for m in config["models"])]
+    rows = ["input", "ground truth", "bicubic", *(m["name"] for m in config["models"])]
     left = max(int(font.getlength(r)) for r in rows) + 2 * grids.MARGIN
     cell, header = 96, grids.LABEL_PX + 2 * grids.MARGIN  # the default cell side: a 32-pixel crop drawn 3× (nearest)
     for n in range(4):
         top, x = header + (cell + grids.MARGIN), left + n * cell  # second row, first column, image n
         truth = sr.ground_truth(doc, n).repeat(3, axis=0).repeat(3, axis=1)
         np.testing.assert_array_equal(canvas[top : top + cell, x : x + cell], truth)
+        bicubic = sr.baseline(doc, [n], "bicubic")[0].repeat(3, axis=0).repeat(3, axis=1)  # the third row
+        below = top + cell + grids.MARGIN
+        np.testing.assert_array_equal(canvas[below : below + cell, x : x + cell], bicubic)
 
 
 def test_a_guidance_scale_is_refused_for_a_task_without_text(sr_run, tmp_path):

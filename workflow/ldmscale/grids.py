@@ -57,8 +57,10 @@ def write(
 
         cells[("input", steps[0])] = sr.inputs(prompt_doc, range(images))
         cells[("ground truth", steps[0])] = [sr.ground_truth(prompt_doc, i) for i in range(images)]
-        models = ["input", "ground truth", *models]
-        note = f"Rows: the {prompt_doc['degradation']} input (×{prompt_doc['scale']} down), its ground truth, each model's upscaling"
+        cells[("bicubic", steps[0])] = sr.baseline(prompt_doc, range(images), "bicubic")  # the zero-cost baseline
+        models = ["input", "ground truth", "bicubic", *models]
+        note = (f"Rows: the {prompt_doc['degradation']} input (×{prompt_doc['scale']} down), its ground truth, its "
+                "bicubic upscaling (no model), each model's upscaling")  # fmt: skip
     else:
         prompts = {item["index"]: item["prompt"] for item in prompt_doc["items"]}
         note = "Prompts of the images in every cell, left to right:\n" + "\n".join(
