@@ -29,4 +29,4 @@ rule all:
 onsuccess:
     from ldmscale import ending
 
-    print(ending.summary(ROOT), end="")
+    print(ending.summary(ROOT, configfiles=workflow.overwrite_configfiles or []), end="")

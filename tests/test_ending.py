@@ -16,4 +16,7 @@ def test_a_finished_run_names_the_winners_at_three_budgets_and_where_to_read_mor
     assert "    budget 5: m5, ddim, 4 steps, guidance 3: 0.5 (not resolved)\n" in text
     assert "budget 9: m9" in text and "budget 2:" not in text and text.count("    budget ") == 3  # one cost axis
     assert f"Read more: {tmp_path}/frontier/README.md" in text
+    assert f"and the report: snakemake --report {tmp_path}/report.zip" in text
+    named = ending.summary(tmp_path, configfiles=["config/examples/toy-sr.yaml"])
+    assert f"snakemake --configfile config/examples/toy-sr.yaml --report {tmp_path}/report.zip" in named
     assert ending.summary(tmp_path / "none") == ""

@@ -10,9 +10,10 @@ BEST = "frontier/best_per_budget.csv"  # in the experiment's results folder
 AXIS = "normalised_cost"
 
 
-def summary(root: str | Path, picks: int = 3) -> str:
+def summary(root: str | Path, picks: int = 3, configfiles=()) -> str:
     """Return, per task and metric, the winner on normalised cost at the smallest, a middle and the largest budget,
-    from the frontier of the experiment whose results folder is `root`; '' where the run made no frontier."""
+    from the frontier of the experiment whose results folder is `root` (made from `configfiles`); '' where the run
+    made no frontier."""
     path = Path(root) / BEST
     if not path.is_file():
         return ""
@@ -34,5 +35,6 @@ def summary(root: str | Path, picks: int = 3) -> str:
     lines.append(
         f"  Read more: {root}/frontier/README.md (every budget, cost axis and interval), the charts beside it,"
     )
-    lines.append("  and the report: snakemake --report report.zip")
+    config = "".join(f" --configfile {f}" for f in configfiles)
+    lines.append(f"  and the report: snakemake{config} --report {root}/report.zip")
     return "\n".join(lines) + "\n"
