@@ -389,3 +389,12 @@ def test_a_pipeline_that_denoises_with_a_transformer_is_refused_naming_the_compo
     with pytest.raises(ValueError, match=r"models\[0\] \('mine'\): local.path: .*PixArtAlphaPipeline: its denoiser is "
                        r"'transformer' \(PixArtTransformer2DModel\); .* not supported yet"):  # fmt: skip
         cfg_check(tiny_config(models=[{"name": "mine", "local": {"path": str(local)}}]))
+
+
+def test_a_tolerance_for_a_metric_no_task_scores_is_refused_naming_the_field():
+    config = tiny_config(frontier={"tolerance": {"attr_acc": 0.01, "fid": 1.0}})
+    with pytest.raises(
+        ValueError, match=r"frontier.tolerance.fid: not a metric of any task; metrics: attr_acc, kid_toy"
+    ):
+        cfg_check(config)
+    cfg_check(tiny_config(frontier={"tolerance": {"attr_acc": 0.01}}))

@@ -452,3 +452,22 @@ def test_latencies_from_different_devices_are_said_not_to_compare():
     section = text.split("by latency_ms_per_image")[1]
     assert "**Latency was measured on 2 devices** (big on NVIDIA A100; small on NVIDIA H100)" in section
     assert "are not comparable" in devices_note(two.unique("model")) and devices_note(two.head(1)) == ""
+
+
+def test_a_tolerance_calls_a_near_tie_tied_and_names_every_model_within_it():
+    """At budget 4 big (4 steps, 0.63) leads small (8 steps, 0.62) by 0.01, which no sample this size separates; at 2
+    small leads big by 0.17; at 0.25 only small fits."""
+    df, per_image = curves({**SMALL, ("big", 1): 0.3, ("big", 2): 0.45, ("big", 4): 0.63})
+    budgets = {"normalised_cost": [0.25, 2.0, 4.0]}
+
+    def statuses(tolerance):
+        table = frontier.analyse(df, per_image, "attr_acc", budgets, 4, 300, tolerance=tolerance)["best_per_budget"]
+        rows = table.filter(pl.col("cost_axis") == "normalised_cost").sort("budget")
+        return list(zip(rows["model"], rows["status"], rows["tied_models"]))
+
+    assert statuses(0.2) == [("small", None, None), ("small", "resolved", None), ("big", "tied within", "big, small")]
+    assert statuses(0.001)[2] == ("big", "not resolved", None)  # the tie is wider than this tolerance allows
+    plain = frontier.analyse(df, per_image, "attr_acc", budgets, 4, 300)["best_per_budget"]
+    assert "status" not in plain.columns  # no tolerance, the tables as before
+    text = frontier.summary_markdown(frontier.analyse(df, per_image, "attr_acc", budgets, 4, 300, tolerance=0.2), 300)
+    assert "**tied within 0.2**: any of big, small is fine." in text

@@ -29,6 +29,8 @@ def summary(root: str | Path, picks: int = 3, configfiles=()) -> str:
         lines.append(f"  {metric}, task {task}:")
         for r in (group[i] for i in chosen):
             sure = {"true": "resolved", "false": "not resolved"}.get(r.get("resolved", "").lower(), "")
+            if r.get("status") == "tied within":
+                sure = f"tied within {float(r['tolerance']):g}: {r['tied_models']}"
             steps = f"{r['steps']} step{'s' if r['steps'] != '1' else ''}"
             lines.append(f"    budget {float(r['budget']):.3g}: {r['model']}, {r['sampler']}, {steps}, guidance "
                          f"{float(r['guidance']):g}: {float(r['value']):.4g}" + (f" ({sure})" if sure else ""))  # fmt: skip

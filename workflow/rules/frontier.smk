@@ -37,6 +37,7 @@ rule frontier:
         budgets=config["frontier"]["budgets"],
         buckets=config["frontier"]["buckets"],
         bootstrap=config["frontier"]["bootstrap"],
+        tolerance=config["frontier"]["tolerance"],
         configfiles=[str(f) for f in workflow.configfiles],  # the config's hash and the commit: read by the job
     log:
         results("logs/frontier.log"),

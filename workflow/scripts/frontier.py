@@ -22,4 +22,5 @@ with files.job_log(snakemake.log[0]):
         snakemake.input.get("refinement"),
         snakemake.input.get("scaling"),
         files.provenance(snakemake.config, p.configfiles, Path(snakemake.scriptdir).parents[1]),
+        tolerance=p.tolerance,
     )

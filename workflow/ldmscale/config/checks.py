@@ -228,6 +228,12 @@ def _check_frontier(config: dict) -> None:
     guidance = frontier["grid_guidance"]
     if guidance is not None and guidance not in config["guidance"]:
         raise ValueError(f"config: frontier.grid_guidance: {guidance} is not one of guidance {config['guidance']}")
+    used = sorted({m for task in config["tasks"].values() for m in task["metrics"]})
+    for metric in frontier.get("tolerance", {}):
+        if metric not in used:
+            raise ValueError(
+                f"config: frontier.tolerance.{metric}: not a metric of any task; metrics: {', '.join(used)}"
+            )
     for task_name, task in config["tasks"].items():
         if frontier["grid_images"] > task["num_images"]:
             raise ValueError(

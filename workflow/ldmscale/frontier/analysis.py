@@ -22,6 +22,7 @@ from .uncertainty import (
     NO_RUNNER_UP,
     NOT_RESOLVED,
     RESOLVED,
+    TIED,
     Sweep,
     event_interval,
     nearest_event,
@@ -178,6 +179,41 @@ def _crossovers(sweep: Sweep, task: str, scope: np.ndarray) -> list[tuple[dict, 
     return out
 
 
+def _rival_claims(sweep: Sweep, budgets: list) -> list[tuple[int, str, Claim]]:
+    """Return (budget row, model, claim) for every model other than the winner that fits each budget: the claim that
+    its best configuration within the budget beats every other model's."""
+    out = []
+    for i, (row, claim) in enumerate(budgets):
+        if claim is None:
+            continue
+        within = sweep.within(row["budget"], sweep.of_all())
+        for model in sorted(set(sweep.models[within].tolist()) - {row["model"]}):
+            mine = sweep.of_model(model)
+            out.append((i, model, Claim(sweep.within(row["budget"], mine), sweep.within(row["budget"], ~mine))))
+    return out
+
+
+def _tied(rows: list[dict], rivals: list, verdicts: list[dict], tolerance: float) -> list[dict]:
+    """Return the budget rows with their status: resolved (the winner's margin excludes zero, family-wise); tied within
+    ε (it does not, but its lower bound is above −ε: no other model beats the winner by ε or more), naming every model
+    that is, like the winner, within ε of the best of the rest, any of which is fine; otherwise not resolved."""
+    good: dict[int, list[str]] = {}
+    for (i, model, _), verdict in zip(rivals, verdicts):
+        if verdict["margin_fw_low"] > -tolerance:
+            good.setdefault(i, []).append(model)
+    out = []
+    for i, row in enumerate(rows):
+        status, tied = NOT_RESOLVED, None
+        if row.get("resolved"):
+            status = RESOLVED
+        elif row.get("margin_fw_low") is not None and row["margin_fw_low"] > -tolerance:
+            status, tied = TIED, ", ".join([row["model"], *good.get(i, [])])
+        elif row.get("runner_up_model") is None:
+            status = None  # the only model that fits: nothing to decide
+        out.append({**row, "status": status, "tied_models": tied, "tolerance": tolerance})
+    return out
+
+
 MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "margin_ci_high", "separable",
                   "margin_fw_low", "margin_fw_high", "margin_fw_mc_error", "resolved", "family_size", "family_pairs",
                   "family_critical", "resamples", "interval"]  # fmt: skip
@@ -185,7 +221,7 @@ MARGIN_COLUMNS = ["runner_up_model", "runner_up", "margin", "margin_ci_low", "ma
 
 KEEP = ["task", "metric", "cost_axis", "budget", "model", "sampler", "steps", "guidance", "guidance_tried", "cost", "value",
         "ci_low", "ci_high", *MARGIN_COLUMNS, "unet_params", "unet_gflops", *COST_AXES, "latency_device", "train_flops", "num_images",
-        "distilled_from"]  # fmt: skip
+        "distilled_from", "status", "tied_models", "tolerance"]  # fmt: skip
 
 
 def tidy(table: pl.DataFrame, metric: str, cost: str | None = None) -> pl.DataFrame:
@@ -227,11 +263,15 @@ def _frame(rows: list[dict], schema: dict | None = None) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=schema)
 
 
-def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, edges: list[float]) -> dict:
+def axis_tables(
+    df: pl.DataFrame, cost: str, metric: str, values: dict, counts, edges: list[float], tolerance: float | None = None
+) -> dict:
     """Return one task's best_per_budget, best_per_cost and crossovers on one cost axis, each claim judged.
 
     The claims of the README (each budget's winner margin, both margins of every crossover, in every sampler scope)
     are one family; those of best_per_cost (every candidate's own cost, the charts' table) another (`family.judge`).
+    With a `tolerance` ε, each budget's rows get a status (`_tied`): resolved, tied within ε, or not resolved; the
+    claims that every other model within the budget beats the rest join the family.
     """
     task = df["task"][0]
     sweep = Sweep.of(df, cost, metric, values, counts)
@@ -245,8 +285,12 @@ def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, 
             ({**row, "samplers": scope}, after, before) for row, after, before in _crossovers(sweep, task, mask)
         ]
     claims = [c for _, c in budgets if c] + [c for _, a, b in crosses for c in (a, b) if c]
-    verdicts = iter(judge(claims, sweep, metric, level))
+    rivals = _rival_claims(sweep, budgets) if tolerance else []
+    judged = judge(claims + [c for _, _, c in rivals], sweep, metric, level)
+    verdicts = iter(judged[: len(claims)])
     budget_rows = [{**row, **(next(verdicts) if claim else {})} for row, claim in budgets]
+    if tolerance:
+        budget_rows = _tied(budget_rows, rivals, judged[len(claims) :], tolerance)
     cross_rows = []
     for row, _, before in crosses:
         a = next(verdicts)
@@ -268,14 +312,21 @@ def axis_tables(df: pl.DataFrame, cost: str, metric: str, values: dict, counts, 
 
 
 def analyse(
-    df: pl.DataFrame, per_image: pl.DataFrame, metric: str, edges: dict, buckets: int, reps: int, level: float = LEVEL
+    df: pl.DataFrame,
+    per_image: pl.DataFrame,
+    metric: str,
+    edges: dict,
+    buckets: int,
+    reps: int,
+    level: float = LEVEL,
+    tolerance: float | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Return the frontier tables of one metric over every cost axis, tidy (see `tidy`), keyed by TABLES, and the
     distillation table (`distillation.distillation`).
 
     `edges` maps a cost axis to the user's budgets; other axes get `buckets` log-spaced budgets. The paired intervals
     are at `level` (`uncertainty.adjusted_level` for an adaptively refined sweep), each claim's own and the family's,
-    from `reps` paired resamples.
+    from `reps` paired resamples; `tolerance` (config frontier.tolerance of this metric) adds each budget's status.
     """
     best = best_guidance(df, metric)
     values = per_image_values(per_image, metric)
@@ -287,7 +338,7 @@ def analyse(
         grid = edges.get(cost) or budget_edges(df.filter(_finite(metric))[cost], buckets)
         for task in _tasks(df.filter(_finite(metric, cost))):
             rows = df.filter(pl.col("task") == task)
-            tables = axis_tables(rows, cost, metric, values, counts.get(task), grid)
+            tables = axis_tables(rows, cost, metric, values, counts.get(task), grid, tolerance)
             for name in ("best_per_budget", "best_per_cost"):
                 if not tables[name].is_empty():
                     out[name].append(tidy(tables[name], metric, cost))

@@ -13,7 +13,7 @@ from .baselines import BASELINES, first_model_budgets
 from .baselines import COLUMNS as BASELINE_COLUMNS
 from .distillation import COLUMNS
 from .ranking import _higher_is_better, describe
-from .uncertainty import LEVEL, RESOLVED, adjusted_level
+from .uncertainty import LEVEL, RESOLVED, TIED, adjusted_level
 
 
 def _number(x: float | None) -> str:
@@ -91,10 +91,11 @@ def _runs(rows: list[dict]) -> list[dict]:
     runs: list[dict] = []
 
     def same(a: dict, b: dict) -> bool:
-        return (describe(a), a.get("runner_up"), a.get("resolved")) == (
+        return (describe(a), a.get("runner_up"), a.get("resolved"), a.get("tied_models")) == (
             describe(b),
             b.get("runner_up"),
             b.get("resolved"),
+            b.get("tied_models"),
         )
 
     for r in rows:
@@ -121,6 +122,8 @@ def _budget_sentence(r: dict, metric: str) -> str:
     if r.get("runner_up_model") is None:
         return head + "; the only model that fits."
     verdict = "resolved" if r["resolved"] else "**not resolved**"
+    if r.get("status") == TIED:
+        verdict = f"**tied within {_number(r['tolerance'])}**: any of {r['tied_models']} is fine"
     margin = f"{_number(r['margin'])}{_interval(r['margin_ci_low'], r['margin_ci_high'])}{_fw(r)}"
     return head + f"; ahead of {r['runner_up']} by {margin}: {verdict}."
 
@@ -285,11 +288,13 @@ def write_all(
     refinement_path: str | None = None,
     scaling_path: str | None = None,
     provenance: dict | None = None,
+    tolerance: dict | None = None,
 ) -> None:
     """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary; with the rounds of
     an adaptively refined sweep (`refinement_path`), its paired intervals at the level its looks call for; the scaling
     law's section (`scaling_path`, written by the `scaling` rule) at the end of the README, then what made it
-    (`provenance`, `files.provenance`)."""
+    (`provenance`, `files.provenance`). `tolerance` (config frontier.tolerance) gives each budget of its metrics a
+    status: resolved, tied within the tolerance, or not resolved."""
     from pathlib import Path
 
     from .. import files
@@ -298,7 +303,9 @@ def write_all(
     refinement = pl.read_csv(refinement_path) if refinement_path else None
     level = LEVEL if refinement is None else adjusted_level(_looks(refinement))
     results = [
-        analyse(df, per_image, metric, edges, buckets, reps, level) for metric in metric_names if metric in df.columns
+        analyse(df, per_image, metric, edges, buckets, reps, level, (tolerance or {}).get(metric))
+        for metric in metric_names
+        if metric in df.columns
     ]
     tables = {
         name: pl.concat(

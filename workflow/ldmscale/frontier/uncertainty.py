@@ -19,7 +19,7 @@ LEVEL = 0.95  # every interval on the frontier is a 95% interval
 BOOTSTRAP_SEED = 0
 
 
-RESOLVED, NOT_RESOLVED = "resolved", "not resolved"
+RESOLVED, NOT_RESOLVED, TIED = "resolved", "not resolved", "tied within"
 
 
 def per_image_values(per_image: pl.DataFrame, metric: str) -> dict[tuple, np.ndarray]:
