@@ -123,7 +123,9 @@ def _budget_sentence(r: dict, metric: str) -> str:
         return head + "; the only model that fits."
     verdict = "resolved" if r["resolved"] else "**not resolved**"
     if r.get("status") == TIED:
-        verdict = f"**tied within {_number(r['tolerance'])}**: any of {r['tied_models']} is fine"
+        tolerance, tied = _number(r["tolerance"]), r["tied_models"]
+        verdict = (f"**tied within {tolerance}**: any of {tied} is fine" if ", " in tied else
+                   f"**tied within {tolerance}**: no other model is better by {tolerance} or more")  # fmt: skip
     margin = f"{_number(r['margin'])}{_interval(r['margin_ci_low'], r['margin_ci_high'])}{_fw(r)}"
     return head + f"; ahead of {r['runner_up']} by {margin}: {verdict}."
 
