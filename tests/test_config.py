@@ -398,3 +398,6 @@ def test_a_tolerance_for_a_metric_no_task_scores_is_refused_naming_the_field():
     ):
         cfg_check(config)
     cfg_check(tiny_config(frontier={"tolerance": {"attr_acc": 0.01}}))
+    refined = tiny_config(refine={"initial_images": 4, "tolerance": {"kid": 1.0}})
+    with pytest.raises(ValueError, match=r"refine.tolerance.kid: not a metric of any task"):
+        cfg_check(refined)

@@ -96,14 +96,14 @@ def observed(rows: pl.DataFrame, values: dict, images: dict[str, int]) -> tuple[
     return pl.DataFrame(summary), pl.DataFrame(per_image)
 
 
-def refined(rows, values, reps=300) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
+def refined(rows, values, reps=300, tolerance=None) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
     """Run refinement to the end on the synthetic sweep; return the last round's summary, per-image table, plans."""
     names = [rounds.key(r) for r in rows.iter_rows(named=True)]
     images, caps, plans = dict.fromkeys(names, REFINE["initial_images"]), dict.fromkeys(names, 256), []
     looks = rounds.looks(REFINE, TASKS)
     while True:
         summary, per_image = observed(rows, values, images)
-        plans.append(refine.plan(summary, per_image, ["attr_acc"], images, caps, reps, looks, len(plans)))
+        plans.append(refine.plan(summary, per_image, ["attr_acc"], images, caps, reps, looks, len(plans), tolerance))
         if not plans[-1]["refine"]:
             return summary, per_image, plans
         images = rounds.advance(plans[-1], REFINE, TASKS)
@@ -128,6 +128,24 @@ def test_refinement_names_every_winner_the_uniform_sweep_resolves_with_fewer_ima
     total = sum(plans[-1]["images"].values())
     assert total < 0.8 * 256 * len(values), total
     assert refine.refinement_table(plans, dict.fromkeys(values, 256))["images_total"][-1] == total
+
+
+def test_a_tolerance_settles_near_ties_with_fewer_images_and_each_winner_is_within_it_of_the_truth():
+    """With ε = 0.05 (the synthetic sweep's configurations are 0.3-noisy per image, 0.03 apart by guidance), refinement
+    stops near-ties early; the winner it leaves at each budget is, in truth, within ε of that budget's best."""
+    eps, spent, misses, budgets = 0.05, [], 0, 0
+    for seed in range(3):
+        rows, values = synthetic_sweep(seed)
+        _, _, exact = refined(rows, values)
+        summary, _, settled = refined(rows, values, tolerance={"attr_acc": eps})
+        spent.append((sum(exact[-1]["images"].values()), sum(settled[-1]["images"].values())))
+        for budget in sorted(set(summary["normalised_cost"].to_list())):
+            within = summary.filter(pl.col("normalised_cost") <= budget)
+            winner = within.sort("attr_acc", descending=True).row(0, named=True)
+            misses += winner["truth"] < within["truth"].max() - eps
+            budgets += 1
+    assert all(tol <= exact for exact, tol in spent) and any(tol < exact for exact, tol in spent), spent
+    assert misses <= 0.05 * budgets, (misses, budgets)
 
 
 def test_refinement_never_drops_the_true_winner_while_its_decision_is_open():

@@ -26,16 +26,23 @@ from .paths import COST_AXES
 from .rounds import key
 
 
-def decisions(summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int, level: float) -> list[dict]:
-    """Return every decision on `metric` that is not resolved, each with the configurations it rests on."""
+def decisions(
+    summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int, level: float, tolerance: float | None = None
+) -> list[dict]:
+    """Return every decision on `metric` that is not resolved, each with the configurations it rests on. With a
+    `tolerance` ε, a rival the chosen configuration is provably within ε of (its margin's lower bound above −ε) no
+    longer keeps a decision open: the decision is settled when every rival is either separable or so."""
     values = per_image_values(per_image, metric)
     counts = task_counts(summary, values, reps, level)
     separable: dict[tuple, bool] = {}
 
     def apart(a: dict, b: dict) -> bool:
+        """Whether a's margin over b is separable from zero, or, with a tolerance, above −ε: nothing to refine."""
         pair = (_key(a), _key(b))
         if pair not in separable:
-            separable[pair] = compare(a, b, metric, values, counts.get(a["task"]))["separable"]
+            margin = compare(a, b, metric, values, counts.get(a["task"]))
+            low = margin["margin_ci_low"]
+            separable[pair] = margin["separable"] or bool(tolerance and low is not None and low > -tolerance)
         return separable[pair]
 
     def decision(kind: str, chosen: dict, rivals: list[dict], **where) -> dict:
@@ -72,11 +79,14 @@ def plan(
     reps: int,
     looks: int,
     round_: int,
+    tolerance: dict | None = None,
 ) -> dict:
     """Return round `round_`'s plan: its images per configuration, the unresolved decisions, and the configurations
-    below their cap (`caps`: the task's num_images) that any of them rests on, which get their next level."""
+    below their cap (`caps`: the task's num_images) that any of them rests on, which get their next level;
+    `tolerance` (config refine.tolerance, per metric) settles decisions whose choice is provably within it."""
     level = adjusted_level(looks)
-    unresolved = [d for m in metrics if m in summary.columns for d in decisions(summary, per_image, m, reps, level)]
+    unresolved = [d for m in metrics if m in summary.columns
+                  for d in decisions(summary, per_image, m, reps, level, (tolerance or {}).get(m))]  # fmt: skip
     wanted = {name for d in unresolved for name in d["configurations"]}
     return {
         "round": round_,

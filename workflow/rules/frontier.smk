@@ -37,7 +37,7 @@ rule frontier:
         budgets=config["frontier"]["budgets"],
         buckets=config["frontier"]["buckets"],
         bootstrap=config["frontier"]["bootstrap"],
-        tolerance=config["frontier"]["tolerance"],
+        tolerance=config["frontier"]["tolerance"] or (REFINE or {}).get("tolerance", {}),  # a refined sweep's own
         configfiles=[str(f) for f in workflow.configfiles],  # the config's hash and the commit: read by the job
     log:
         results("logs/frontier.log"),

@@ -29,6 +29,7 @@ checkpoint refine_plan:
         metrics=METRICS_USED,
         bootstrap=config["frontier"]["bootstrap"],
         looks=looks(),
+        tolerance=REFINE.get("tolerance", {}) if REFINE else {},
         reference_model=config["cost"]["reference_model"],
         trained_models=TOY_MODELS,
         teachers=cfg.teachers(config),

@@ -229,10 +229,14 @@ def _check_frontier(config: dict) -> None:
     if guidance is not None and guidance not in config["guidance"]:
         raise ValueError(f"config: frontier.grid_guidance: {guidance} is not one of guidance {config['guidance']}")
     used = sorted({m for task in config["tasks"].values() for m in task["metrics"]})
-    for metric in frontier.get("tolerance", {}):
+    tolerances = {
+        "frontier": frontier.get("tolerance", {}),
+        "refine": (config.get("refine") or {}).get("tolerance", {}),
+    }
+    for section, metric in ((s, m) for s, t in tolerances.items() for m in t):
         if metric not in used:
             raise ValueError(
-                f"config: frontier.tolerance.{metric}: not a metric of any task; metrics: {', '.join(used)}"
+                f"config: {section}.tolerance.{metric}: not a metric of any task; metrics: {', '.join(used)}"
             )
     for task_name, task in config["tasks"].items():
         if frontier["grid_images"] > task["num_images"]:
