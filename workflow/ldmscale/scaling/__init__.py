@@ -15,7 +15,6 @@ from pathlib import Path
 
 import polars as pl
 
-from ..paths import BASELINE
 from .predicted import AXES, Size
 from .report import TABLES, analyse, markdown
 
@@ -40,8 +39,6 @@ def write_all(
     from ..frontier.analysis import budget_edges
 
     summary, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
-    summary = summary.filter(pl.col("sampler") != BASELINE)  # a super-resolution baseline is no model size
-    per_image = per_image.filter(pl.col("sampler") != BASELINE)
     results = []
     for metric in (m for m in metric_names if m in summary.columns):
         scored = summary.filter(pl.col(metric).is_finite())

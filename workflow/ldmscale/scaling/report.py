@@ -11,6 +11,7 @@ import polars as pl
 
 from ..frontier.analysis import best_guidance
 from ..frontier.summary import _number
+from ..paths import BASELINE
 from . import law as laws
 from .deployment import deployment
 from .fits import LEVEL, Law, fit_law, leave_one_size_out
@@ -87,10 +88,11 @@ def analyse(
     """Return the tables of one metric: `scaling` (parameters), `validation` (leave one size out), `curves`, `optimal`
     (the inference-optimal size at `budgets`, per cost axis), `predicted_scores` and `predicted` (the `sizes` nobody
     trained, and at each budget the best of them against the best measured), `deployment` (the cheapest size to reach
-    `target` for each number of images `served`) and `notes` on what could not be done. Distilled students are left
-    out: they are not members of the family."""
+    `target` for each number of images `served`) and `notes` on what could not be done. Distilled students and
+    super-resolution baselines are left out: they are not members of the family."""
     out, budgets = {name: [] for name in TABLES}, budgets or {}
     undistilled = summary.filter(pl.col("distilled_from").is_null()) if "distilled_from" in summary.columns else summary
+    undistilled = undistilled.filter(pl.col("sampler") != BASELINE)  # no model size
     for (task, sampler), rows in undistilled.group_by(["task", "sampler"], maintain_order=True):
         scope = {"task": task, "sampler": sampler, "metric": metric}
         rows = rows.filter(pl.col(metric).is_finite()).sort(["model", "steps", "guidance"])
