@@ -26,9 +26,9 @@ import polars as pl
 
 from . import scoring
 from .frontier.analysis import best_guidance
+from .frontier.baselines import is_baseline
 from .frontier.ranking import _ranked, describe
 from .frontier.uncertainty import compare, per_image_values, task_counts
-from .paths import BASELINE
 
 REPS = 1000
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-steps", action="store_true", help="instead: the best model at each step count")
     args = parser.parse_args(argv)
     summary, per_image = pl.read_parquet(args.summary), pl.read_parquet(args.per_image)
-    summary = summary.filter(pl.col("sampler") != BASELINE)  # conditions on model sizes and steps: no baseline
+    summary = summary.filter(~is_baseline())  # conditions on model sizes and steps: no baseline
     scored = sorted(m for m in scoring.METRICS if m in summary.columns)
     names = args.metric or [c.removesuffix("_floor") for c in summary.columns if c.endswith("_floor")]
     unknown = [m for m in names if m not in summary.columns]

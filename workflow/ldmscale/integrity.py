@@ -14,7 +14,7 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # ldmscale loads pipelines without their safety checker, so a hub model's is never downloaded (1.2 GB for SD1.x).
 OPTIONAL_COMPONENTS = ("safety_checker",)
-DENOISERS = ("transformer", "prior", "decoder", "unet")  # the components other pipelines denoise with
+DENOISERS = ("transformer", "prior", "decoder")  # what pipelines without a `unet` denoise with
 
 
 def sha256(path: str | os.PathLike) -> str:

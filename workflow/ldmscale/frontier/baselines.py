@@ -21,8 +21,9 @@ COLUMNS = {"task": pl.String, "metric": pl.String, "baseline": pl.String, "basel
            "interval": pl.String}  # fmt: skip
 
 
-def is_baseline(df: pl.DataFrame) -> pl.Expr:
-    """Return an expression true on the rows of baselines (the summary's `sampler` is paths.BASELINE)."""
+def is_baseline() -> pl.Expr:
+    """Return an expression true on the rows of baselines (the summary's `sampler` is paths.BASELINE): the one test of
+    whether a row is a model's, for every table that must leave baselines out (scaling laws, steps, sizes)."""
     return pl.col("sampler") == BASELINE
 
 
@@ -32,11 +33,11 @@ def against_baselines(df: pl.DataFrame, metric: str, values: dict, counts: dict)
     values (`uncertainty.compare`, 95% per comparison); empty without baselines."""
     ranked = _ranked(df, metric)
     rows = []
-    for task in sorted(ranked.filter(is_baseline(ranked))["task"].unique().to_list()):
+    for task in sorted(ranked.filter(is_baseline())["task"].unique().to_list()):
         here = ranked.filter(pl.col("task") == task)
         bests = here.group_by("model", maintain_order=True).first()
-        for base in bests.filter(is_baseline(bests)).iter_rows(named=True):
-            for best in bests.filter(~is_baseline(bests)).iter_rows(named=True):
+        for base in bests.filter(is_baseline()).iter_rows(named=True):
+            for best in bests.filter(~is_baseline()).iter_rows(named=True):
                 margin = compare(best, base, metric, values, counts.get(task))
                 rows.append({"task": task, "metric": metric, "baseline": base["model"], "baseline_value": base[metric],
                              "model": best["model"], "config": describe(best), "value": best[metric], **margin})  # fmt: skip

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..paths import BASELINE
 from .analysis import _pooled, best_guidance, pareto, tidy
+from .baselines import is_baseline
 from .layers import (
     PANEL,
     WINNERS_HEIGHT,
@@ -44,9 +44,9 @@ def cost_chart(
 
     keys = ["task", "model", "sampler", "steps", "guidance"]
     lines = _references(guidance.filter(pl.col("metric") == metric)).with_columns(front_only=pl.lit(False))
-    ring = front.filter(
-        (pl.col("metric") == metric) & (pl.col("cost_axis") == cost) & (pl.col("sampler") != BASELINE)
-    ).with_columns(on_front=pl.lit(True))
+    ring = front.filter((pl.col("metric") == metric) & (pl.col("cost_axis") == cost) & ~is_baseline()).with_columns(
+        on_front=pl.lit(True)
+    )
     data = pl.concat(
         [
             lines.join(ring.select(*keys, "on_front"), on=keys, how="left").with_columns(
@@ -188,7 +188,7 @@ def scaling_chart(guidance: pl.DataFrame, curves: pl.DataFrame, metric: str, pre
     nobody trained (dashed curves; hollow circles with their prediction intervals at the swept steps)."""
     import altair as alt
 
-    data = guidance.filter((pl.col("metric") == metric) & (pl.col("sampler") != BASELINE))  # sizes only
+    data = guidance.filter((pl.col("metric") == metric) & ~is_baseline())  # sizes only
     if "distilled_from" in data.columns:
         data = data.filter(pl.col("distilled_from").is_null())
     law = curves.filter(pl.col("metric") == metric) if "metric" in curves.columns else pl.DataFrame()

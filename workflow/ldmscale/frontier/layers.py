@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..paths import BASELINE
+from .baselines import is_baseline
 from .ranking import _higher_is_better
 
 PANEL = {"width": 320, "height": 240}
@@ -121,7 +121,7 @@ def _references(table: pl.DataFrame) -> pl.DataFrame:
     sampler's panel and flagged `reference`, to be drawn as a horizontal line (`_reference_lines`), not as a point."""
     if "sampler" not in table.columns:
         return table.with_columns(reference=pl.lit(False))
-    baseline = pl.col("sampler") == BASELINE
+    baseline = is_baseline()
     rest = table.filter(~baseline).with_columns(reference=pl.lit(False))
     panels = sorted(rest["sampler"].unique().to_list())
     copies = [table.filter(baseline).with_columns(sampler=pl.lit(s), reference=pl.lit(True)) for s in panels]

@@ -246,7 +246,8 @@ def baselines_markdown(table: pl.DataFrame, best_per_budget: pl.DataFrame) -> st
     if table.is_empty():
         return ""
     names = sorted(table["baseline"].unique().to_list())
-    firsts = first_model_budgets(best_per_budget, names)
+    firsts = {(r["task"], r["metric"], r["cost_axis"]): r
+              for r in first_model_budgets(best_per_budget, names).iter_rows(named=True)}  # fmt: skip
     lines = ["", "## Against the baselines", "",
              f"The baselines ({', '.join(names)}) upscale each input without a model, at zero sampling cost: they fit",
              "every budget, and a model wins a budget only where it beats them. Each model's best configuration",
@@ -255,16 +256,13 @@ def baselines_markdown(table: pl.DataFrame, best_per_budget: pl.DataFrame) -> st
     for (task, metric), rows in table.group_by(["task", "metric"], maintain_order=True):
         rows = rows.sort(["baseline", "margin"], descending=[False, True])
         lines += [f"### {metric}, task {task}", ""]
-        mine = (
-            firsts.filter((pl.col("task") == task) & (pl.col("metric") == metric)) if not firsts.is_empty() else firsts
-        )
-        for cost in sorted(best_per_budget.filter((pl.col("task") == task) & (pl.col("metric") == metric))["cost_axis"]
-                           .unique().to_list()):  # fmt: skip
-            first = mine.filter(pl.col("cost_axis") == cost) if not mine.is_empty() else mine
+        axes = best_per_budget.filter((pl.col("task") == task) & (pl.col("metric") == metric))["cost_axis"]
+        for cost in sorted(axes.unique().to_list()):
+            first = firsts.get((task, metric, cost))
             lines.append(
-                f"- by {cost}: a model beats {' and '.join(names)} from budget {_number(first['budget'][0])} "
-                f"({first['model'][0]}, {first['steps'][0]} step{'s' if first['steps'][0] != 1 else ''})"
-                if not first.is_empty()
+                f"- by {cost}: a model beats {' and '.join(names)} from budget {_number(first['budget'])} "
+                f"({first['model']}, {first['steps']} step{'s' if first['steps'] != 1 else ''})"
+                if first
                 else f"- by {cost}: a baseline wins every budget"
             )
         lines += ["", "| model | best configuration | score | baseline | its score | margin | separable |",

@@ -10,8 +10,8 @@ import numpy as np
 import polars as pl
 
 from ..frontier.analysis import best_guidance
+from ..frontier.baselines import is_baseline
 from ..frontier.summary import _number
-from ..paths import BASELINE
 from . import law as laws
 from .deployment import deployment
 from .fits import LEVEL, Law, fit_law, leave_one_size_out
@@ -92,7 +92,7 @@ def analyse(
     super-resolution baselines are left out: they are not members of the family."""
     out, budgets = {name: [] for name in TABLES}, budgets or {}
     undistilled = summary.filter(pl.col("distilled_from").is_null()) if "distilled_from" in summary.columns else summary
-    undistilled = undistilled.filter(pl.col("sampler") != BASELINE)  # no model size
+    undistilled = undistilled.filter(~is_baseline())  # no model size
     for (task, sampler), rows in undistilled.group_by(["task", "sampler"], maintain_order=True):
         scope = {"task": task, "sampler": sampler, "metric": metric}
         rows = rows.filter(pl.col(metric).is_finite()).sort(["model", "steps", "guidance"])
