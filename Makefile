@@ -8,7 +8,8 @@ CORES ?= all
 # toy-checkpoints trains and distils with this: the parts, every member, its distilled student and its SR member
 FAMILY := config/toy-family.yaml
 
-.PHONY: run test test-cluster dry-run lint report screenshot clean toy-checkpoints
+.PHONY: run test test-cluster dry-run lint report screenshot clean toy-checkpoints gpu-wheels gpu-slim gpu-unslim \
+	gpu-check gpu-rehearse
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,3 +58,37 @@ toy-checkpoints: $(STAMP)
 
 clean:
 	rm -rf results logs benchmarks resources/models .snakemake
+
+# The prepared GPU check (docs/gpu.md). gpu-wheels: the wheels the device image lacks, for its CPython 3.12, into
+# .whl/, and what a device call would send. gpu-slim: a branch without the shipped toy checkpoints (78 MiB), the tree a
+# device call can send (at most 64 MiB); gpu-unslim returns to $(BRANCH). gpu-check: the check itself, on the device.
+GPU := workflow/benchmarks/gpu
+BRANCH ?= main
+gpu-wheels: $(STAMP)
+	$(BIN)/python $(GPU)/wheels.py --dest .whl --python-version 3.12
+
+gpu-slim: $(STAMP)
+	@test -z "$$(git status --porcelain)" || { echo "gpu-slim switches branches: commit or stash first"; exit 1; }
+	git switch -q -c gpu-slim
+	git rm -r -q resources/toy/*/models
+	git commit -q -m "gpu check: the tree without the shipped toy checkpoints"
+	$(BIN)/python $(GPU)/wheels.py --no-download --check
+
+gpu-unslim:
+	git switch -q $(BRANCH) && git branch -q -D gpu-slim
+
+gpu-check:
+	bash $(GPU)/check.sh $(if $(OUT),$(OUT),gpu-check)
+
+# The check's rehearsal on CPU at toy sizes (run by .ci/run): the same wheels for this Python, installed into a target
+# directory beside an environment that holds only what the device image holds, then every step of the check.
+REHEARSAL := build/gpu-rehearsal
+gpu-rehearse: $(STAMP)
+	$(BIN)/python $(GPU)/wheels.py --dest build/whl-rehearsal \
+		--python-version $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	$(BIN)/python $(GPU)/device_env.py build/device-venv
+	rm -rf $(REHEARSAL)
+	PYTHON=build/device-venv/bin/python WHEELS=build/whl-rehearsal bash $(GPU)/check.sh --rehearse $(REHEARSAL)
+	cp README.md docs/gpu.md $(REHEARSAL)/
+	$(BIN)/python $(GPU)/tables.py $(REHEARSAL) --readme $(REHEARSAL)/README.md --docs $(REHEARSAL)/gpu.md
+	$(BIN)/python $(GPU)/tables.py $(REHEARSAL) --print

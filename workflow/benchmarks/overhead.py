@@ -5,6 +5,10 @@ alternate (ldmscale, plain, ldmscale, ...) in one process so that drift hits bot
 result is the ratio of medians.
 
     python workflow/benchmarks/overhead.py resources/models/toy-c64 --images 64 --steps 16 --repeats 5
+    python workflow/benchmarks/overhead.py sd-c320 --device cuda --dtype bfloat16 --steps 25   # random weights
+
+A model that is an architecture preset's name (`sd-c320`: the paper's c = 320, SD1.5's UNet) is built with random
+weights, with the toy's word-level tokenizer padded to the text encoder's 77 tokens.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ldmscale import cost, devices, generate, models, samplers  # noqa: E402
-from ldmscale.toy import data  # noqa: E402
+from ldmscale import architectures, cost, devices, generate, models, samplers  # noqa: E402
+from ldmscale.toy import data, nets  # noqa: E402
 
 
 def plain_loop(pipe, prompts: list[str], steps: int, guidance: float, batch: int, resolution: int, out: Path) -> None:
@@ -38,7 +42,7 @@ def plain_loop(pipe, prompts: list[str], steps: int, guidance: float, batch: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("model", help="a diffusers pipeline directory")
+    parser.add_argument("model", help="a diffusers pipeline directory, or an architecture preset's name")
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=16)
@@ -51,10 +55,19 @@ def main() -> None:
     parser.add_argument("--output", help="write the result as JSON here too")
     args = parser.parse_args()
 
-    pipe = models.load_pipeline(args.model, devices.resolve_device(args.device), args.dtype)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model
+        if args.model in architectures.PRESETS:
+            model = Path(tmp) / args.model
+            architectures.write(model, args.model, None)
+        pipe = models.load_pipeline(model, devices.resolve_device(args.device), args.dtype)
+        resolution = cost.geometry(model, args.resolution)["resolution"]
+    if pipe.tokenizer is None:  # random weights: a tokenizer that fills the text encoder's positions
+        pipe.tokenizer = nets.tokenizer()
+        pipe.tokenizer.model_max_length = pipe.text_encoder.config.max_position_embeddings
+    pipe.set_progress_bar_config(disable=True)
     pipe.scheduler = samplers.scheduler(args.sampler, pipe.scheduler.config)
     device = pipe.unet.device
-    resolution = cost.geometry(args.model, args.resolution)["resolution"]
     prompts = [data.caption(data.attributes(0, i)) for i in range(args.images)]
 
     def ours(out):
