@@ -26,14 +26,27 @@ PARTS = ("text", "vae", "scorer", "unet")
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items) -> None:
     """Group the tests for xdist's workers: a module's tests on one worker (its module fixtures are built once), and
-    every module that uses the tiny run on one worker too (it runs once per worker). The groups that run the
-    workflow come first, so that the longest ones do not start last; the collected order holds otherwise.
+    every module that uses the tiny run on one worker too (it runs once per worker). The longest groups come first,
+    longest first (HEAVIEST, then the other workflow groups), so that none of them starts last; the collected order
+    holds otherwise. xdist keeps this order only with --no-loadscope-reorder (pyproject.toml): by default it runs the
+    groups with the most tests first, which put the super-resolution run, 3 tests and 3 minutes, at the end.
     """
     tiny = {item.module for item in items if "tiny_run" in item.fixturenames}
     slow = {item.module for item in items if item.get_closest_marker("workflow")} | tiny
     for item in items:
         item.add_marker(pytest.mark.xdist_group("tiny_run" if item.module in tiny else item.module.__name__))
-    items.sort(key=lambda item: (item.module not in tiny, item.module not in slow))
+
+    def rank(item) -> int:
+        name = item.module.__name__
+        return -1 if item.module in tiny else HEAVIEST.index(name) if name in HEAVIEST else len(HEAVIEST) + (
+            item.module not in slow)  # fmt: skip
+
+    items.sort(key=rank)
+
+
+# The groups with the longest fixtures after the tiny run's, longest first (setup times in CI on 2026-12-06: 205, 155,
+# 143, 69 and 57 s): each a workflow run or a sweep of the shipped family.
+HEAVIEST = ["test_workflow_sr", "test_workflow_real", "test_distilled", "test_experiment", "test_faults"]
 
 
 @pytest.hookimpl(trylast=True)

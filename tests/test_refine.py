@@ -96,14 +96,17 @@ def observed(rows: pl.DataFrame, values: dict, images: dict[str, int]) -> tuple[
     return pl.DataFrame(summary), pl.DataFrame(per_image)
 
 
-def refined(rows, values, reps=300, tolerance=None) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
-    """Run refinement to the end on the synthetic sweep; return the last round's summary, per-image table, plans."""
+def refined(rows, values, reps=300, tolerance=None, one_level=False) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
+    """Run refinement to the end on the synthetic sweep; return the last round's summary, per-image table, plans.
+    `one_level`: every planned configuration climbs one level per round (as before 0.4.0), not to what it needs."""
     names = [rounds.key(r) for r in rows.iter_rows(named=True)]
     images, caps, plans = dict.fromkeys(names, REFINE["initial_images"]), dict.fromkeys(names, 256), []
     looks = rounds.looks(REFINE, TASKS)
     while True:
         summary, per_image = observed(rows, values, images)
         plans.append(refine.plan(summary, per_image, ["attr_acc"], images, caps, reps, looks, len(plans), tolerance))
+        if one_level:
+            del plans[-1]["needed_images"]
         if not plans[-1]["refine"]:
             return summary, per_image, plans
         images = rounds.advance(plans[-1], REFINE, TASKS)
@@ -146,6 +149,33 @@ def test_a_tolerance_settles_near_ties_with_fewer_images_and_each_winner_is_with
             budgets += 1
     assert all(tol <= exact for exact, tol in spent) and any(tol < exact for exact, tol in spent), spent
     assert misses <= 0.05 * budgets, (misses, budgets)
+
+
+def test_the_images_a_comparison_needs_follow_from_its_margin_and_interval():
+    """The half-width shrinks as 1/√n: at 64 images a margin of 0.05 whose interval reaches 0.1 below it needs 4× the
+    images to exclude zero; a tolerance of 0.05 settles it once the reach is 0.1, already at 64; a zero margin never."""
+    margin = {"margin": 0.05, "margin_ci_low": -0.05, "margin_ci_high": 0.15, "images": 64}
+    assert refine.needed_images(margin, None) == pytest.approx(256)
+    assert refine.needed_images(margin, 0.05) == pytest.approx(64)
+    assert refine.needed_images({**margin, "margin": -0.05, "margin_ci_high": 0.05}, None) == pytest.approx(256)
+    assert refine.needed_images({**margin, "margin": 0.0}, None) == float("inf")
+    assert refine.needed_images({**margin, "margin_ci_low": None}, None) == 0  # set-level: one level up
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_configurations_jump_to_what_their_decisions_need_in_fewer_rounds_and_jobs(seed):
+    """Against climbing one level per round: fewer rounds, and far fewer (configuration, round) pairs, which are the
+    jobs a round makes; the images stay within 15% and every plan's tally counts its open decisions."""
+    rows, values = synthetic_sweep(seed)
+    _, _, jumped = refined(rows, values)
+    _, _, climbed = refined(rows, values, one_level=True)
+    assert len(jumped) < len(climbed)
+    assert sum(len(p["refine"]) for p in jumped) < 0.7 * sum(len(p["refine"]) for p in climbed)
+    spent = [sum(p[-1]["images"].values()) for p in (jumped, climbed)]
+    assert spent[0] < 1.15 * spent[1], spent
+    assert all(p["decisions"]["open"] == len(p["unresolved"]) for p in jumped)
+    table = refine.refinement_table(jumped, dict.fromkeys(values, 256))
+    assert table["decisions_settled"].sum() == 0 and table["rivals_eliminated"][-1] > table["rivals_eliminated"][0]
 
 
 def test_refinement_never_drops_the_true_winner_while_its_decision_is_open():

@@ -18,6 +18,8 @@ first rule. Every margin is the frontier's paired bootstrap (`uncertainty.compar
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 from .frontier.ranking import _key, _ranked, _within, describe
@@ -27,27 +29,55 @@ from .rounds import key
 
 
 def decisions(
-    summary: pl.DataFrame, per_image: pl.DataFrame, metric: str, reps: int, level: float, tolerance: float | None = None
+    summary: pl.DataFrame,
+    per_image: pl.DataFrame,
+    metric: str,
+    reps: int,
+    level: float,
+    tolerance: float | None = None,
+    tally: dict | None = None,
 ) -> list[dict]:
     """Return every decision on `metric` that is not resolved, each with the configurations it rests on. With a
     `tolerance` ε, a rival the chosen configuration is provably within ε of (its margin's lower bound above −ε) no
-    longer keeps a decision open: the decision is settled when every rival is either separable or so."""
+    longer keeps a decision open: the decision is settled when every rival is either separable or so.
+
+    `tally`, when given, counts every decision with at least one rival: `resolved` (every rival separable), `settled`
+    (the rest within ε), `open`, and `eliminated`, the rivals separable from their decision's choice."""
     values = per_image_values(per_image, metric)
     counts = task_counts(summary, values, reps, level)
-    separable: dict[tuple, bool] = {}
+    margins: dict[tuple, dict] = {}
+
+    def margin(a: dict, b: dict) -> dict:
+        pair = (_key(a), _key(b))
+        if pair not in margins:
+            m = compare(a, b, metric, values, counts.get(a["task"]))
+            low = m["margin_ci_low"]
+            m["apart"] = m["separable"] or bool(tolerance and low is not None and low > -tolerance)
+            both = [values.get(k) for k in pair]
+            m["images"] = min(len(v) for v in both) if all(v is not None for v in both) else None
+            margins[pair] = m
+        return margins[pair]
 
     def apart(a: dict, b: dict) -> bool:
         """Whether a's margin over b is separable from zero, or, with a tolerance, above −ε: nothing to refine."""
-        pair = (_key(a), _key(b))
-        if pair not in separable:
-            margin = compare(a, b, metric, values, counts.get(a["task"]))
-            low = margin["margin_ci_low"]
-            separable[pair] = margin["separable"] or bool(tolerance and low is not None and low > -tolerance)
-        return separable[pair]
+        return margin(a, b)["apart"]
 
     def decision(kind: str, chosen: dict, rivals: list[dict], **where) -> dict:
+        # the images each configuration needs for this decision: each rival its pair's, the choice the most of them
+        need = {key(r): needed_images(margin(chosen, r), tolerance) for r in rivals}
+        need[key(chosen)] = max(need.values())
+        need = {k: None if math.isinf(n) else math.ceil(n) for k, n in need.items()}  # None: no count will do
         return {"task": chosen["task"], "metric": metric, "decision": kind, **where, "chosen": describe(chosen),
-                "configurations": [key(r) for r in (chosen, *rivals)]}  # fmt: skip
+                "configurations": [key(r) for r in (chosen, *rivals)], "needed_images": need}  # fmt: skip
+
+    def counted(kind: str, chosen: dict, others: list[dict], **where) -> list[dict]:
+        """Count the decision of `chosen` against `others` and return it in a list when it is open."""
+        rivals = [r for r in others if not apart(chosen, r)]
+        if tally is not None and others:
+            eliminated = sum(margin(chosen, r)["separable"] for r in others)
+            tally["eliminated"] += eliminated
+            tally["open" if rivals else "resolved" if eliminated == len(others) else "settled"] += 1
+        return [decision(kind, chosen, rivals, **where)] if rivals else []
 
     out = []
     for task in sorted(summary["task"].unique()):
@@ -59,15 +89,33 @@ def decisions(
                 winner = within.row(0, named=True)
                 winners.add(_key(winner)[1:4])
                 bests = within.group_by("model", maintain_order=True).first().to_dicts()  # each model's best
-                rivals = [r for r in bests if r["model"] != winner["model"] and not apart(winner, r)]
-                if rivals:
-                    out.append(decision("best within budget", winner, rivals, cost_axis=cost, budget=budget))
+                others = [r for r in bests if r["model"] != winner["model"]]
+                out += counted("best within budget", winner, others, cost_axis=cost, budget=budget)
         for _, group in _ranked(rows, metric).group_by(["model", "sampler", "steps"], maintain_order=True):
             chosen, *others = group.to_dicts()
-            rivals = [r for r in others if not apart(chosen, r)]
-            if rivals and _key(chosen)[1:4] in winners:
-                out.append(decision("guidance", chosen, rivals, cost_axis=None, budget=None))
+            if _key(chosen)[1:4] in winners:
+                out += counted("guidance", chosen, others, cost_axis=None, budget=None)
     return out
+
+
+def needed_images(margin: dict, tolerance: float | None) -> float:
+    """Return how many common images would settle this comparison if its margin and the spread of its per-image
+    differences stayed as they are, the interval's half-width shrinking as 1/√n: separable (the interval excludes
+    zero) or, with a tolerance ε, provably within ε (its lower bound above −ε). inf where neither can happen (a zero
+    margin and no tolerance); 0 where it cannot be told (a set-level metric has no per-image values): the next level.
+    """
+    m, low, high, n = margin["margin"], margin["margin_ci_low"], margin["margin_ci_high"], margin["images"]
+    if low is None or n is None:
+        return 0
+    below, above = max(m - low, 0.0), max(high - m, 0.0)  # the interval's reach on each side of the margin
+    targets = []
+    if m > 0:
+        targets.append(n * (below / m) ** 2)
+    if m < 0:
+        targets.append(n * (above / -m) ** 2)
+    if tolerance and m + tolerance > 0:
+        targets.append(n * (below / (m + tolerance)) ** 2)
+    return min(targets, default=math.inf)
 
 
 def plan(
@@ -85,15 +133,23 @@ def plan(
     below their cap (`caps`: the task's num_images) that any of them rests on, which get their next level;
     `tolerance` (config refine.tolerance, per metric) settles decisions whose choice is provably within it."""
     level = adjusted_level(looks)
+    tally = dict.fromkeys(("resolved", "settled", "open", "eliminated"), 0)
     unresolved = [d for m in metrics if m in summary.columns
-                  for d in decisions(summary, per_image, m, reps, level, (tolerance or {}).get(m))]  # fmt: skip
+                  for d in decisions(summary, per_image, m, reps, level, (tolerance or {}).get(m), tally)]  # fmt: skip
     wanted = {name for d in unresolved for name in d["configurations"]}
+    refined = sorted(name for name in wanted if images[name] < caps[name])
+    need = {name: max(caps[name] if d["needed_images"][name] is None else d["needed_images"][name]
+                      for d in unresolved if name in d["needed_images"]) for name in refined}  # fmt: skip
     return {
         "round": round_,
         "looks": looks,
         "level": level,
         "images": dict(sorted(images.items())),
-        "refine": sorted(name for name in wanted if images[name] < caps[name]),
+        "refine": refined,
+        # the images each refined configuration's decisions need, at most its cap: rounds.advance takes the first
+        # level that holds them (at least the next one)
+        "needed_images": {name: min(n, caps[name]) for name, n in need.items()},
+        "decisions": tally,
         "unresolved": unresolved,
     }
 
@@ -101,14 +157,16 @@ def plan(
 REFINEMENT_SCHEMA = {
     "round": pl.Int64, "configurations": pl.Int64, "configurations_grown": pl.Int64, "images_spent": pl.Int64,
     "images_total": pl.Int64, "uniform_images": pl.Int64, "unresolved_decisions": pl.Int64,
-    "unresolved_at_cap": pl.Int64, "refined_next": pl.Int64, "refined_next_configurations": pl.String,
+    "unresolved_at_cap": pl.Int64, "decisions_resolved": pl.Int64, "decisions_settled": pl.Int64,
+    "rivals_eliminated": pl.Int64, "refined_next": pl.Int64, "refined_next_configurations": pl.String,
     "looks": pl.Int64, "level": pl.Float64,
 }  # fmt: skip
 
 
 def refinement_table(plans: list[dict], caps: dict[str, int]) -> pl.DataFrame:
     """Return one row per round: the images it spent and in all, the configurations that grew, the decisions left
-    unresolved (and how many of those rest only on configurations at their cap), the configurations refined next,
+    unresolved (and how many of those rest only on configurations at their cap), resolved and settled within the
+    tolerance, the rivals eliminated (separable from their decision's choice), the configurations refined next,
     the images of the uniform design that gives every configuration its cap, and the looks and interval level."""
     rows, before = [], {}
     for plan in plans:
@@ -120,6 +178,10 @@ def refinement_table(plans: list[dict], caps: dict[str, int]) -> pl.DataFrame:
             "images_spent": sum(n - before.get(c, 0) for c, n in images.items()),
             "images_total": sum(images.values()), "uniform_images": sum(caps[c] for c in images),
             "unresolved_decisions": len(plan["unresolved"]), "unresolved_at_cap": len(at_cap),
+            # a plan written before 0.4.0 has no tally: null
+            "decisions_resolved": plan.get("decisions", {}).get("resolved"),
+            "decisions_settled": plan.get("decisions", {}).get("settled"),
+            "rivals_eliminated": plan.get("decisions", {}).get("eliminated"),
             "refined_next": len(plan["refine"]), "refined_next_configurations": " ".join(plan["refine"]),
             "looks": plan["looks"], "level": plan["level"],
         })  # fmt: skip

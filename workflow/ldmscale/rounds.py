@@ -2,9 +2,10 @@
 
 Imports nothing heavy: the Snakefile reads these when it builds the DAG. Round 0 gives every configuration the
 config's `refine.initial_images`; each round's plan (results/{experiment}/refine/round{r}.json, written by the `refine_plan`
-checkpoint, see `ldmscale.refine`) names the configurations that get their next level of images in round r + 1. A
-configuration's levels are N0, N0·g, N0·g², … and finally its task's num_images; its images are always the first n
-of the task's indices, so they stay paired with every other configuration's.
+checkpoint, see `ldmscale.refine`) names the configurations that get more images in round r + 1, and how many their
+decisions need: each goes to the first level that holds them, at least one level up. A configuration's levels are N0,
+N0·g, N0·g², … and finally its task's num_images; its images are always the first n of the task's indices, so they stay
+paired with every other configuration's, and it is compared at no more counts than there are levels.
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ def initial(configs: list[dict], refine: dict, tasks: dict) -> dict[str, int]:
 
 
 def advance(plan: dict, refine: dict, tasks: dict) -> dict[str, int]:
-    """Return {configuration: images} in the round after `plan`'s: its planned configurations one level up."""
+    """Return {configuration: images} in the round after `plan`'s: each planned configuration at the first level that
+    holds the images its decisions need (`needed_images`, estimated by the plan), and at least one level up."""
     images = dict(plan["images"])
+    needed = plan.get("needed_images", {})  # a plan written before 0.4.0 has none: one level up
     for name in plan["refine"]:
-        counts = levels(refine, tasks[task_of(name)]["num_images"])
-        images[name] = counts[counts.index(images[name]) + 1]
+        above = [n for n in levels(refine, tasks[task_of(name)]["num_images"]) if n > images[name]]
+        images[name] = next((n for n in above if n >= needed.get(name, 0)), above[-1])
     return images
