@@ -112,3 +112,53 @@ def test_sd15_unet_macs_without_attention_products_match_bk_sdm_paper():
     attention_products = sum(v for op, v in flops.items() if "bmm" in str(op))
     # BK-SDM (Kim et al. 2023), Table 1: SD1.4's UNet, 339.0 G MACs per call at 512×512, attention's bmm not counted
     assert (counter.get_total_flops() - attention_products) / 2 == pytest.approx(339.0e9, rel=0.005)
+
+
+# DiT (Peebles & Xie, "Scalable Diffusion Models with Transformers", ICCV 2023), Table 4: Gflops of each model, class-
+# conditional at 256×256. DiT counts a multiply-add once (its Gflops are MACs: 12·d²·depth·tokens + attention gives
+# XL/2's 118.6), so they compare with half of ldmscale's FLOPs (2 × MACs). Parameters: 33M, 130M, 458M and 675M for
+# DiT-S, B, L and XL, as the paper gives them (the patch size changes them by under 1%).
+DIT_TABLE4_GFLOPS = {
+    "dit-s-8": 0.36, "dit-s-4": 1.41, "dit-s-2": 6.06, "dit-b-8": 1.42, "dit-b-4": 5.56, "dit-b-2": 23.01,
+    "dit-l-8": 5.01, "dit-l-4": 19.70, "dit-l-2": 80.71, "dit-xl-8": 7.39, "dit-xl-4": 29.05, "dit-xl-2": 118.64,
+}  # fmt: skip
+DIT_PARAMS = {"s": 33e6, "b": 130e6, "l": 458e6, "xl": 675e6}
+
+
+def test_dit_presets_reproduce_dits_table_4():
+    """Each preset's MACs within 2% of DiT's Table 4 (measured: at most 0.7% off, the per-block copies of the
+    embedders that diffusers runs) and its parameters within 5% of the paper's (measured: within 0.7%)."""
+    from diffusers import DiTTransformer2DModel
+
+    from ldmscale import cost
+
+    assert set(DIT_TABLE4_GFLOPS) == set(architectures.DIT_PRESETS)
+    for preset, gflops in DIT_TABLE4_GFLOPS.items():
+        config = architectures.transformer_config(preset)
+        with torch.device("meta"), torch.no_grad():
+            dit = DiTTransformer2DModel.from_config(config)
+            macs = cost._counted(lambda dit=dit, c=config: dit(**cost.denoiser_inputs(c, 1, 32, 0))) / 2
+        assert macs / 1e9 == pytest.approx(gflops, rel=0.02), preset
+        assert cost.denoiser_params(dit) == pytest.approx(DIT_PARAMS[architectures.DIT_PRESETS[preset][0]], rel=0.05)
+
+
+def test_a_dit_preset_is_costed_as_a_class_conditional_denoiser_and_refused_where_latency_is_profiled(tmp_path):
+    from ldmscale import cost
+    from ldmscale.config.checks import check_architecture
+
+    architectures.write(tmp_path / "dit", "dit-s-8", None)
+    assert sorted(p.name for p in (tmp_path / "dit").iterdir()) == ["architecture.json", "transformer", "vae"]
+    flops = cost.count_flops(tmp_path / "dit")
+    assert (flops["resolution"], flops["latent_size"], flops["tokens"]) == (256, 32, 0)
+    assert flops["unet"]["flops_b1"] / 2e9 == pytest.approx(DIT_TABLE4_GFLOPS["dit-s-8"], rel=0.02)
+    assert flops["unet"]["flops_b2"] == 2 * flops["unet"]["flops_b1"]
+    assert flops["text_encoder"] == {"params": 0, "flops_b1": 0, "calls_with_cfg": 2}
+    assert flops["vae_decoder"]["flops_b1"] > 0
+    spec = {"preset": "dit-xl-2", "unet": {}, "base_channels": None}
+    check_architecture(spec, "models[0] ('xl')", latency=False)
+    with pytest.raises(
+        ValueError, match=r"models\[0\] \('xl'\): .*'dit-xl-2' is a DiT, costed in FLOPs only: set cost.latency"
+    ):
+        check_architecture(spec, "models[0] ('xl')", latency=True)
+    with pytest.raises(ValueError, match="takes no unet or base_channels"):
+        check_architecture({**spec, "base_channels": 64}, "models[0] ('xl')", latency=False)

@@ -50,6 +50,25 @@ PRESETS = {
     },
 }
 
+# DiT (Peebles & Xie, ICCV 2023; facebookresearch/DiT models.py): depth, hidden size and heads of DiT-S/B/L/XL, each at
+# patch size 2, 4 or 8 (`dit-xl-2` is DiT-XL/2). Class-conditional on ImageNet's 1,000 classes (and the null class) at
+# 256 px: 32×32×4 latents of SD's KL-f8 autoencoder, learned variance (8 output channels), adaLN-Zero.
+DIT_SIZES = {"s": (12, 384, 6), "b": (12, 768, 12), "l": (24, 1024, 16), "xl": (28, 1152, 16)}
+DIT_PRESETS = {f"dit-{size}-{patch}": (size, patch) for size in DIT_SIZES for patch in (2, 4, 8)}
+DIT_RESOLUTION = 256
+
+
+def transformer_config(preset: str) -> dict:
+    """Return the DiTTransformer2DModel config of a DiT preset (`dit-xl-2`: DiT-XL/2)."""
+    depth, hidden, heads = DIT_SIZES[DIT_PRESETS[preset][0]]
+    return {
+        "_class_name": "DiTTransformer2DModel", "num_attention_heads": heads, "attention_head_dim": hidden // heads,
+        "in_channels": 4, "out_channels": 8, "num_layers": depth, "sample_size": DIT_RESOLUTION // 8,
+        "patch_size": DIT_PRESETS[preset][1], "num_embeds_ada_norm": 1000, "norm_type": "ada_norm_zero",
+        "norm_elementwise_affine": False, "activation_fn": "gelu-approximate",
+    }  # fmt: skip
+
+
 # Published UNet parameter counts. Mei et al. 2024 (base channels → params; 2B and 5B are rounded to one
 # significant figure there) and the BK-SDM model cards (exact counts).
 PAPER_FAMILY_PARAMS = {
@@ -110,14 +129,20 @@ def unknown_unet_fields(unet: dict) -> list[str]:
 
 
 def write(out: str | Path, preset: str, base_channels: int | None, unet: dict | None = None) -> None:
-    """Write the components' configs (no weights) of an architecture-only model to `out`, atomically."""
+    """Write the components' configs (no weights) of an architecture-only model to `out`, atomically. A DiT preset
+    has a `transformer` where the others have a `unet`, and no text encoder (its condition is a class label)."""
     from transformers import CLIPTextConfig
 
+    if preset in DIT_PRESETS:
+        parts = {"transformer": transformer_config(preset), "vae": {**SD15_VAE, "sample_size": DIT_RESOLUTION}}
+    else:
+        parts = {"unet": unet_config(preset, base_channels, unet), "vae": SD15_VAE}
     with files.atomic_path(out) as tmp:
-        for name, config in (("unet", unet_config(preset, base_channels, unet)), ("vae", SD15_VAE)):
+        for name, config in parts.items():
             (tmp / name).mkdir(parents=True)
             (tmp / name / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        CLIPTextConfig(**SD15_TEXT).save_pretrained(tmp / "text_encoder")
+        if "unet" in parts:
+            CLIPTextConfig(**SD15_TEXT).save_pretrained(tmp / "text_encoder")
         marker = {
             "preset": preset, "base_channels": base_channels, "unet": unet or {},
             "weights": "random, built when used; cost only",

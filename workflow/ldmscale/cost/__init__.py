@@ -4,7 +4,7 @@ the per-model cost table (`table`). Device names, peaks and drivers live in `ldm
 
 from ..devices import PEAK_TFLOPS_16BIT, device_info, device_name, nvidia_driver, peak_tflops
 from ..image_cost import normalised_cost, sampling_flops, sampling_latency_ms
-from .flops import _counted, count_flops, flop_counter, geometry, unet_inputs
+from .flops import _counted, count_flops, denoiser_inputs, denoiser_params, flop_counter, geometry, unet_inputs
 from .latency import apply_switches, end_to_end, profile_latency, time_ms
 from .table import cost_table, markdown
 
@@ -14,6 +14,8 @@ __all__ = [
     "apply_switches",
     "cost_table",
     "count_flops",
+    "denoiser_inputs",
+    "denoiser_params",
     "device_info",
     "device_name",
     "end_to_end",

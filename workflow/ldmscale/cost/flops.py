@@ -80,7 +80,7 @@ def _text_model(path: Path):
 def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
     """Return the pipeline's image resolution, latent size and text length, from its configs alone."""
     model_dir = Path(model_dir)
-    unet = _component_config(model_dir, "unet")
+    unet = _component_config(model_dir, denoiser_name(model_dir))
     vae = _component_config(model_dir, autoencoder_name(model_dir))
     tokens = _component_config(model_dir, "text_encoder")["max_position_embeddings"] if _has_text(model_dir) else 0
     factor = 2 ** (len(vae["block_out_channels"]) - 1)
@@ -88,6 +88,37 @@ def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
     if resolution % factor:
         raise ValueError(f"{model_dir}: resolution {resolution} is not a multiple of the VAE factor {factor}")
     return {"resolution": resolution, "latent_size": resolution // factor, "tokens": tokens}
+
+
+def denoiser_name(model_dir: Path) -> str:
+    """Return the pipeline's denoiser component: `unet`, or `transformer` (a DiT)."""
+    return (
+        "transformer"
+        if (Path(model_dir) / "transformer").is_dir() and not (Path(model_dir) / "unet").is_dir()
+        else "unet"
+    )
+
+
+def denoiser_inputs(config: dict, batch: int, latent_size: int, tokens: int, device="meta") -> dict:
+    """Return the keyword arguments of one denoiser call: a UNet's (`unet_inputs`), or a DiT's, which takes the noisy
+    latent, the timestep and the class label."""
+    if config.get("_class_name") != "DiTTransformer2DModel":
+        return unet_inputs(config, batch, latent_size, tokens, device)
+    return {
+        "hidden_states": torch.zeros(batch, config["in_channels"], latent_size, latent_size, device=device),
+        "timestep": torch.zeros(batch, dtype=torch.long, device=device),
+        "class_labels": torch.zeros(batch, dtype=torch.long, device=device),
+    }
+
+
+def denoiser_params(model) -> int:
+    """Return the denoiser's parameter count. diffusers' DiT gives every block its own copy of the timestep and class
+    embedders (`norm1.emb`), which DiT itself shares (a converted checkpoint repeats the same weights): they count once,
+    as in DiT's own figures (DiT-XL/2: 675M, where diffusers' module holds 750M)."""
+    total = sum(p.numel() for p in model.parameters())
+    if type(model).__name__ == "DiTTransformer2DModel":
+        total -= sum(p.numel() for block in model.transformer_blocks[1:] for p in block.norm1.emb.parameters())
+    return total
 
 
 def autoencoder_name(model_dir: Path) -> str:
@@ -100,27 +131,28 @@ def _has_text(model_dir: Path) -> bool:
 
 
 def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
-    """Return params and FLOPs per call of the UNet (batch 1 and 2), VAE decoder and text encoder(s).
+    """Return params and FLOPs per call of the denoiser (batch 1 and 2), VAE decoder and text encoder(s).
 
     Models are built from their configs on the meta device: no weights are read and no
     memory is used, so a 5B UNet counts in seconds. FLOPs are 2 × MACs, attention included.
+    The denoiser, a UNet or a DiT transformer, is under "unet" (the cost table's unet_* columns are the denoiser's).
     """
     model_dir = Path(model_dir)
     geo = geometry(model_dir, resolution)
     with torch.device("meta"):
-        unet, vae = (_component(model_dir, name) for name in ("unet", autoencoder_name(model_dir)))
+        unet, vae = (_component(model_dir, name) for name in (denoiser_name(model_dir), autoencoder_name(model_dir)))
         texts = [_text_model(model_dir / name) for name in TEXT_ENCODERS if (model_dir / name).is_dir()]
         tokens = torch.zeros(1, geo["tokens"], dtype=torch.long)
         latent = torch.zeros(1, vae.config.latent_channels, geo["latent_size"], geo["latent_size"])
         with torch.no_grad():
             result = {
                 "unet": {
-                    "params": sum(p.numel() for p in unet.parameters()),
+                    "params": denoiser_params(unet),
                     "flops_b1": _counted(
-                        lambda: unet(**unet_inputs(unet.config, 1, geo["latent_size"], geo["tokens"]))
+                        lambda: unet(**denoiser_inputs(unet.config, 1, geo["latent_size"], geo["tokens"]))
                     ),
                     "flops_b2": _counted(
-                        lambda: unet(**unet_inputs(unet.config, 2, geo["latent_size"], geo["tokens"]))
+                        lambda: unet(**denoiser_inputs(unet.config, 2, geo["latent_size"], geo["tokens"]))
                     ),
                 },
                 "vae_decoder": {
@@ -138,7 +170,7 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
     return {**geo, **result}
 
 
-COMPONENT_CLASSES = ("UNet2DConditionModel", "UNet2DModel", "AutoencoderKL", "VQModel")
+COMPONENT_CLASSES = ("UNet2DConditionModel", "UNet2DModel", "DiTTransformer2DModel", "AutoencoderKL", "VQModel")
 
 
 def _component(model_dir: Path, name: str):
