@@ -253,7 +253,11 @@ def test_only_planned_configurations_get_their_next_shards(refined_run):
     table = pl.read_csv(workdir / "results/test" / rounds.REFINEMENT)
     assert table["round"].to_list() == list(range(len(plans)))
     assert table["images_total"][-1] == sum(final.values()) and table["uniform_images"][-1] == 8 * len(final)
-    assert "## Adaptive refinement" in (workdir / "results/test/frontier/README.md").read_text()
+    readme = (workdir / "results/test/frontier/README.md").read_text()
+    assert "## Adaptive refinement" in readme
+    tally = plans[-1]["decisions"]
+    assert f"- Decisions at the end: {tally['resolved']} resolved, {tally['settled']} settled" in readme
+    assert f"({sum(len(p['refine']) for p in plans)} in all, each to the first level" in readme
 
 
 def test_a_refined_rerun_does_nothing_and_a_new_step_count_runs_only_its_own_images(refined_run):

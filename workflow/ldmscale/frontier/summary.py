@@ -75,10 +75,27 @@ def _refinement_lines(refinement: pl.DataFrame) -> list[str]:
         "configuration at its task's num_images).",
         f"- Decisions still unresolved: {last['unresolved_decisions']}, {last['unresolved_at_cap']} of them with every "
         "configuration they rest on at its cap.",
+        *_tally_lines(refinement),
         f"- Intervals: two configurations can be compared at {looks} image counts, so each margin's paired interval is "
         f"at {adjusted_level(looks):.4g} (Bonferroni over the looks). Whichever round stopped a comparison, its interval "
         f"holds at {LEVEL:.0%} (a repeated confidence interval). Each configuration's own score interval is 95% at the "
         "images it has.",
+    ]
+
+
+def _tally_lines(refinement: pl.DataFrame) -> list[str]:
+    """The last plan's tally of its decisions, and the configurations each round refined (each a chain of jobs);
+    nothing for a record written before the tally (its columns null)."""
+    last = refinement.row(-1, named=True)
+    if last.get("decisions_resolved") is None:
+        return []
+    refined = [n for n in refinement["refined_next"].to_list() if n]
+    return [
+        f"- Decisions at the end: {last['decisions_resolved']} resolved, {last['decisions_settled']} settled within the "
+        f"tolerance, {last['unresolved_decisions']} open; rivals eliminated (separable from their decision's choice): "
+        f"{last['rivals_eliminated']}.",
+        f"- Configurations given more images, round by round: {', '.join(map(str, refined)) or 'none'} "
+        f"({sum(refined)} in all, each to the first level that holds what its decisions need).",
     ]
 
 
