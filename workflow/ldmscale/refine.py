@@ -172,16 +172,15 @@ def refinement_table(plans: list[dict], caps: dict[str, int]) -> pl.DataFrame:
     for plan in plans:
         images = plan["images"]
         at_cap = [d for d in plan["unresolved"] if all(images[c] >= caps[c] for c in d["configurations"])]
+        tally = plan.get("decisions", {})  # a plan written before 0.4.0 has no tally: its columns are null
         rows.append({
             "round": plan["round"], "configurations": len(images),
             "configurations_grown": sum(n > before.get(c, 0) for c, n in images.items()),
             "images_spent": sum(n - before.get(c, 0) for c, n in images.items()),
             "images_total": sum(images.values()), "uniform_images": sum(caps[c] for c in images),
             "unresolved_decisions": len(plan["unresolved"]), "unresolved_at_cap": len(at_cap),
-            # a plan written before 0.4.0 has no tally: null
-            "decisions_resolved": plan.get("decisions", {}).get("resolved"),
-            "decisions_settled": plan.get("decisions", {}).get("settled"),
-            "rivals_eliminated": plan.get("decisions", {}).get("eliminated"),
+            "decisions_resolved": tally.get("resolved"), "decisions_settled": tally.get("settled"),
+            "rivals_eliminated": tally.get("eliminated"),
             "refined_next": len(plan["refine"]), "refined_next_configurations": " ".join(plan["refine"]),
             "looks": plan["looks"], "level": plan["level"],
         })  # fmt: skip

@@ -35,7 +35,8 @@ SWITCHES = [  # (name, channels_last, compile, sdpa); the first is the family's 
 
 
 def profile(arch: Path, device: str, dtype: str, batch: int, args, variant=SWITCHES[0]) -> dict:
-    """Build the model at `arch` with random weights on `device` and profile it at `batch` with `variant`'s switches."""
+    """Build the model at `arch` with random weights on `device` and profile it at `batch` with `variant`'s switches;
+    return the profile with the UNet's parameter count."""
     name, channels_last, compile, sdpa = variant
     pipe = models.load_pipeline(arch, device, dtype)
     if not sdpa:
@@ -45,6 +46,7 @@ def profile(arch: Path, device: str, dtype: str, batch: int, args, variant=SWITC
     torch._dynamo.reset()
     try:
         result = cost.profile_latency(pipe, batch, args.resolution, args.warmup, args.repeats, channels_last, compile)
+        result["unet_params"] = cost.denoiser_params(pipe.unet)
     finally:
         del pipe
         gc.collect()
@@ -76,8 +78,8 @@ def main() -> None:
         for i, (width, batch, variant) in enumerate(plan):
             what = {"width": width, "batch": batch, "variant": variant[0]}
             if time.monotonic() - start > args.budget:
-                record["skipped"] += [{**what, "why": f"time budget of {args.budget:g} s spent"} for what in (
-                    {"width": w, "batch": b, "variant": v[0]} for w, b, v in plan[i:])]  # fmt: skip
+                why = f"time budget of {args.budget:g} s spent"
+                record["skipped"] += [{"width": w, "batch": b, "variant": v[0], "why": why} for w, b, v in plan[i:]]
                 break
             arch = Path(tmp) / f"c{width}"
             if not arch.exists():
@@ -87,8 +89,7 @@ def main() -> None:
             except torch.OutOfMemoryError as e:
                 record["skipped"].append({**what, "why": f"out of memory: {str(e).splitlines()[0]}"})
                 continue
-            params = cost.count_flops(arch)["unet"]["params"]
-            record["profiles"].append({**what, **result, "unet_params": params})
+            record["profiles"].append({**what, **result})
             ms = result["median_ms"]["unet"]
             print(f"c={width} batch {batch} {variant[0]}: UNet {ms:.2f} ms, MFU {result['mfu']['unet']}", flush=True)
             files.write_json(args.output, record)
