@@ -401,3 +401,11 @@ def test_a_tolerance_for_a_metric_no_task_scores_is_refused_naming_the_field():
     refined = tiny_config(refine={"initial_images": 4, "tolerance": {"kid": 1.0}})
     with pytest.raises(ValueError, match=r"refine.tolerance.kid: not a metric of any task"):
         cfg_check(refined)
+
+
+def test_refinement_without_a_tolerance_for_each_metric_is_refused_naming_the_field():
+    refined = tiny_config(refine={"initial_images": 4, "tolerance": {"attr_acc": 0.02}})
+    with pytest.raises(ValueError, match=r"refine.tolerance.kid_toy: missing; refinement needs, for every metric"):
+        cfg_check(refined)
+    refined["refine"]["tolerance"]["kid_toy"] = 0.5
+    cfg_check(refined)

@@ -28,6 +28,16 @@ def test_guidance_is_written_without_a_trailing_zero():
     assert [paths.fmt_guidance(g) for g in (1.0, 7.5, 3, 12.25)] == ["1", "7.5", "3", "12.25"]
 
 
+def test_a_refined_sweeps_shards_are_its_levels():
+    levels = [32, 64, 128, 256, 512]
+    assert [paths.shard_indices(512, levels, k) for k in range(5)] == [
+        range(0, 32), range(32, 64), range(64, 128), range(128, 256), range(256, 512)]  # fmt: skip
+    assert [paths.num_shards(n, levels) for n in levels] == [1, 2, 3, 4, 5]
+    assert paths.num_shards(100, 32) == 4 and paths.shard_ends(100, 32) == [32, 64, 96, 100]
+    with pytest.raises(ValueError, match="shard 5 is out of range"):
+        paths.shard_indices(512, levels, 5)
+
+
 def test_shard_indices_cover_every_image_once():
     covered = [i for k in range(paths.num_shards(10, 4)) for i in paths.shard_indices(10, 4, k)]
     assert covered == list(range(10))

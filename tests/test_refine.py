@@ -178,6 +178,25 @@ def test_configurations_jump_to_what_their_decisions_need_in_fewer_rounds_and_jo
     assert table["decisions_settled"].sum() == 0 and table["rivals_eliminated"][-1] > table["rivals_eliminated"][0]
 
 
+def test_the_record_counts_generate_jobs_and_seconds_against_the_uniform_designs():
+    """Level shards (32, 64, 128) against shards of 32: jobs made and their seconds, by hand."""
+    a, b = "t/m/ddim/s2_g1", "t/m/ddim/s4_g1"
+    plans = [{"round": r, "images": images, "refine": [], "unresolved": [], "looks": 3, "level": 0.98}
+             for r, images in enumerate([{a: 32, b: 32}, {a: 32, b: 128}])]  # fmt: skip
+    shards = {"t": {"refined": [32, 64, 128], "uniform": 32}}
+    seconds = {a: {0: 4.0}, b: {0: 4.0, 1: 5.0, 2: 10.0}}
+    table = refine.refinement_table(plans, {a: 128, b: 128}, shards, seconds)
+    assert table["generate_jobs"].to_list() == [2, 4] and table["uniform_generate_jobs"].to_list() == [8, 8]
+    assert table["generate_seconds"].to_list() == [8.0, 23.0]
+    # each configuration's cap at the seconds per image of its largest shard: 128·4/32 twice, then 128·4/32 + 128·10/64
+    assert table["uniform_generate_seconds"].to_list() == [32.0, 36.0]
+    del seconds[b][2]  # a record missing: no seconds for the round that needs it
+    assert refine.refinement_table(plans, {a: 128, b: 128}, shards, seconds)["generate_seconds"].to_list() == [
+        8.0,
+        None,
+    ]
+
+
 def test_refinement_never_drops_the_true_winner_while_its_decision_is_open():
     """At every round, each budget's true best configuration is either planned or resolved as its budget's winner."""
     rows, values = synthetic_sweep(11)
@@ -234,7 +253,8 @@ def refined_run(tiny_run, tmp_path_factory):
     shutil.copytree(tiny_run, workdir, symlinks=True)
     for shard in workdir.glob("results/test/samples/*/*/*/*/shard1"):
         shutil.rmtree(shard)
-    config = tiny_config(refine={"initial_images": 4, "growth": 2})
+    # tolerances far below any margin here: every decision is refined as if exact, so that refinement happens
+    config = tiny_config(refine={"initial_images": 4, "growth": 2, "tolerance": {"attr_acc": 1e-9, "kid_toy": 1e-9}})
     snakemake(workdir, config)
     return workdir, config
 
@@ -253,8 +273,12 @@ def test_only_planned_configurations_get_their_next_shards(refined_run):
     table = pl.read_csv(workdir / "results/test" / rounds.REFINEMENT)
     assert table["round"].to_list() == list(range(len(plans)))
     assert table["images_total"][-1] == sum(final.values()) and table["uniform_images"][-1] == 8 * len(final)
+    shards = len(list(workdir.glob("results/test/samples/*/*/*/*/shard*")))
+    assert table["generate_jobs"][-1] == shards and table["uniform_generate_jobs"][-1] == 2 * len(final)
+    assert table["generate_seconds"][-1] > 0
     readme = (workdir / "results/test/frontier/README.md").read_text()
     assert "## Adaptive refinement" in readme
+    assert f"- Sampling: {shards} generate jobs, against {2 * len(final)} for the uniform design;" in readme
     tally = plans[-1]["decisions"]
     assert f"- Decisions at the end: {tally['resolved']} resolved, {tally['settled']} settled" in readme
     assert f"({sum(len(p['refine']) for p in plans)} in all, each to the first level" in readme

@@ -110,17 +110,27 @@ def config_from_path(path: str | Path) -> dict:
     return {**config, "steps": int(config["steps"]), "guidance": float(config["guidance"])}
 
 
-def num_shards(num_images: int, shard_size: int) -> int:
-    """Return how many shards `num_images` images make."""
-    return -(-num_images // shard_size)
+def shard_ends(num_images: int, shard_size: int | list[int]) -> list[int]:
+    """Return where each shard's images end. `shard_size` is the images per shard (the last may hold fewer), or a
+    refined sweep's levels (`rounds.levels`): shard k then holds the images from level k − 1 to level k, so each
+    level a configuration climbs is one job."""
+    if isinstance(shard_size, list):
+        return shard_size
+    return [min(end, num_images) for end in range(shard_size, num_images + shard_size, shard_size)]
 
 
-def shard_indices(num_images: int, shard_size: int, shard: int) -> range:
-    """Return the image indices of shard `shard` when `num_images` are cut into shards of `shard_size`."""
-    start = shard * shard_size
-    if shard < 0 or start >= num_images:
+def num_shards(num_images: int, shard_size: int | list[int]) -> int:
+    """Return how many shards hold the first `num_images` images (`shard_size`: as `shard_ends` takes it)."""
+    ends = shard_ends(num_images, shard_size)
+    return next((k + 1 for k, end in enumerate(ends) if end >= num_images), len(ends))
+
+
+def shard_indices(num_images: int, shard_size: int | list[int], shard: int) -> range:
+    """Return the image indices of shard `shard` of `num_images` images (`shard_size`: as `shard_ends` takes it)."""
+    ends = shard_ends(num_images, shard_size)
+    if not 0 <= shard < len(ends):
         raise ValueError(f"shard {shard} is out of range for {num_images} images in shards of {shard_size}")
-    return range(start, min(start + shard_size, num_images))
+    return range(ends[shard - 1] if shard else 0, ends[shard])
 
 
 def extractor_key(kind: str, options: dict) -> str:

@@ -19,13 +19,14 @@ first rule. Every margin is the frontier's paired bootstrap (`uncertainty.compar
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import polars as pl
 
 from .frontier.ranking import _key, _ranked, _within, describe
 from .frontier.uncertainty import adjusted_level, compare, per_image_values, task_counts
-from .paths import COST_AXES
-from .rounds import key
+from .paths import COST_AXES, num_shards, shard_ends
+from .rounds import key, task_of
 
 
 def decisions(
@@ -159,15 +160,27 @@ REFINEMENT_SCHEMA = {
     "images_total": pl.Int64, "uniform_images": pl.Int64, "unresolved_decisions": pl.Int64,
     "unresolved_at_cap": pl.Int64, "decisions_resolved": pl.Int64, "decisions_settled": pl.Int64,
     "rivals_eliminated": pl.Int64, "refined_next": pl.Int64, "refined_next_configurations": pl.String,
-    "looks": pl.Int64, "level": pl.Float64,
+    "looks": pl.Int64, "level": pl.Float64, "generate_jobs": pl.Int64, "uniform_generate_jobs": pl.Int64,
+    "generate_seconds": pl.Float64, "uniform_generate_seconds": pl.Float64,
 }  # fmt: skip
 
 
-def refinement_table(plans: list[dict], caps: dict[str, int]) -> pl.DataFrame:
+def refinement_table(
+    plans: list[dict],
+    caps: dict[str, int],
+    shards: dict[str, dict] | None = None,
+    seconds: dict[str, dict[int, float]] | None = None,
+) -> pl.DataFrame:
     """Return one row per round: the images it spent and in all, the configurations that grew, the decisions left
     unresolved (and how many of those rest only on configurations at their cap), resolved and settled within the
     tolerance, the rivals eliminated (separable from their decision's choice), the configurations refined next,
-    the images of the uniform design that gives every configuration its cap, and the looks and interval level."""
+    the images of the uniform design that gives every configuration its cap, and the looks and interval level.
+
+    With `shards` (per task, {"refined": how the refined sweep cuts its images, "uniform": its shard_size}, each as
+    `paths.shard_ends` takes it) each row also counts the generate jobs made so far, against the uniform design's;
+    with `seconds` ({configuration: {shard: wall seconds}}, the generate jobs' benchmark records), their wall time so
+    far, against an estimate of the uniform design's: every configuration's cap at the seconds per image of its
+    largest shard, which spreads a job's fixed cost the most thinly (None where a record is missing)."""
     rows, before = [], {}
     for plan in plans:
         images = plan["images"]
@@ -182,7 +195,40 @@ def refinement_table(plans: list[dict], caps: dict[str, int]) -> pl.DataFrame:
             "decisions_resolved": tally.get("resolved"), "decisions_settled": tally.get("settled"),
             "rivals_eliminated": tally.get("eliminated"),
             "refined_next": len(plan["refine"]), "refined_next_configurations": " ".join(plan["refine"]),
-            "looks": plan["looks"], "level": plan["level"],
+            "looks": plan["looks"], "level": plan["level"], **_sampling(images, caps, shards, seconds),
         })  # fmt: skip
         before = images
     return pl.DataFrame(rows, schema=REFINEMENT_SCHEMA)
+
+
+def _sampling(images: dict[str, int], caps: dict[str, int], shards: dict | None, seconds: dict | None) -> dict:
+    """The generate jobs and their wall seconds that `images` took, and the uniform design's (see refinement_table)."""
+    out = dict.fromkeys(("generate_jobs", "uniform_generate_jobs", "generate_seconds", "uniform_generate_seconds"))
+    if shards is None:
+        return out
+    made = {c: num_shards(n, shards[task_of(c)]["refined"]) for c, n in images.items()}
+    out["generate_jobs"] = sum(made.values())
+    out["uniform_generate_jobs"] = sum(num_shards(caps[c], shards[task_of(c)]["uniform"]) for c in images)
+    if seconds is None or any(k not in seconds.get(c, {}) for c, n in made.items() for k in range(n)):
+        return out
+    ends = {c: shard_ends(caps[c], shards[task_of(c)]["refined"]) for c in images}
+    sizes = {c: [e - (ends[c][k - 1] if k else 0) for k, e in enumerate(ends[c])][: made[c]] for c in images}
+    out["generate_seconds"] = sum(seconds[c][k] for c, n in made.items() for k in range(n))
+    largest = {c: max(range(made[c]), key=lambda k: sizes[c][k]) for c in images}  # noqa: B023
+    out["uniform_generate_seconds"] = sum(caps[c] * seconds[c][k] / sizes[c][k] for c, k in largest.items())
+    return out
+
+
+def generate_seconds(benchmarks: str | Path, configurations) -> dict[str, dict[int, float]]:
+    """Return {configuration: {shard: wall seconds}} from the generate jobs' benchmark records under `benchmarks`
+    (results/{experiment}/benchmarks/generate: {configuration}/shard{k}.tsv, Snakemake's `s` column); a shard whose
+    record is missing or unreadable is left out."""
+    out = {}
+    for name in configurations:
+        for tsv in sorted(Path(benchmarks, name).glob("shard*.tsv")):
+            try:
+                seconds = float(pl.read_csv(tsv, separator="\t")["s"][0])
+            except (OSError, ValueError, pl.exceptions.PolarsError, IndexError):
+                continue
+            out.setdefault(name, {})[int(tsv.stem.removeprefix("shard"))] = seconds
+    return out

@@ -107,10 +107,20 @@ def model_sources(wildcards):
     return inputs
 
 
+def shard_spec(t):
+    """How a task's images are cut into shards (paths.shard_ends): shard_size images each, or in a refined sweep one
+    shard per level, so that each level a configuration climbs is one job; where the levels are whole shards of
+    shard_size already, those (a uniform run's shards are then reused)."""
+    if not REFINE:
+        return t["shard_size"]
+    levels = rounds.levels(REFINE, t["num_images"])
+    return t["shard_size"] if levels == paths.shard_ends(t["num_images"], t["shard_size"]) else levels
+
+
 def shard_dirs(wildcards, images=None):
     """Every shard directory of one configuration (its first `images`: a refined sweep's round)."""
     t = task(wildcards)
-    shards = paths.num_shards(images or t["num_images"], t["shard_size"])
+    shards = paths.num_shards(images or t["num_images"], shard_spec(t))
     return expand(SHARD, **{k: wildcards[k] for k in paths.CONFIG_KEYS}, shard=range(shards))
 
 
@@ -332,7 +342,7 @@ def frontier_plots():
 def grid_shards(wildcards):
     """The shards of every model and step count at one task, sampler and guidance that hold a sample grid's cells
     (the first grid_images images: every configuration has them, refined or not)."""
-    shards = range(paths.num_shards(config["frontier"]["grid_images"], task(wildcards)["shard_size"]))
+    shards = range(paths.num_shards(config["frontier"]["grid_images"], shard_spec(task(wildcards))))
     rows = GRIDS[(wildcards.sampler, wildcards.guidance)]
     return [
         SHARD.format(**dict(wildcards), model=m, steps=n, shard=i)

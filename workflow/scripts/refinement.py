@@ -7,8 +7,12 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")  # workflow/: ldmscale without a
 from ldmscale import files, refine
 
 with files.job_log(snakemake.log[0]) as log:
-    table = refine.refinement_table([files.read_json(path) for path in snakemake.input.plans], snakemake.params.caps)
+    p = snakemake.params
+    plans = [files.read_json(path) for path in snakemake.input.plans]
+    seconds = refine.generate_seconds(p.benchmarks, plans[-1]["images"])
+    table = refine.refinement_table(plans, p.caps, p.shards, seconds)
     last = table.row(-1, named=True)
-    log.info("%d rounds: %d images (uniform: %d)", table.height, last["images_total"], last["uniform_images"])
+    log.info("%d rounds: %d images (uniform: %d), %d generate jobs (uniform: %d)", table.height,
+             last["images_total"], last["uniform_images"], last["generate_jobs"], last["uniform_generate_jobs"])  # fmt: skip
     with files.atomic_path(snakemake.output[0]) as tmp:
         table.write_csv(tmp)

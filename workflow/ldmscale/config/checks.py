@@ -134,7 +134,8 @@ def check(config: dict) -> None:
 
 
 def _check_refine(config: dict) -> None:
-    """Refinement's levels must fall on shard boundaries, and the sample grids within round 0's images."""
+    """Refinement's levels must fall on shard boundaries, the sample grids within round 0's images, and every metric
+    needs a tolerance."""
     refine = config["refine"]
     if refine is None:
         return
@@ -143,7 +144,7 @@ def _check_refine(config: dict) -> None:
         if refine["initial_images"] % task["shard_size"]:
             raise ValueError(
                 f"config: refine.initial_images ({refine['initial_images']}) must be a multiple of {where}.shard_size "
-                f"({task['shard_size']}), so that each refinement adds whole shards"
+                f"({task['shard_size']}), so that every level holds the uniform design's images, batch for batch"
             )
         if refine["initial_images"] > task["num_images"]:
             raise ValueError(
@@ -154,6 +155,14 @@ def _check_refine(config: dict) -> None:
         raise ValueError(
             f"config: frontier.grid_images ({config['frontier']['grid_images']}) exceeds refine.initial_images "
             f"({refine['initial_images']}): the sample grids show images every configuration has"
+        )
+    used = sorted({m for task in config["tasks"].values() for m in task["metrics"]})
+    missing = [m for m in used if m not in refine.get("tolerance", {})]
+    if missing:
+        raise ValueError(
+            f"config: refine.tolerance.{missing[0]}: missing; refinement needs, for every metric it decides on "
+            f"({', '.join(used)}), the smallest difference you would act on, in the metric's own units: without one, "
+            "near-ties are chased to the cap and refinement saves little (docs/refinement.md)"
         )
 
 

@@ -75,11 +75,27 @@ def _refinement_lines(refinement: pl.DataFrame) -> list[str]:
         "configuration at its task's num_images).",
         f"- Decisions still unresolved: {last['unresolved_decisions']}, {last['unresolved_at_cap']} of them with every "
         "configuration they rest on at its cap.",
+        *_sampling_lines(last),
         *_tally_lines(refinement),
         f"- Intervals: two configurations can be compared at {looks} image counts, so each margin's paired interval is "
         f"at {adjusted_level(looks):.4g} (Bonferroni over the looks). Whichever round stopped a comparison, its interval "
         f"holds at {LEVEL:.0%} (a repeated confidence interval). Each configuration's own score interval is 95% at the "
         "images it has.",
+    ]
+
+
+def _sampling_lines(last: dict) -> list[str]:
+    """The generate jobs and their wall time against the uniform design's (none for a record without them)."""
+    if last.get("generate_jobs") is None:
+        return []
+    jobs = f"- Sampling: {last['generate_jobs']} generate jobs, against {last['uniform_generate_jobs']} for the uniform design"
+    if last.get("generate_seconds") is None:
+        return [jobs + "."]
+    ratio = last["generate_seconds"] / last["uniform_generate_seconds"]
+    return [
+        f"{jobs}; {last['generate_seconds']:,.0f} s of generate jobs' wall time (summed over jobs), {ratio:.0%} of "
+        f"the uniform design's estimated {last['uniform_generate_seconds']:,.0f} s (each configuration's cap at the "
+        "seconds per image of its largest shard). Features, scores and plans come on top, per job."
     ]
 
 
