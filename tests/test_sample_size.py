@@ -26,7 +26,7 @@ def test_refinement_that_starts_on_too_few_images_is_warned_about():
 
 def test_the_warning_reaches_the_user_and_the_run_goes_on(tmp_path):
     changed = tiny_config()
-    changed["refine"] = {"initial_images": 4}
+    changed["refine"] = {"initial_images": 4, "tolerance": {"attr_acc": 0.02, "kid_toy": 2000}}
     changed["tasks"]["shapes"]["num_images"] = 8
     proc = snakemake(tmp_path, changed, "--dry-run")
     assert "ldmscale: warning: refine.initial_images: 4 images per configuration in round 0" in proc.stderr

@@ -1,4 +1,5 @@
-"""Config: the sweep it describes (`sweep`), the checks a JSON schema cannot express (`checks`, entry point `check`),
+"""Config: the sweep it describes (`sweep`), the checks a JSON schema cannot express (`checks`, entry point `check`;
+`analysis`, the frontier's and the refinement's settings),
 and the files it needs (`available`, entry point `check_files`). Everything is re-exported here: `config.check(...)`."""
 
 from .available import (

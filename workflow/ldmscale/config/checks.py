@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import architectures, models, samplers, scoring
 from ..paths import BASELINES, PAIRED_EXTRACTORS, fmt_guidance
+from .analysis import _check_frontier, _check_refine
 from .available import _extractors_used
 from .sweep import SOURCES, SWEEP_AXES, generating_models, model_entry, source, source_entry
 
@@ -133,39 +134,6 @@ def check(config: dict) -> None:
     _check_refine(config)
 
 
-def _check_refine(config: dict) -> None:
-    """Refinement's levels must fall on shard boundaries, the sample grids within round 0's images, and every metric
-    needs a tolerance."""
-    refine = config["refine"]
-    if refine is None:
-        return
-    for task_name, task in config["tasks"].items():
-        where = f"tasks.{task_name}"
-        if refine["initial_images"] % task["shard_size"]:
-            raise ValueError(
-                f"config: refine.initial_images ({refine['initial_images']}) must be a multiple of {where}.shard_size "
-                f"({task['shard_size']}), so that every level holds the uniform design's images, batch for batch"
-            )
-        if refine["initial_images"] > task["num_images"]:
-            raise ValueError(
-                f"config: refine.initial_images ({refine['initial_images']}) exceeds {where}.num_images "
-                f"({task['num_images']}), the most images a configuration gets"
-            )
-    if config["frontier"]["grid_images"] > refine["initial_images"]:
-        raise ValueError(
-            f"config: frontier.grid_images ({config['frontier']['grid_images']}) exceeds refine.initial_images "
-            f"({refine['initial_images']}): the sample grids show images every configuration has"
-        )
-    used = sorted({m for task in config["tasks"].values() for m in task["metrics"]})
-    missing = [m for m in used if m not in refine.get("tolerance", {})]
-    if missing:
-        raise ValueError(
-            f"config: refine.tolerance.{missing[0]}: missing; refinement needs, for every metric it decides on "
-            f"({', '.join(used)}), the smallest difference you would act on, in the metric's own units: without one, "
-            "near-ties are chased to the cap and refinement saves little (docs/refinement.md)"
-        )
-
-
 def _check_sources(model: dict, where: str) -> None:
     """Raise ValueError unless the model has exactly one source (a LoRA model: a local or hub base, and the LoRA)."""
     sources = [s for s in SOURCES if s in model]
@@ -227,31 +195,6 @@ def _check_axes(entry: dict, where: str) -> None:
     for i, value in enumerate(entry.get("guidance", [])):
         if not GUIDANCE_RE.match(fmt_guidance(value)):
             raise ValueError(f"config: {where}guidance[{i}]: {value} cannot be written as a plain decimal")
-
-
-def _check_frontier(config: dict) -> None:
-    frontier = config["frontier"]
-    for axis, edges in frontier["budgets"].items():
-        if any(b <= a for a, b in zip(edges, edges[1:])):
-            raise ValueError(f"config: frontier.budgets.{axis}: {edges} must be strictly increasing")
-    guidance = frontier["grid_guidance"]
-    if guidance is not None and guidance not in config["guidance"]:
-        raise ValueError(f"config: frontier.grid_guidance: {guidance} is not one of guidance {config['guidance']}")
-    used = sorted({m for task in config["tasks"].values() for m in task["metrics"]})
-    tolerances = {
-        "frontier": frontier.get("tolerance", {}),
-        "refine": (config.get("refine") or {}).get("tolerance", {}),
-    }
-    for section, metric in ((s, m) for s, t in tolerances.items() for m in t):
-        if metric not in used:
-            raise ValueError(
-                f"config: {section}.tolerance.{metric}: not a metric of any task; metrics: {', '.join(used)}"
-            )
-    for task_name, task in config["tasks"].items():
-        if frontier["grid_images"] > task["num_images"]:
-            raise ValueError(
-                f"config: frontier.grid_images ({frontier['grid_images']}) exceeds tasks.{task_name}.num_images ({task['num_images']})"
-            )
 
 
 def _check_predicted(model: dict, where: str) -> None:
