@@ -11,7 +11,7 @@ import pytest
 from helpers import planned_jobs, snakemake, tiny_config
 
 from ldmscale import config as cfg
-from ldmscale import files, frontier, refine, rounds
+from ldmscale import files, frontier, refine, replay, rounds
 from ldmscale.paths import CONFIG_KEYS
 
 REFINE = {"initial_images": 32, "growth": 2}
@@ -86,30 +86,15 @@ def synthetic_sweep(seed: int, n_max: int = 256) -> tuple[pl.DataFrame, dict[str
 
 def observed(rows: pl.DataFrame, values: dict, images: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return the summary and per-image table each configuration's first images[c] values give."""
-    summary, per_image = [], []
-    for row in rows.iter_rows(named=True):
-        v = values[rounds.key(row)][: images[rounds.key(row)]]
-        low, high = np.quantile(v, [0.025, 0.975])
-        summary.append({**row, "attr_acc": v.mean(), "attr_acc_ci_low": low, "attr_acc_ci_high": high})
-        per_image += [{**{k: row[k] for k in CONFIG_KEYS}, "metric": "attr_acc", "index": i, "value": x}
-                      for i, x in enumerate(v)]  # fmt: skip
-    return pl.DataFrame(summary), pl.DataFrame(per_image)
+    return replay.observed(rows, {"attr_acc": values}, images)
 
 
 def refined(rows, values, reps=300, tolerance=None, one_level=False) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
     """Run refinement to the end on the synthetic sweep; return the last round's summary, per-image table, plans.
     `one_level`: every planned configuration climbs one level per round (as before 0.4.0), not to what it needs."""
-    names = [rounds.key(r) for r in rows.iter_rows(named=True)]
-    images, caps, plans = dict.fromkeys(names, REFINE["initial_images"]), dict.fromkeys(names, 256), []
-    looks = rounds.looks(REFINE, TASKS)
-    while True:
-        summary, per_image = observed(rows, values, images)
-        plans.append(refine.plan(summary, per_image, ["attr_acc"], images, caps, reps, looks, len(plans), tolerance))
-        if one_level:
-            del plans[-1]["needed_images"]
-        if not plans[-1]["refine"]:
-            return summary, per_image, plans
-        images = rounds.advance(plans[-1], REFINE, TASKS)
+    settings = {**REFINE, "tolerance": tolerance or {}}
+    caps = dict.fromkeys(values, TASKS["t"]["num_images"])
+    return replay.refine_to_the_end(rows, {"attr_acc": values}, settings, caps, reps, one_level)
 
 
 def winners(summary, per_image, level, reps=300) -> pl.DataFrame:
@@ -195,6 +180,25 @@ def test_the_record_counts_generate_jobs_and_seconds_against_the_uniform_designs
         8.0,
         None,
     ]
+
+
+def test_a_replays_verdicts_judge_each_winner_against_the_truth():
+    """Model b is, in truth, better (0.6 against 0.5), but its images say 0.4: where both fit, the frontier resolves a
+    as the winner, which is neither within ε = 0.05 of the truth's best nor a right claim; where only a fits, it is."""
+    rng = np.random.default_rng(0)
+    rows = pl.DataFrame([{"task": "t", "model": m, "sampler": "ddim", "steps": 1, "guidance": 1.0,
+                          "unet_params": int(c * 1e6), "normalised_cost": c} for m, c in (("a", 1.0), ("b", 2.0))])  # fmt: skip
+    shared = rng.normal(0, 0.05, 256)
+    values = {"attr_acc": {"t/a/ddim/s1_g1": 0.5 + shared + rng.normal(0, 0.01, 256),
+                           "t/b/ddim/s1_g1": 0.4 + shared + rng.normal(0, 0.01, 256)}}  # fmt: skip
+    truth = rows.select(*CONFIG_KEYS).with_columns(attr_acc=pl.Series([0.5, 0.6]))
+    summary, per_image = replay.observed(rows, values, dict.fromkeys(values["attr_acc"], 256))
+    v = replay.verdicts(summary, per_image, truth, "attr_acc", frontier.LEVEL, 0.05).sort("budget")
+    assert set(v["model"]) == {"a"}
+    alone, both = v.filter(pl.col("budget") < 2), v.filter(pl.col("budget") >= 2)
+    assert alone.height and both.height and alone["good"].all() and not alone["wrong"].any()
+    assert not both["good"].any() and both["wrong"].all()
+    assert set(both["status"]) == {"resolved"}
 
 
 def test_refinement_never_drops_the_true_winner_while_its_decision_is_open():

@@ -1,0 +1,146 @@
+"""Replay adaptive refinement on a pool of a uniform run's per-image values, to measure "the same guarantee" rather
+than assert it (issue 34 item 4).
+
+    python workflow/benchmarks/refine_replay.py results/toy-uniform --config config/examples/toy-refine.yaml \
+        --replays 200 [--cap 256] [--metrics attr_acc] [--out replay.json]
+
+The pool is the uniform run's `summary.parquet` and `per_image.parquet` (N images per configuration); each
+configuration's truth is its mean over the pool. Each replay orders the pool's images at random (one order for every
+configuration, so the pairing holds), refines the config's sweep (`refine`: levels, tolerance) on the first `--cap`
+of them (default N) with the workflow's own plans, and reads the frontier's verdicts at the budgets of its
+README (8 per cost axis). Printed, and written to `--out`:
+
+- the images refinement used, against the uniform design at the cap, and against the smallest uniform level that
+  settles (resolves, or ties within the tolerance) every budget the refinement settles, in the same replay;
+- how often every reported winner is, in truth, within the tolerance of the best configuration that fits (ε-good);
+- how often a replay makes any wrong "resolved" claim (another model is, in truth, better within the budget), per
+  metric and cost axis: the family the frontier's 5% is stated for.
+
+The truth of a metric with per-image influence values (KID) is the mean of those values over the pool, the same
+quantity the replay observes on fewer images: a self-consistent check of the design, not of KID's approximation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ldmscale import frontier, replay, rounds  # noqa: E402
+from ldmscale.frontier.uncertainty import RESOLVED, TIED  # noqa: E402
+from ldmscale.paths import CONFIG_KEYS  # noqa: E402
+
+
+def pool(results: Path, metrics: list[str]) -> tuple[pl.DataFrame, dict, int]:
+    """Return the pool's configurations (keys and costs), their per-image values by metric, and its image count."""
+    summary = pl.read_parquet(results / "summary.parquet")
+    per_image = pl.read_parquet(results / "per_image.parquet")
+    keep = [c for c in (*CONFIG_KEYS, "unet_params", "unet_gflops", "train_flops", "distilled_from", "nfe", "cfg",
+                        *replay.frontier_costs(summary)) if c in summary.columns]  # fmt: skip
+    rows = summary.select(keep).filter(pl.col("sampler") != "baseline")
+    values = {m: {rounds.key(dict(zip(CONFIG_KEYS, k))): v for k, v in frontier.per_image_values(per_image, m).items()}
+              for m in metrics}  # fmt: skip
+    sizes = {len(v) for by_config in values.values() for v in by_config.values()}
+    if len(sizes) != 1:
+        raise SystemExit(f"{results}: configurations hold different image counts {sorted(sizes)}: not a uniform run")
+    return rows, values, sizes.pop()
+
+
+def settled(verdicts: pl.DataFrame) -> set[tuple]:
+    return {(r["cost_axis"], r["budget"]) for r in verdicts.iter_rows(named=True)
+            if r["status"] in (RESOLVED, TIED, None)}  # fmt: skip (None: one model fits, nothing to decide)
+
+
+def one_replay(rows, pooled, truth, settings, cap, seed, reps) -> dict:
+    order = np.random.default_rng(seed).permutation(len(next(iter(next(iter(pooled.values())).values()))))
+    values = {m: {c: v[order][:cap] for c, v in by_config.items()} for m, by_config in pooled.items()}
+    caps = dict.fromkeys(values[next(iter(values))], cap)
+    summary, per_image, plans = replay.refine_to_the_end(rows, values, settings, caps, reps)
+    out = {"seed": seed, "rounds": len(plans), "pairs": sum(len(p["refine"]) for p in plans),
+           "images": sum(plans[-1]["images"].values()), "uniform_images": cap * len(caps), "metrics": {}}  # fmt: skip
+    levels = rounds.levels(settings, cap)
+    for metric, eps in settings["tolerance"].items():
+        v = replay.verdicts(summary, per_image, truth, metric, plans[-1]["level"], eps, reps)
+        mine = settled(v)
+        smallest = None
+        for n in levels:  # the smallest uniform level that settles every budget the refinement settles
+            uniform = replay.verdicts(*replay.observed(rows, values, dict.fromkeys(caps, n)), truth, metric,
+                                      frontier.LEVEL, eps, reps)  # fmt: skip
+            if mine <= settled(uniform):
+                smallest = n
+                break
+        wrong = v.filter(pl.col("wrong")).group_by("cost_axis").len()
+        out["metrics"][metric] = {
+            "budgets": v.height, "settled": len(mine), "all_good": bool(v["good"].all()),
+            "not_good": int((~v["good"]).sum()), "wrong_axes": wrong["cost_axis"].to_list(),
+            "smallest_uniform_level": smallest,
+        }  # fmt: skip
+    return out
+
+
+def report(runs: list[dict], settings: dict, cap: int, pool_size: int) -> str:
+    def span(xs):
+        return f"{np.median(xs):,.0f} ({min(xs):,}–{max(xs):,})"
+
+    images = [r["images"] for r in runs]
+    uniform = runs[0]["uniform_images"]
+    lines = [f"{len(runs)} replays, pool {pool_size} images per configuration, cap {cap}, "
+             f"levels {rounds.levels(settings, cap)}, tolerance {settings['tolerance']}",
+             "",
+             f"images, refined: median {span(images)}, {np.median(images) / uniform:.1%} of the uniform design's "
+             f"{uniform:,} at the cap",
+             f"rounds: {span([r['rounds'] for r in runs])}; (configuration, round) pairs: {span([r['pairs'] for r in runs])}",
+             "", "| metric | every winner ε-good | replays with a wrong resolved claim (per cost axis) | budgets settled "
+             "| smallest uniform level settling the same | its images ÷ refined |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for metric in settings["tolerance"]:
+        ms = [r["metrics"][metric] for r in runs]
+        axes = sorted({a for m in ms for a in m["wrong_axes"]} | {"normalised_cost"})
+        wrong = ", ".join(f"{a} {sum(a in m['wrong_axes'] for m in ms) / len(ms):.1%}" for a in axes)
+        level = [m["smallest_uniform_level"] for m in ms]
+        ratio = [lv * (r["uniform_images"] // cap) / r["images"] for lv, r in zip(level, runs) if lv]
+        lines.append(f"| {metric} | {np.mean([m['all_good'] for m in ms]):.1%} | {wrong} | "
+                     f"{np.median([m['settled'] for m in ms]):.0f} of {ms[0]['budgets']} | "
+                     f"{'none' if not ratio else span([lv for lv in level if lv])} "
+                     f"({sum(lv is None for lv in level)} replays: none) | "
+                     f"{'–' if not ratio else f'{np.median(ratio):.2f}×'} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", type=Path, help="a uniform run's results folder (summary.parquet, per_image.parquet)")
+    parser.add_argument("--config", type=Path, required=True, help="the refined config: its refine section")
+    parser.add_argument("--replays", type=int, default=200)
+    parser.add_argument("--cap", type=int, help="images per configuration at most (default: the pool's)")
+    parser.add_argument("--metrics", nargs="+", help="default: every metric of refine.tolerance")
+    parser.add_argument("--reps", type=int, default=200, help="paired bootstrap resamples")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    settings = yaml.safe_load(args.config.read_text())["refine"]
+    settings = {"growth": 2, **settings}
+    if args.metrics:
+        settings["tolerance"] = {m: settings["tolerance"][m] for m in args.metrics}
+    rows, pooled, pool_size = pool(args.results, list(settings["tolerance"]))
+    cap = args.cap or pool_size
+    truth = rows.select(*CONFIG_KEYS).with_columns(
+        **{m: pl.Series([pooled[m][rounds.key(r)].mean() for r in rows.iter_rows(named=True)]) for m in pooled}
+    )
+    runs, start = [], time.perf_counter()
+    for seed in range(args.replays):
+        runs.append(one_replay(rows, pooled, truth, settings, cap, seed, args.reps))
+        print(f"replay {seed}: {runs[-1]['images']} images, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    text = report(runs, settings, cap, pool_size)
+    print(text)
+    if args.out:
+        args.out.write_text(json.dumps({"settings": settings, "cap": cap, "pool": pool_size, "runs": runs}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
