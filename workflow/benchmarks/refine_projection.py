@@ -49,7 +49,9 @@ def calibrate(rows: pl.DataFrame, values: dict[str, np.ndarray]) -> tuple[float,
 
 def study_truth(rows: pl.DataFrame, values: dict, sizes: int, guidance: int) -> list[dict]:
     """Return the simulated sweep's configurations (one sampler) with their interpolated truth and costs."""
-    means = {(r["unet_params"], r["steps"], r["guidance"]): values[rounds.key(r)].mean() for r in rows.iter_rows(named=True)}
+    means = {
+        (r["unet_params"], r["steps"], r["guidance"]): values[rounds.key(r)].mean() for r in rows.iter_rows(named=True)
+    }
     params = sorted({p for p, _, _ in means})
     scales = sorted({g for _, _, g in means})
     low, high = scales[0], scales[-1]

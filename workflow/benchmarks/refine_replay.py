@@ -54,8 +54,9 @@ def pool(results: Path, metrics: list[str]) -> tuple[pl.DataFrame, dict, int]:
 
 
 def settled(verdicts: pl.DataFrame) -> set[tuple]:
-    return {(r["cost_axis"], r["budget"]) for r in verdicts.iter_rows(named=True)
-            if r["status"] in (RESOLVED, TIED, None)}  # fmt: skip (None: one model fits, nothing to decide)
+    return {
+        (r["cost_axis"], r["budget"]) for r in verdicts.iter_rows(named=True) if r["status"] in (RESOLVED, TIED, None)
+    }  # fmt: skip (None: one model fits, nothing to decide)
 
 
 def one_replay(rows, pooled, truth, settings, cap, seed, reps) -> dict:
@@ -115,7 +116,9 @@ def report(runs: list[dict], settings: dict, cap: int, pool_size: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("results", type=Path, help="a uniform run's results folder (summary.parquet, per_image.parquet)")
+    parser.add_argument(
+        "results", type=Path, help="a uniform run's results folder (summary.parquet, per_image.parquet)"
+    )
     parser.add_argument("--config", type=Path, required=True, help="the refined config: its refine section")
     parser.add_argument("--replays", type=int, default=200)
     parser.add_argument("--cap", type=int, help="images per configuration at most (default: the pool's)")
