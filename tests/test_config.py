@@ -378,19 +378,6 @@ def test_a_model_named_like_a_baseline_is_refused_and_a_refined_sweep_has_no_bas
         cfg_check({**config, "models": [{"name": "bicubic", "toy": {"width": 8, "kind": "super_resolution"}}]})
 
 
-def test_a_pipeline_that_denoises_with_a_transformer_is_refused_naming_the_component(tmp_path, tiny_pipeline_dir):
-    local = tmp_path / "pixart"
-    shutil.copytree(tiny_pipeline_dir, local)
-    index = json.loads((local / "model_index.json").read_text())
-    index["transformer"] = ["diffusers", "PixArtTransformer2DModel"]
-    del index["unet"]
-    (local / "model_index.json").write_text(json.dumps({**index, "_class_name": "PixArtAlphaPipeline"}))
-    (local / "unet").rename(local / "transformer")
-    with pytest.raises(ValueError, match=r"models\[0\] \('mine'\): local.path: .*PixArtAlphaPipeline: its denoiser is "
-                       r"'transformer' \(PixArtTransformer2DModel\); .* not supported yet"):  # fmt: skip
-        cfg_check(tiny_config(models=[{"name": "mine", "local": {"path": str(local)}}]))
-
-
 def test_a_tolerance_for_a_metric_no_task_scores_is_refused_naming_the_field():
     config = tiny_config(frontier={"tolerance": {"attr_acc": 0.01, "fid": 1.0}})
     with pytest.raises(

@@ -28,7 +28,7 @@ def test_guidance_is_written_without_a_trailing_zero():
     assert [paths.fmt_guidance(g) for g in (1.0, 7.5, 3, 12.25)] == ["1", "7.5", "3", "12.25"]
 
 
-def test_a_refined_sweeps_shards_are_its_levels():
+def test_a_refined_configurations_shards_end_at_its_image_counts():
     levels = [32, 64, 128, 256, 512]
     assert [paths.shard_indices(512, levels, k) for k in range(5)] == [
         range(0, 32), range(32, 64), range(64, 128), range(128, 256), range(256, 512)]  # fmt: skip

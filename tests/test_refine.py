@@ -164,22 +164,19 @@ def test_configurations_jump_to_what_their_decisions_need_in_fewer_rounds_and_jo
 
 
 def test_the_record_counts_generate_jobs_and_seconds_against_the_uniform_designs():
-    """Level shards (32, 64, 128) against shards of 32: jobs made and their seconds, by hand."""
+    """a stays at 32 images, b jumps from 32 to 128 (one job of 96 images) against shards of 32: by hand."""
     a, b = "t/m/ddim/s2_g1", "t/m/ddim/s4_g1"
     plans = [{"round": r, "images": images, "refine": [], "unresolved": [], "looks": 3, "level": 0.98}
-             for r, images in enumerate([{a: 32, b: 32}, {a: 32, b: 128}])]  # fmt: skip
-    shards = {"t": {"refined": [32, 64, 128], "uniform": 32}}
-    seconds = {a: {0: 4.0}, b: {0: 4.0, 1: 5.0, 2: 10.0}}
-    table = refine.refinement_table(plans, {a: 128, b: 128}, shards, seconds)
-    assert table["generate_jobs"].to_list() == [2, 4] and table["uniform_generate_jobs"].to_list() == [8, 8]
-    assert table["generate_seconds"].to_list() == [8.0, 23.0]
-    # each configuration's cap at the seconds per image of its largest shard: 128·4/32 twice, then 128·4/32 + 128·10/64
-    assert table["uniform_generate_seconds"].to_list() == [32.0, 36.0]
-    del seconds[b][2]  # a record missing: no seconds for the round that needs it
-    assert refine.refinement_table(plans, {a: 128, b: 128}, shards, seconds)["generate_seconds"].to_list() == [
-        8.0,
-        None,
-    ]
+             for r, images in enumerate([{a: 32, b: 32}, {a: 32, b: 128}, {a: 32, b: 128}])]  # fmt: skip
+    seconds = {a: {0: 4.0}, b: {0: 4.0, 1: 12.0}}
+    table = refine.refinement_table(plans, {a: 128, b: 128}, {"t": 32}, seconds)
+    assert table["generate_jobs"].to_list() == [2, 3, 3] and table["uniform_generate_jobs"].to_list() == [8, 8, 8]
+    assert table["generate_seconds"].to_list() == [8.0, 20.0, 20.0]
+    # each configuration's cap at the seconds per image of its largest shard: 128·4/32 twice, then 128·4/32 + 128·12/96
+    assert table["uniform_generate_seconds"].to_list() == [32.0, 32.0, 32.0]
+    del seconds[b][1]  # a record missing: no seconds for the rounds that need it
+    got = refine.refinement_table(plans, {a: 128, b: 128}, {"t": 32}, seconds)["generate_seconds"].to_list()
+    assert got == [8.0, None, None]
 
 
 def test_a_replays_verdicts_judge_each_winner_against_the_truth():

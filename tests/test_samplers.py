@@ -7,14 +7,17 @@ from ldmscale.toy import nets
 NFE = {
     "heun": lambda steps: 2 * steps - 1,  # a second-order correction at every step but the last
     "pndm": lambda steps: steps + 1 if steps > 1 else 1,  # PLMS repeats its second timestep to start the multistep
+    "flow_heun": lambda steps: 2 * steps - 1,
 }
+FLOW_SCHEDULE = {"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": 1000, "shift": 3.0}  # SD3's
 
 
 @pytest.mark.parametrize("steps", [1, 2, 5, 20])
 @pytest.mark.parametrize("name", sorted(samplers.SAMPLERS))
 def test_nfe_formula(name, steps):
     expected = NFE.get(name, lambda s: s)(steps)
-    assert samplers.expected_nfe(name, steps, nets.noise_schedule()) == expected
+    schedule = FLOW_SCHEDULE if samplers.get(name).kind == samplers.FLOW else nets.noise_schedule()
+    assert samplers.expected_nfe(name, steps, schedule) == expected
 
 
 def test_the_expected_samplers_are_registered():

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import files, images, samplers, sr
+from . import denoisers, files, images, samplers, sr
 from .images import MANIFEST
 from .seeds import index_seed
 
@@ -34,14 +34,15 @@ def initial_latents(seeds: list[int], shape: tuple[int, ...]) -> torch.Tensor:
 
 
 class CallCounter:
-    """Forward hook on the UNet that records the batch size of every call."""
+    """Forward hook on the denoiser (UNet or transformer) that records the batch size of every call."""
 
     def __init__(self, module: torch.nn.Module):
         self.batches: list[int] = []
-        self._handle = module.register_forward_hook(self._hook)
+        self._handle = module.register_forward_hook(self._hook, with_kwargs=True)
 
-    def _hook(self, module, args, output) -> None:
-        self.batches.append(int(args[0].shape[0]))
+    def _hook(self, module, args, kwargs, output) -> None:
+        latent = args[0] if args else kwargs.get("sample", kwargs.get("hidden_states"))  # SD3 passes keywords only
+        self.batches.append(int(latent.shape[0]))
 
     def take(self) -> list[int]:
         batches, self.batches = self.batches, []
@@ -69,8 +70,9 @@ def generate_shard(
     `sr_doc`, a super-resolution task's document, makes each image the upscaled input of its crop (`upscale`).
     """
     pipe.scheduler = samplers.scheduler(sampler, pipe.scheduler.config)
-    device = pipe.unet.device
-    counter = CallCounter(pipe.unet)
+    denoiser, family = denoisers.of(pipe), denoisers.family_of(pipe)
+    device = denoiser.device
+    counter = CallCounter(denoiser)
     records, calls = [], []
     start = time.perf_counter()
     try:
@@ -87,14 +89,17 @@ def generate_shard(
                     "generator": noise,
                     "output_type": "np",
                     **samplers.get(sampler).call_options,
+                    **family.call_options,
                 }
-                if sr_doc is None:
-                    latent_side = resolution // pipe.vae_scale_factor
-                    shape = (pipe.unet.config.in_channels, latent_side, latent_side)
-                    latents = initial_latents(seeds, shape).to(device, pipe.unet.dtype)
-                    output = pipe(height=resolution, width=resolution, latents=latents, **call).images
-                else:
+                if sr_doc is not None:
                     output = upscale(pipe, sr.inputs(sr_doc, batch), seeds, sr_doc["noise_level"], call)
+                elif family.conditioning == "class":
+                    output = class_conditional(pipe, call, seeds, noise_seed=index_seed(f"{task_seed}/noise", batch[0]))
+                else:
+                    latent_side = resolution // pipe.vae_scale_factor
+                    shape = (denoiser.config.in_channels, latent_side, latent_side)
+                    latents = initial_latents(seeds, shape).to(device, denoiser.dtype)
+                    output = pipe(height=resolution, width=resolution, latents=latents, **call).images
                 batch_calls = counter.take()
                 calls.append({"images": len(batch), "unet_batches": batch_calls})
                 records += [
@@ -108,7 +113,7 @@ def generate_shard(
                 "batch_size": batch_size,
                 "resolution": resolution,
                 "device": str(device),
-                "dtype": str(pipe.unet.dtype).removeprefix("torch."),
+                "dtype": str(denoiser.dtype).removeprefix("torch."),
                 "seconds": time.perf_counter() - start,
                 "nfe": _nfe(calls),
                 "unet_calls": calls,
@@ -120,6 +125,24 @@ def generate_shard(
         counter.remove()
     log.info("%d images, %d UNet calls per image, %.1f s", len(records), manifest["nfe"]["calls"], manifest["seconds"])
     return manifest
+
+
+def class_conditional(pipe, call: dict, seeds: list[int], noise_seed: int) -> np.ndarray:
+    """Return the images (float NHWC in [0, 1]) of a class-conditional pipeline (DiT) for `call`'s prompts, each an
+    ImageNet class: its name in the pipeline's labels or its number. The pipeline takes no latents: it draws them from
+    one generator per image, seeded here with the images' seeds, so they equal `initial_latents(seeds)`. Its
+    scheduler steps get no generator: an ancestral sampler's noise comes from the global RNG, seeded per batch."""
+    labels = []
+    for prompt in call["prompt"]:
+        if prompt.strip().isdigit():
+            labels.append(int(prompt))
+        elif prompt.strip() in pipe.labels:
+            labels.append(pipe.labels[prompt.strip()])
+        else:
+            raise ValueError(f"prompt {prompt!r} is not a class of {type(pipe).__name__}: give its number or its name")
+    torch.manual_seed(noise_seed)
+    options = {k: v for k, v in call.items() if k in ("num_inference_steps", "guidance_scale", "output_type")}
+    return pipe(class_labels=labels, generator=[torch.Generator().manual_seed(s) for s in seeds], **options).images
 
 
 SR_PIPELINES = ("StableDiffusionUpscalePipeline", "LDMSuperResolutionPipeline")

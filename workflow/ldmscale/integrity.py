@@ -9,12 +9,13 @@ import os
 import re
 from pathlib import Path
 
+from . import denoisers
+
 CHECKSUMS = "ldmscale_checksums.json"
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # ldmscale loads pipelines without their safety checker, so a hub model's is never downloaded (1.2 GB for SD1.x).
 OPTIONAL_COMPONENTS = ("safety_checker",)
-DENOISERS = ("transformer", "prior", "decoder")  # what pipelines without a `unet` denoise with
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -64,14 +65,10 @@ def validate_pipeline_dir(path: str | Path) -> list[str]:
         raise ValueError(f"{path}: not a diffusers pipeline directory (no model_index.json)")
     spec = json.loads(index.read_text())
     components = sorted(k for k, v in spec.items() if not k.startswith("_") and isinstance(v, list) and v[0])
-    if "unet" not in components:  # cost, generation, NFE counting and latency all work on the pipeline's UNet
-        others = [f"{name!r} ({spec[name][1]})" for name in components if name in DENOISERS]
-        found = f"its denoiser is {others[0]}" if others else "it has no 'unet' component"
-        raise ValueError(
-            f"{path}: {spec.get('_class_name', 'this pipeline')}: {found}; ldmscale counts, samples and profiles a "
-            "pipeline's UNet ('unet'), and diffusion-transformer pipelines (DiT, PixArt, SD3, Flux) are not "
-            "supported yet"
-        )
+    try:  # cost, generation, NFE counting and latency all work on the pipeline's denoiser
+        denoisers.family(spec)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
     components = [name for name in components if name not in OPTIONAL_COMPONENTS or (path / name).is_dir()]
     for name in components:
         if not (path / name).is_dir():

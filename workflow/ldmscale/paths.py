@@ -112,8 +112,8 @@ def config_from_path(path: str | Path) -> dict:
 
 def shard_ends(num_images: int, shard_size: int | list[int]) -> list[int]:
     """Return where each shard's images end. `shard_size` is the images per shard (the last may hold fewer), or a
-    refined sweep's levels (`rounds.levels`): shard k then holds the images from level k − 1 to level k, so each
-    level a configuration climbs is one job."""
+    refined configuration's image counts round by round: shard k then holds the images from count k − 1 to count k,
+    so each round that gives it more images is one job."""
     if isinstance(shard_size, list):
         return shard_size
     return [min(end, num_images) for end in range(shard_size, num_images + shard_size, shard_size)]

@@ -25,7 +25,7 @@ import polars as pl
 
 from .frontier.ranking import _key, _ranked, _within, describe
 from .frontier.uncertainty import adjusted_level, compare, per_image_values, task_counts
-from .paths import COST_AXES, num_shards, shard_ends
+from .paths import COST_AXES, num_shards
 from .rounds import key, task_of
 
 
@@ -168,7 +168,7 @@ REFINEMENT_SCHEMA = {
 def refinement_table(
     plans: list[dict],
     caps: dict[str, int],
-    shards: dict[str, dict] | None = None,
+    shard_sizes: dict[str, int] | None = None,
     seconds: dict[str, dict[int, float]] | None = None,
 ) -> pl.DataFrame:
     """Return one row per round: the images it spent and in all, the configurations that grew, the decisions left
@@ -176,14 +176,17 @@ def refinement_table(
     tolerance, the rivals eliminated (separable from their decision's choice), the configurations refined next,
     the images of the uniform design that gives every configuration its cap, and the looks and interval level.
 
-    With `shards` (per task, {"refined": how the refined sweep cuts its images, "uniform": its shard_size}, each as
-    `paths.shard_ends` takes it) each row also counts the generate jobs made so far, against the uniform design's;
-    with `seconds` ({configuration: {shard: wall seconds}}, the generate jobs' benchmark records), their wall time so
+    With `shard_sizes` (per task, its shard_size) each row also counts the generate jobs made so far, one per round
+    that gave a configuration more images, against the uniform design's (its cap in shards of shard_size); with
+    `seconds` ({configuration: {shard: wall seconds}}, the generate jobs' benchmark records), their wall time so
     far, against an estimate of the uniform design's: every configuration's cap at the seconds per image of its
     largest shard, which spreads a job's fixed cost the most thinly (None where a record is missing)."""
-    rows, before = [], {}
+    rows, before, visits = [], {}, {}
     for plan in plans:
         images = plan["images"]
+        for c, n in images.items():
+            if not visits.get(c) or n > visits[c][-1]:
+                visits.setdefault(c, []).append(n)
         at_cap = [d for d in plan["unresolved"] if all(images[c] >= caps[c] for c in d["configurations"])]
         tally = plan.get("decisions", {})  # a plan written before 0.4.0 has no tally: its columns are null
         rows.append({
@@ -195,26 +198,25 @@ def refinement_table(
             "decisions_resolved": tally.get("resolved"), "decisions_settled": tally.get("settled"),
             "rivals_eliminated": tally.get("eliminated"),
             "refined_next": len(plan["refine"]), "refined_next_configurations": " ".join(plan["refine"]),
-            "looks": plan["looks"], "level": plan["level"], **_sampling(images, caps, shards, seconds),
+            "looks": plan["looks"], "level": plan["level"], **_sampling(visits, caps, shard_sizes, seconds),
         })  # fmt: skip
         before = images
     return pl.DataFrame(rows, schema=REFINEMENT_SCHEMA)
 
 
-def _sampling(images: dict[str, int], caps: dict[str, int], shards: dict | None, seconds: dict | None) -> dict:
-    """The generate jobs and their wall seconds that `images` took, and the uniform design's (see refinement_table)."""
+def _sampling(visits: dict[str, list[int]], caps: dict, shard_sizes: dict | None, seconds: dict | None) -> dict:
+    """The generate jobs and their wall seconds that each configuration's image counts so far (`visits`, shard k
+    holding the images from count k − 1 to count k) took, and the uniform design's (see refinement_table)."""
     out = dict.fromkeys(("generate_jobs", "uniform_generate_jobs", "generate_seconds", "uniform_generate_seconds"))
-    if shards is None:
+    if shard_sizes is None:
         return out
-    made = {c: num_shards(n, shards[task_of(c)]["refined"]) for c, n in images.items()}
-    out["generate_jobs"] = sum(made.values())
-    out["uniform_generate_jobs"] = sum(num_shards(caps[c], shards[task_of(c)]["uniform"]) for c in images)
-    if seconds is None or any(k not in seconds.get(c, {}) for c, n in made.items() for k in range(n)):
+    out["generate_jobs"] = sum(len(v) for v in visits.values())
+    out["uniform_generate_jobs"] = sum(num_shards(caps[c], shard_sizes[task_of(c)]) for c in visits)
+    if seconds is None or any(k not in seconds.get(c, {}) for c, v in visits.items() for k in range(len(v))):
         return out
-    ends = {c: shard_ends(caps[c], shards[task_of(c)]["refined"]) for c in images}
-    sizes = {c: [e - (ends[c][k - 1] if k else 0) for k, e in enumerate(ends[c])][: made[c]] for c in images}
-    out["generate_seconds"] = sum(seconds[c][k] for c, n in made.items() for k in range(n))
-    largest = {c: max(range(made[c]), key=lambda k: sizes[c][k]) for c in images}  # noqa: B023
+    sizes = {c: [n - (v[k - 1] if k else 0) for k, n in enumerate(v)] for c, v in visits.items()}
+    out["generate_seconds"] = sum(seconds[c][k] for c, v in visits.items() for k in range(len(v)))
+    largest = {c: max(range(len(s)), key=s.__getitem__) for c, s in sizes.items()}
     out["uniform_generate_seconds"] = sum(caps[c] * seconds[c][k] / sizes[c][k] for c, k in largest.items())
     return out
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+DIFFUSION, FLOW = "diffusion", "flow"  # what a scheduler integrates: a DDPM-style noise schedule (epsilon, v or
+# sample prediction), or flow matching (a velocity). A model's own scheduler says which it was trained for.
+
 
 @dataclass(frozen=True)
 class Sampler:
-    """A diffusers scheduler class, its `from_config` options, and the pipeline-call options it needs (TCD: eta)."""
+    """A diffusers scheduler class, its `from_config` options, the pipeline-call options it needs (TCD: eta), and
+    the kind of model it fits (DIFFUSION or FLOW)."""
 
     cls: str
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     call_options: dict[str, Any] = field(default_factory=dict)
+    kind: str = DIFFUSION
 
     def identity(self) -> dict:
         """Return what makes this sampler's images what they are (not its description): a rule's params."""
@@ -48,7 +53,31 @@ SAMPLERS: dict[str, Sampler] = {
         "trajectory consistency distillation sampling, gamma (the pipeline's eta) 0.3 as its authors recommend",
         {"eta": 0.3},
     ),
+    "flow_euler": Sampler(
+        "FlowMatchEulerDiscreteScheduler", {}, "flow matching, Euler (SD3's own): one call per step", kind=FLOW
+    ),
+    "flow_heun": Sampler(
+        "FlowMatchHeunDiscreteScheduler", {}, "flow matching, Heun, second order: 2 × steps − 1 calls", kind=FLOW
+    ),
 }
+
+
+def kind_of(scheduler_class: str) -> str:
+    """Return what a model's scheduler class integrates: FLOW for diffusers' flow-matching schedulers, else
+    DIFFUSION."""
+    return FLOW if scheduler_class.startswith("FlowMatch") else DIFFUSION
+
+
+def check_fits(name: str, scheduler_class: str, model: str) -> None:
+    """Raise ValueError naming the sampler and the model unless sampler `name` integrates what the model's own
+    scheduler (`scheduler_class`) does: a flow-matching model takes only flow-matching samplers, and the reverse."""
+    entry, kind = get(name), kind_of(scheduler_class)
+    if entry.kind != kind:
+        fitting = sorted(n for n, s in SAMPLERS.items() if s.kind == kind)
+        raise ValueError(
+            f"sampler {name!r} ({entry.cls}) is a {entry.kind} sampler, but model {model!r} was trained for {kind} "
+            f"(its scheduler is {scheduler_class}); samplers that fit it: {', '.join(fitting)}"
+        )
 
 
 def get(name: str) -> Sampler:
@@ -64,6 +93,7 @@ def scheduler(name: str, base_config: dict):
     import diffusers
 
     entry = get(name)
+    check_fits(name, base_config.get("_class_name", "DDPMScheduler"), base_config.get("_name_or_path") or "this model")
     return getattr(diffusers, entry.cls).from_config(dict(base_config), **entry.options)
 
 

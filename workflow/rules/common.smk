@@ -107,20 +107,13 @@ def model_sources(wildcards):
     return inputs
 
 
-def shard_spec(t):
-    """How a task's images are cut into shards (paths.shard_ends): shard_size images each, or in a refined sweep one
-    shard per level, so that each level a configuration climbs is one job; where the levels are whole shards of
-    shard_size already, those (a uniform run's shards are then reused)."""
-    if not REFINE:
-        return t["shard_size"]
-    levels = rounds.levels(REFINE, t["num_images"])
-    return t["shard_size"] if levels == paths.shard_ends(t["num_images"], t["shard_size"]) else levels
-
-
 def shard_dirs(wildcards, images=None):
     """Every shard directory of one configuration (its first `images`: a refined sweep's round)."""
     t = task(wildcards)
-    shards = paths.num_shards(images or t["num_images"], shard_spec(t))
+    if REFINE and images:
+        shards = len(visits(wildcards, lambda counts: counts[-1] >= images))
+    else:
+        shards = paths.num_shards(images or t["num_images"], t["shard_size"])
     return expand(SHARD, **{k: wildcards[k] for k in paths.CONFIG_KEYS}, shard=range(shards))
 
 
@@ -221,19 +214,55 @@ def summary_inputs(images=None):
     }
 
 
+PLANS = {}  # plan path → (modification time, plan): the input functions of every job read the same few plans
+
+
+def plan(r):
+    """Round r's plan (raises until the refine_plan checkpoint has written it)."""
+    path = checkpoints.refine_plan.get(round=r).output[0]
+    stamp = Path(path).stat().st_mtime_ns
+    if PLANS.get(path, (None,))[0] != stamp:
+        PLANS[path] = (stamp, files.read_json(path))
+    return PLANS[path][1]
+
+
 def round_images(r):
     """{configuration: images} in round r of a refined sweep: the first level, then what the last plan gives."""
     if r == 0:
         return rounds.initial(cfg.configurations(config), REFINE, config["tasks"])
-    return rounds.advance(files.read_json(checkpoints.refine_plan.get(round=r - 1).output[0]), REFINE, config["tasks"])
+    return rounds.advance(plan(r - 1), REFINE, config["tasks"])
+
+
+def visits(wildcards, enough):
+    """The image counts a refined configuration has had, round by round without repeats, as far as `enough(counts)`
+    needs (or to the last round). Its shard k holds the images from count k − 1 to count k: each round that gives it
+    more images, however many levels it jumps, is one generate job."""
+    name, counts, r = rounds.key({k: wildcards[k] for k in paths.CONFIG_KEYS}), [], 0
+    while True:
+        n = round_images(r)[name]
+        counts += [n] if not counts or n > counts[-1] else []
+        if enough(counts) or not plan(r)["refine"]:
+            return counts
+        r += 1
+
+
+def generate_shards(wildcards):
+    """generate's shard_size param: the task's; in a refined sweep, the configuration's image counts up to its shard's
+    end (paths.shard_ends), unless its shards so far are exactly the task's shard_size ones (a uniform run's shards
+    are then reused)."""
+    t, k = task(wildcards), int(wildcards.shard)
+    if not REFINE:
+        return t["shard_size"]
+    ends = visits(wildcards, lambda counts: len(counts) > k)[: k + 1]
+    return t["shard_size"] if ends == paths.shard_ends(t["num_images"], t["shard_size"])[: k + 1] else ends
 
 
 def plan_files():
     """Every round's plan, up to the first that refines nothing (the last round); raises until each is written."""
-    plans = [checkpoints.refine_plan.get(round=0).output[0]]
-    while files.read_json(plans[-1])["refine"]:
-        plans.append(checkpoints.refine_plan.get(round=len(plans)).output[0])
-    return plans
+    r = 0
+    while plan(r)["refine"]:
+        r += 1
+    return [checkpoints.refine_plan.get(round=i).output[0] for i in range(r + 1)]
 
 
 def refine_inputs(wildcards):
@@ -243,7 +272,7 @@ def refine_inputs(wildcards):
 
 def aggregate_inputs(wildcards):
     """The summary inputs: every image, or a refined sweep's last round's images (its plan's)."""
-    return summary_inputs(files.read_json(plan_files()[-1])["images"] if REFINE else None)
+    return summary_inputs(plan(len(plan_files()) - 1)["images"] if REFINE else None)
 
 
 def frontier_inputs(wildcards):
@@ -342,7 +371,8 @@ def frontier_plots():
 def grid_shards(wildcards):
     """The shards of every model and step count at one task, sampler and guidance that hold a sample grid's cells
     (the first grid_images images: every configuration has them, refined or not)."""
-    shards = range(paths.num_shards(config["frontier"]["grid_images"], shard_spec(task(wildcards))))
+    grid = config["frontier"]["grid_images"]  # a refined sweep's first shard holds initial_images, at least as many
+    shards = range(1 if REFINE else paths.num_shards(grid, task(wildcards)["shard_size"]))
     rows = GRIDS[(wildcards.sampler, wildcards.guidance)]
     return [
         SHARD.format(**dict(wildcards), model=m, steps=n, shard=i)

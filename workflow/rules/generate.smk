@@ -32,7 +32,7 @@ rule generate:
     params:
         sampler=lambda wc: smp.get(wc.sampler).identity(),
         seed=lambda wc: task(wc)["seed"],
-        shard_size=lambda wc: shard_spec(task(wc)),  # or a refined sweep's levels
+        shard_size=generate_shards,  # or a refined shard's bounds
         batch_size=lambda wc: task(wc)["batch_size"],
         resolution=lambda wc: task(wc)["resolution"],
         device=device(),

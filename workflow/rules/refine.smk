@@ -48,7 +48,7 @@ rule refinement:
         results(rounds.REFINEMENT),
     params:
         caps=image_caps(),
-        shards={n: {"refined": shard_spec(t), "uniform": t["shard_size"]} for n, t in config["tasks"].items()},
+        shard_sizes={name: t["shard_size"] for name, t in config["tasks"].items()},
         benchmarks=results("benchmarks/generate"),  # the generate jobs' wall seconds, where recorded
     log:
         results("logs/refinement.log"),

@@ -10,7 +10,7 @@ with files.job_log(snakemake.log[0]) as log:
     p = snakemake.params
     plans = [files.read_json(path) for path in snakemake.input.plans]
     seconds = refine.generate_seconds(p.benchmarks, plans[-1]["images"])
-    table = refine.refinement_table(plans, p.caps, p.shards, seconds)
+    table = refine.refinement_table(plans, p.caps, p.shard_sizes, seconds)
     last = table.row(-1, named=True)
     log.info("%d rounds: %d images (uniform: %d), %d generate jobs (uniform: %d)", table.height,
              last["images_total"], last["uniform_images"], last["generate_jobs"], last["uniform_generate_jobs"])  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from .. import architectures, models, samplers, scoring
 from ..paths import BASELINES, PAIRED_EXTRACTORS, fmt_guidance
 from .analysis import _check_frontier, _check_refine
 from .available import _extractors_used
-from .sweep import SOURCES, SWEEP_AXES, generating_models, model_entry, source, source_entry
+from .sweep import SOURCES, SWEEP_AXES, generating_models, model_entry, model_sweep, source, source_entry
 
 GUIDANCE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -65,6 +66,11 @@ def check(config: dict) -> None:
                 models.validate_pipeline_dir(path)
             except ValueError as err:
                 raise ValueError(f"config: {where}: {prefix}local.path: {err}") from None
+            scheduler = path / "scheduler" / "scheduler_config.json"
+            if scheduler.is_file():
+                _check_samplers_fit(config, model, where, json.loads(scheduler.read_text()).get("_class_name", ""))
+        if "toy" in model:
+            _check_samplers_fit(config, model, where, "DDPMScheduler")  # the toy family's noise schedule
         if "architecture" in model:
             check_architecture(model["architecture"], where, config["cost"]["latency"])
         if "hub" in entry:
@@ -132,6 +138,17 @@ def check(config: dict) -> None:
             raise ValueError(f"config: cost.end_to_end[{i}].sampler: {err}") from None
     _check_frontier(config)
     _check_refine(config)
+
+
+def _check_samplers_fit(config: dict, model: dict, where: str, scheduler_class: str) -> None:
+    """Raise ValueError naming the field unless every sampler the model is swept with fits its own scheduler's kind
+    (flow matching or a diffusion noise schedule): `samplers.check_fits`."""
+    field = f"{where}.samplers" if "samplers" in model else f"samplers (for {where})"
+    for name in model_sweep(config, model["name"])["samplers"]:
+        try:
+            samplers.check_fits(name, scheduler_class, model["name"])
+        except ValueError as err:
+            raise ValueError(f"config: {field}: {err}") from None
 
 
 def _check_sources(model: dict, where: str) -> None:

@@ -64,7 +64,10 @@ def unet_inputs(config: dict, batch: int, latent_size: int, tokens: int, device=
     return inputs
 
 
-TEXT_ENCODERS = ("text_encoder", "text_encoder_2")  # SD1.x/2.x have the first; SDXL-style pipelines both
+TEXT_ENCODERS = ("text_encoder", "text_encoder_2", "text_encoder_3")  # SD1.x/2.x the first; SDXL two; SD3 all three
+# The text length each family's pipeline encodes per encoder where its config does not fix it (T5 has no maximum):
+# the pipelines' default max_sequence_length. Other encoders use their max_position_embeddings.
+T5_TOKENS = {"PixArtAlphaPipeline": 120, "PixArtSigmaPipeline": 300, "StableDiffusion3Pipeline": 256}
 
 
 def _text_model(path: Path):
@@ -78,16 +81,35 @@ def _text_model(path: Path):
 
 
 def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
-    """Return the pipeline's image resolution, latent size and text length, from its configs alone."""
+    """Return the pipeline's image resolution, latent size and text lengths: `tokens`, what the denoiser attends to
+    (SD3: its CLIP and T5 tokens side by side), and `text_tokens`, each text encoder's; from its configs alone."""
     model_dir = Path(model_dir)
     unet = _component_config(model_dir, denoiser_name(model_dir))
     vae = _component_config(model_dir, autoencoder_name(model_dir))
-    tokens = _component_config(model_dir, "text_encoder")["max_position_embeddings"] if _has_text(model_dir) else 0
+    pipeline = _pipeline_config(model_dir).get("_class_name")
+    text_tokens = {name: text_length(_component_config(model_dir, name), pipeline)
+                   for name in TEXT_ENCODERS if (model_dir / name).is_dir()}  # fmt: skip
+    tokens = denoiser_tokens(text_tokens, pipeline)
     factor = 2 ** (len(vae["block_out_channels"]) - 1)
     resolution = resolution or unet["sample_size"] * factor
     if resolution % factor:
         raise ValueError(f"{model_dir}: resolution {resolution} is not a multiple of the VAE factor {factor}")
-    return {"resolution": resolution, "latent_size": resolution // factor, "tokens": tokens}
+    return {"resolution": resolution, "latent_size": resolution // factor, "tokens": tokens, "text_tokens": text_tokens}
+
+
+def text_length(config: dict, pipeline: str | None) -> int:
+    """Return the tokens a text encoder (its config) encodes per prompt in pipeline class `pipeline`."""
+    if "max_position_embeddings" in config:
+        return config["max_position_embeddings"]
+    return T5_TOKENS[pipeline]
+
+
+def denoiser_tokens(text_tokens: dict[str, int], pipeline: str | None) -> int:
+    """Return the text length the denoiser attends to: SD3's CLIP tokens (both encoders' side by side in width) and
+    its T5 tokens one after the other; otherwise the first encoder's (0 without text)."""
+    if pipeline == "StableDiffusion3Pipeline":
+        return max(text_tokens["text_encoder"], text_tokens["text_encoder_2"]) + text_tokens["text_encoder_3"]
+    return text_tokens.get("text_encoder", 0)
 
 
 def denoiser_name(model_dir: Path) -> str:
@@ -100,15 +122,28 @@ def denoiser_name(model_dir: Path) -> str:
 
 
 def denoiser_inputs(config: dict, batch: int, latent_size: int, tokens: int, device="meta") -> dict:
-    """Return the keyword arguments of one denoiser call: a UNet's (`unet_inputs`), or a DiT's, which takes the noisy
-    latent, the timestep and the class label."""
-    if config.get("_class_name") != "DiTTransformer2DModel":
+    """Return the keyword arguments of one denoiser call, as its pipeline makes it: a UNet's (`unet_inputs`); a DiT's
+    (the noisy latent, the timestep and the class label); PixArt's (and the T5 states; at 1024 px the resolution and
+    aspect ratio); SD3's MMDiT's (and the joint CLIP and T5 states and the pooled CLIP embeddings)."""
+    cls = config.get("_class_name")
+    if cls not in ("DiTTransformer2DModel", "PixArtTransformer2DModel", "SD3Transformer2DModel"):
         return unet_inputs(config, batch, latent_size, tokens, device)
-    return {
+    inputs = {
         "hidden_states": torch.zeros(batch, config["in_channels"], latent_size, latent_size, device=device),
         "timestep": torch.zeros(batch, dtype=torch.long, device=device),
-        "class_labels": torch.zeros(batch, dtype=torch.long, device=device),
     }
+    if cls == "DiTTransformer2DModel":
+        inputs["class_labels"] = torch.zeros(batch, dtype=torch.long, device=device)
+    elif cls == "PixArtTransformer2DModel":
+        inputs["encoder_hidden_states"] = torch.zeros(batch, tokens, config["caption_channels"], device=device)
+        extra = config.get("use_additional_conditions")
+        extra = config["sample_size"] == 128 if extra is None else extra  # as PixArtTransformer2DModel decides
+        inputs["added_cond_kwargs"] = {"resolution": torch.zeros(batch, 2, device=device) if extra else None,
+                                       "aspect_ratio": torch.zeros(batch, 1, device=device) if extra else None}  # fmt: skip
+    else:
+        inputs["encoder_hidden_states"] = torch.zeros(batch, tokens, config["joint_attention_dim"], device=device)
+        inputs["pooled_projections"] = torch.zeros(batch, config["pooled_projection_dim"], device=device)
+    return inputs
 
 
 def denoiser_params(model) -> int:
@@ -141,8 +176,8 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
     geo = geometry(model_dir, resolution)
     with torch.device("meta"):
         unet, vae = (_component(model_dir, name) for name in (denoiser_name(model_dir), autoencoder_name(model_dir)))
-        texts = [_text_model(model_dir / name) for name in TEXT_ENCODERS if (model_dir / name).is_dir()]
-        tokens = torch.zeros(1, geo["tokens"], dtype=torch.long)
+        texts = {name: _text_model(model_dir / name) for name in geo["text_tokens"]}
+        tokens = {name: torch.zeros(1, n, dtype=torch.long) for name, n in geo["text_tokens"].items()}
         latent = torch.zeros(1, vae.config.latent_channels, geo["latent_size"], geo["latent_size"])
         with torch.no_grad():
             result = {
@@ -161,16 +196,17 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
                     ),
                     "flops_b1": _counted(lambda: vae.decode(latent)),
                 },
-                "text_encoder": {  # SDXL's two encoders: both run once per prompt
-                    "params": sum(p.numel() for text in texts for p in text.parameters()),
-                    "flops_b1": _counted(lambda: [text(tokens) for text in texts]),
+                "text_encoder": {  # SDXL's two encoders, SD3's three: each runs once per prompt
+                    "params": sum(p.numel() for text in texts.values() for p in text.parameters()),
+                    "flops_b1": _counted(lambda: [text(tokens[name]) for name, text in texts.items()]),
                     "calls_with_cfg": text_calls_with_cfg(_pipeline_config(model_dir)),
                 },
             }
     return {**geo, **result}
 
 
-COMPONENT_CLASSES = ("UNet2DConditionModel", "UNet2DModel", "DiTTransformer2DModel", "AutoencoderKL", "VQModel")
+COMPONENT_CLASSES = ("UNet2DConditionModel", "UNet2DModel", "DiTTransformer2DModel", "PixArtTransformer2DModel",
+                     "SD3Transformer2DModel", "AutoencoderKL", "VQModel")  # fmt: skip
 
 
 def _component(model_dir: Path, name: str):

@@ -8,9 +8,10 @@ import time
 import numpy as np
 import torch
 
+from .. import denoisers
 from ..devices import device_info, peak_tflops
 from ..image_cost import sampling_latency_ms
-from .flops import TEXT_ENCODERS, _counted, text_calls_with_cfg, unet_inputs
+from .flops import TEXT_ENCODERS, _counted, denoiser_inputs, denoiser_tokens, text_calls_with_cfg, text_length
 
 
 def time_ms(fn, device: torch.device, warmup: int, repeats: int) -> list[float]:
@@ -39,12 +40,12 @@ def apply_switches(pipe, channels_last: bool, compile: bool) -> None:
     As diffusers' own guide does it: the UNet module is replaced by its compiled wrapper (which
     forwards .config, .dtype and hooks) and the VAE's decode method by a compiled one.
     """
-    autoencoder = autoencoder_of(pipe)
+    autoencoder, name = autoencoder_of(pipe), denoisers.family_of(pipe).denoiser
     if channels_last:
-        pipe.unet.to(memory_format=torch.channels_last)
+        denoisers.of(pipe).to(memory_format=torch.channels_last)
         autoencoder.to(memory_format=torch.channels_last)
     if compile:
-        pipe.unet = torch.compile(pipe.unet)
+        setattr(pipe, name, torch.compile(denoisers.of(pipe)))
         autoencoder.decode = torch.compile(autoencoder.decode)
 
 
@@ -74,29 +75,29 @@ def profile_latency(
     weights of every loaded component included) and only on a GPU: PyTorch's CPU allocator
     keeps no peak, so on CPU it is null rather than estimated.
     """
-    device = pipe.unet.device
-    dtype = pipe.unet.dtype
+    denoiser = denoisers.of(pipe)
+    device, dtype = denoiser.device, denoiser.dtype
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     autoencoder = autoencoder_of(pipe)
     latent_size = _latent_size(pipe, resolution)
-    text = getattr(pipe, "text_encoder", None)
-    tokens = text.config.max_position_embeddings if text is not None else 0  # LDM-SR has no text
-    ids = torch.zeros(batch, tokens, dtype=torch.long, device=device)
+    texts = {name: getattr(pipe, name) for name in TEXT_ENCODERS if getattr(pipe, name, None) is not None}
+    lengths = {name: text_length(text.config.to_dict(), type(pipe).__name__) for name, text in texts.items()}
+    tokens = denoiser_tokens(lengths, type(pipe).__name__)  # 0 without text (LDM-SR, DiT)
+    ids = {name: torch.zeros(batch, n, dtype=torch.long, device=device) for name, n in lengths.items()}
     shape = (batch, autoencoder.config.latent_channels, latent_size, latent_size)
     latent = torch.zeros(shape, device=device, dtype=dtype)
     latent = latent.to(memory_format=memory_format)
 
-    texts = [getattr(pipe, name) for name in TEXT_ENCODERS if getattr(pipe, name, None) is not None]
+    def denoiser_call(b):
+        inputs = _cast(denoiser_inputs(dict(denoiser.config), b, latent_size, tokens, device=device), dtype)
+        first = "sample" if "sample" in inputs else "hidden_states"
+        inputs[first] = inputs[first].to(memory_format=memory_format)
+        return lambda: denoisers.of(pipe)(**inputs)  # the compiled module once the switches apply
 
-    def unet_call(b):
-        inputs = _cast(unet_inputs(pipe.unet.config, b, latent_size, tokens, device=device), dtype)
-        inputs["sample"] = inputs["sample"].to(memory_format=memory_format)
-        return lambda: pipe.unet(**inputs)
-
-    calls = {
-        "unet": unet_call(batch),
-        "unet_cfg": unet_call(2 * batch),
-        "text_encoder": lambda: [encoder(ids) for encoder in texts],  # SDXL: both encoders, once per prompt
+    calls = {  # the denoiser's, UNet or transformer, under "unet" as in flops.json
+        "unet": denoiser_call(batch),
+        "unet_cfg": denoiser_call(2 * batch),
+        "text_encoder": lambda: [text(ids[name]) for name, text in texts.items()],  # each encoder once per prompt
         "vae_decoder": lambda: autoencoder.decode(latent),
     }
     info = device_info(device)
@@ -104,7 +105,7 @@ def profile_latency(
     with torch.inference_mode():
         flops = {name: _counted(fn) for name, fn in calls.items()}
         # every Attention module's processor (UNet2DModel, LDM-SR's, has no attn_processors property)
-        attention = sorted({type(m.processor).__name__ for m in pipe.unet.modules() if hasattr(m, "processor")})
+        attention = sorted({type(m.processor).__name__ for m in denoiser.modules() if hasattr(m, "processor")})
         apply_switches(pipe, channels_last, compile)
         times, memory, first = {}, {}, {}
         for name, fn in calls.items():
@@ -159,7 +160,7 @@ def end_to_end(pipe, latency: dict, configurations: list[dict], warmup: int = 1,
     """
     from .. import generate, samplers
 
-    device, batch, resolution = pipe.unet.device, latency["batch"], latency["resolution"]
+    device, batch, resolution = denoisers.of(pipe).device, latency["batch"], latency["resolution"]
     original = pipe.scheduler
     results = []
     try:
@@ -170,7 +171,7 @@ def end_to_end(pipe, latency: dict, configurations: list[dict], warmup: int = 1,
             run = _pipeline_call(
                 pipe, batch, resolution, c["steps"], c["guidance"], **samplers.get(c["sampler"]).call_options
             )
-            counter = generate.CallCounter(pipe.unet)
+            counter = generate.CallCounter(denoisers.of(pipe))
             try:
                 run()  # the first warm-up call, counted
                 unet_batches = counter.take()
@@ -192,10 +193,10 @@ def end_to_end(pipe, latency: dict, configurations: list[dict], warmup: int = 1,
 
 
 def _cast(inputs, dtype: torch.dtype):
-    """Return the UNet inputs with every floating-point tensor (nested dicts too) in `dtype`."""
+    """Return the denoiser inputs with every floating-point tensor (nested dicts too) in `dtype` (None kept)."""
     if isinstance(inputs, dict):
         return {k: _cast(v, dtype) for k, v in inputs.items()}
-    return inputs.to(dtype) if inputs.is_floating_point() else inputs
+    return inputs.to(dtype) if inputs is not None and inputs.is_floating_point() else inputs
 
 
 def _pipeline_call(pipe, batch: int, resolution: int, steps: int, guidance: float, **options):
@@ -203,8 +204,12 @@ def _pipeline_call(pipe, batch: int, resolution: int, steps: int, guidance: floa
     a super-resolution pipeline upscales mid-grey inputs at the latent's size to `resolution`."""
     from .. import generate
 
+    family = denoisers.family_of(pipe)
     call = {"prompt": [""] * batch, "num_inference_steps": steps, "guidance_scale": guidance, "output_type": "np",
-            "generator": torch.Generator().manual_seed(0), **options}  # fmt: skip
+            "generator": torch.Generator().manual_seed(0), **options, **family.call_options}  # fmt: skip
+    if family.conditioning == "class":
+        call["prompt"] = ["0"] * batch  # class 0
+        return lambda: generate.class_conditional(pipe, call, list(range(batch)), noise_seed=0)
     if type(pipe).__name__ in generate.SR_PIPELINES:
         side = _latent_size(pipe, resolution)
         grey = [np.full((side, side, 3), 128, np.uint8)] * batch

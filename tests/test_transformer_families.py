@@ -1,0 +1,197 @@
+"""Diffusion-transformer pipelines (issue 35): tiny random DiT, PixArt-α and SD3 pipelines built and saved here, each
+generated with its calls counted, costed on the meta device against a count of a real pipeline call, profiled, and
+checked for the samplers that fit it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from ldmscale import cost, denoisers, generate, models, samplers
+
+ID2LABEL = {"0": "circle, round", "1": "square"}
+TOY_T5 = {"d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_heads": 4}
+
+
+@pytest.fixture(scope="module")
+def transformer_pipelines(tmp_path_factory, tiny_parts) -> dict:
+    """Return {pipeline class: saved directory} of tiny random DiT, PixArt-α and SD3 pipelines with the toy VAE and
+    tokenizer (T5 and CLIP encoders of toy size), checksums recorded."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        DiTPipeline,
+        DiTTransformer2DModel,
+        FlowMatchEulerDiscreteScheduler,
+        PixArtAlphaPipeline,
+        PixArtTransformer2DModel,
+        SD3Transformer2DModel,  # fmt: skip
+        StableDiffusion3Pipeline,
+    )
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModelWithProjection,
+        PreTrainedTokenizerFast,
+        T5Config,
+        T5EncoderModel,  # fmt: skip
+    )
+
+    from ldmscale import integrity
+    from ldmscale.toy import nets
+
+    torch.manual_seed(0)
+    tok = PreTrainedTokenizerFast.from_pretrained(tiny_parts["text"] / "tokenizer")
+    vae_config = json.loads((tiny_parts["vae"] / "config.json").read_text()) | {"shift_factor": 0.0}  # SD3 shifts
+    vae = AutoencoderKL.from_config({k: v for k, v in vae_config.items() if not k.startswith("_")})
+    vae.load_state_dict(AutoencoderKL.from_pretrained(tiny_parts["vae"], use_safetensors=True).state_dict())
+    channels, side = vae.config.latent_channels, 8  # 32 px images: 8 × 8 latents
+    t5 = T5EncoderModel(T5Config(vocab_size=len(tok), pad_token_id=tok.pad_token_id, **TOY_T5))
+
+    def clip():
+        return CLIPTextModelWithProjection(
+            CLIPTextConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                           num_attention_heads=4, max_position_embeddings=nets.MAX_TOKENS, projection_dim=16,
+                           pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+        )  # fmt: skip
+
+    heads = {"num_attention_heads": 2, "attention_head_dim": 8, "num_layers": 2, "sample_size": side, "patch_size": 2}
+    pipes = {
+        "DiTPipeline": DiTPipeline(
+            transformer=DiTTransformer2DModel(in_channels=channels, out_channels=2 * channels, **heads),
+            vae=vae, scheduler=DDIMScheduler.from_config(nets.noise_schedule()),
+        ),
+        "PixArtAlphaPipeline": PixArtAlphaPipeline(
+            transformer=PixArtTransformer2DModel(in_channels=channels, out_channels=2 * channels, caption_channels=32,
+                                                 cross_attention_dim=16, use_additional_conditions=False, **heads),
+            text_encoder=t5, tokenizer=tok, vae=vae, scheduler=DDIMScheduler.from_config(nets.noise_schedule()),
+        ),
+        "StableDiffusion3Pipeline": StableDiffusion3Pipeline(
+            transformer=SD3Transformer2DModel(in_channels=channels, out_channels=channels, joint_attention_dim=32,
+                                              caption_projection_dim=16, pooled_projection_dim=32,
+                                              pos_embed_max_size=16, **heads),
+            scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip(), tokenizer=tok,
+            text_encoder_2=clip(), tokenizer_2=tok, text_encoder_3=t5, tokenizer_3=tok,
+        ),
+    }  # fmt: skip
+    out = {}
+    for name, pipe in pipes.items():
+        out[name] = tmp_path_factory.mktemp(name) / "pipeline"
+        pipe.save_pretrained(out[name], safe_serialization=True)
+        if name == "DiTPipeline":  # as facebook/DiT-XL-2-256 ships its class names: in model_index.json
+            index = json.loads((out[name] / "model_index.json").read_text())
+            (out[name] / "model_index.json").write_text(json.dumps({**index, "id2label": ID2LABEL}))
+        integrity.record_checksums(out[name])
+    return out
+
+
+FAMILIES = [("DiTPipeline", "ddim", ["square", "0", "circle"]), ("PixArtAlphaPipeline", "ddim", ["a red circle"] * 3),
+            ("StableDiffusion3Pipeline", "flow_euler", ["a blue square"] * 3)]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, sampler, prompts", FAMILIES)
+@pytest.mark.parametrize("guidance, multiplier", [(1.0, 1), (3.0, 2)])
+def test_each_family_generates_with_its_denoiser_calls_counted(transformer_pipelines, tmp_path, name, sampler,
+                                                                prompts, guidance, multiplier):  # fmt: skip
+    pipe = models.load_pipeline(transformer_pipelines[name], "cpu", "float32")
+    assert denoisers.of(pipe) is pipe.transformer and type(pipe).__name__ == name
+    manifest = generate.generate_shard(pipe, tmp_path / "shard", dict(enumerate(prompts)), range(3), task_seed=0,
+                                       sampler=sampler, steps=2, guidance=guidance, batch_size=2, resolution=32)  # fmt: skip
+    assert manifest["nfe"] == {"calls": 2, "batch_multiplier": multiplier}
+    assert [r["index"] for r in manifest["images"]] == [0, 1, 2]
+
+
+def test_a_shard_is_the_same_images_however_the_task_is_sharded(transformer_pipelines, tmp_path):
+    """DiT draws its own latents, from generators seeded per image: still the same image for the same index."""
+    from ldmscale import images
+
+    pipe = models.load_pipeline(transformer_pipelines["DiTPipeline"], "cpu", "float32")
+    prompts = dict(enumerate(["0", "1", "0", "1"]))
+    run = dict(task_seed=0, sampler="ddim", steps=2, guidance=3.0, batch_size=2, resolution=32)
+    generate.generate_shard(pipe, tmp_path / "all", prompts, range(4), **run)
+    generate.generate_shard(pipe, tmp_path / "second", prompts, range(2, 4), **run)
+    whole, _ = images.load_images([tmp_path / "all"])
+    half, _ = images.load_images([tmp_path / "second"])
+    assert (whole[2:] == half).all()
+
+
+def test_a_prompt_that_is_not_a_class_is_named(transformer_pipelines, tmp_path):
+    pipe = models.load_pipeline(transformer_pipelines["DiTPipeline"], "cpu", "float32")
+    with pytest.raises(ValueError, match=r"prompt 'a cat' is not a class of DiTPipeline: give its number or its name"):
+        generate.generate_shard(pipe, tmp_path / "s", {0: "a cat"}, range(1), task_seed=0, sampler="ddim", steps=1,
+                                guidance=1.0, batch_size=1, resolution=32)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [n for n, _, _ in FAMILIES])
+def test_the_meta_count_equals_a_count_of_the_real_pipeline_call(transformer_pipelines, name):
+    """One step, one image, no guidance: the real call's FLOPs (its text encoders, one denoiser call, the VAE decode)
+    are what count_flops counts on the meta device from the configs alone, at the same text lengths."""
+    import torch
+
+    counted = cost.count_flops(transformer_pipelines[name])
+    pipe = models.load_pipeline(transformer_pipelines[name], "cpu", "float32")
+    sampler = "flow_euler" if name == "StableDiffusion3Pipeline" else "ddim"
+    pipe.scheduler = samplers.scheduler(sampler, pipe.scheduler.config)
+    call = {
+        "num_inference_steps": 1,
+        "guidance_scale": 1.0,
+        "output_type": "np",
+        **denoisers.family_of(pipe).call_options,
+    }
+    with torch.no_grad(), cost.flop_counter() as counter:
+        if name == "DiTPipeline":
+            pipe(class_labels=[0], **call)
+        else:
+            pipe(prompt=["a red circle"], height=32, width=32, **call)
+    expected = counted["text_encoder"]["flops_b1"] + counted["unet"]["flops_b1"] + counted["vae_decoder"]["flops_b1"]
+    assert counter.get_total_flops() == pytest.approx(expected, rel=1e-6)
+    assert counted["unet"]["flops_b2"] == 2 * counted["unet"]["flops_b1"]
+    assert (counted["text_encoder"]["flops_b1"] > 0) == (name != "DiTPipeline")
+
+
+def test_sd3_attends_to_its_clip_and_t5_tokens_side_by_side(transformer_pipelines):
+    geo = cost.geometry(transformer_pipelines["StableDiffusion3Pipeline"])
+    assert geo["text_tokens"] == {"text_encoder": 12, "text_encoder_2": 12, "text_encoder_3": 256}
+    assert geo["tokens"] == 12 + 256
+    assert cost.geometry(transformer_pipelines["PixArtAlphaPipeline"])["text_tokens"] == {"text_encoder": 120}
+
+
+@pytest.mark.parametrize("name", [n for n, _, _ in FAMILIES])
+def test_a_transformer_pipeline_is_profiled_like_a_unet_one(transformer_pipelines, name):
+    pipe = models.load_pipeline(transformer_pipelines[name], "cpu", "float32")
+    latency = cost.profile_latency(pipe, batch=1, resolution=32, warmup=1, repeats=2)
+    assert latency["flops_per_call"]["unet"] == cost.count_flops(transformer_pipelines[name])["unet"]["flops_b1"]
+    assert all(latency["median_ms"][k] > 0 for k in ("unet", "unet_cfg", "vae_decoder"))
+
+
+def test_a_sampler_that_does_not_fit_the_model_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"sampler 'ddim' \(DDIMScheduler\) is a diffusion sampler, but model 'sd3' "
+                       r"was trained for flow .*samplers that fit it: flow_euler, flow_heun"):  # fmt: skip
+        samplers.check_fits("ddim", "FlowMatchEulerDiscreteScheduler", "sd3")
+    with pytest.raises(ValueError, match=r"sampler 'flow_euler' .* is a flow sampler, but model 'sd' was trained for "
+                       r"diffusion"):  # fmt: skip
+        samplers.check_fits("flow_euler", "PNDMScheduler", "sd")
+    samplers.check_fits("flow_heun", "FlowMatchEulerDiscreteScheduler", "sd3")
+
+
+def test_the_config_check_refuses_a_sampler_that_does_not_fit_a_local_model(transformer_pipelines, tmp_path):
+    from helpers import tiny_config
+    from test_config import cfg_check
+
+    local = {"name": "sd3", "local": {"path": str(transformer_pipelines["StableDiffusion3Pipeline"])}}
+    with pytest.raises(ValueError, match=r"config: samplers \(for models\[0\] \('sd3'\)\): sampler 'ddim'"):
+        cfg_check(tiny_config(models=[local]))
+    cfg_check(tiny_config(models=[{**local, "samplers": ["flow_euler"]}]))
+
+
+def test_a_pipeline_the_tool_cannot_handle_is_refused_naming_its_denoiser(transformer_pipelines, tmp_path):
+    local = tmp_path / "flux"
+    shutil.copytree(transformer_pipelines["StableDiffusion3Pipeline"], local)
+    index = json.loads((local / "model_index.json").read_text())
+    index.update(_class_name="FluxPipeline", transformer=["diffusers", "FluxTransformer2DModel"])
+    (local / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ValueError, match=r"FluxPipeline: its denoiser is 'transformer' \(FluxTransformer2DModel\); "
+                       r"ldmscale sweeps pipelines with a UNet \('unet'\) and the diffusion transformers DiTPipeline"):  # fmt: skip
+        models.validate_pipeline_dir(local)
