@@ -172,8 +172,17 @@ def test_the_record_counts_generate_jobs_and_seconds_against_the_uniform_designs
     table = refine.refinement_table(plans, {a: 128, b: 128}, {"t": 32}, seconds)
     assert table["generate_jobs"].to_list() == [2, 3, 3] and table["uniform_generate_jobs"].to_list() == [8, 8, 8]
     assert table["generate_seconds"].to_list() == [8.0, 20.0, 20.0]
-    # each configuration's cap at the seconds per image of its largest shard: 128·4/32 twice, then 128·4/32 + 128·12/96
+    # round 0: no configuration has shards of two sizes, so no fixed cost: 128 · 4/32 each, in 4 shards or 1 alike;
+    # then b's shards (32 images in 4 s, 96 in 12 s) give 0 s fixed: a 128 · 4/32, b 128 · 12/96
     assert table["uniform_generate_seconds"].to_list() == [32.0, 32.0, 32.0]
+    assert table["uniform_generate_seconds_one_shard"].to_list() == [32.0, 32.0, 32.0]
+    fixed, per_image = refine.job_cost({a: [(32, 12.0), (480, 26.0)], b: [(32, 11.0)]})
+    assert fixed == pytest.approx(11.0) and per_image == pytest.approx({a: 15.0 / 480, b: 0.0})
+    slow = {a: {0: 12.0}, b: {0: 12.0, 1: 18.0}}  # b: 32 images in 12 s, 96 in 18: 9 s a job, 3/32 s an image
+    table = refine.refinement_table(plans, {a: 128, b: 128}, {"t": 32}, slow)
+    per_image = 128 * (3 / 32) + 128 * (3 / 32)  # a: (12 − 9) s for its 32 images
+    assert table["uniform_generate_seconds"][-1] == pytest.approx(2 * 4 * 9 + per_image)
+    assert table["uniform_generate_seconds_one_shard"][-1] == pytest.approx(2 * 9 + per_image)
     del seconds[b][1]  # a record missing: no seconds for the rounds that need it
     got = refine.refinement_table(plans, {a: 128, b: 128}, {"t": 32}, seconds)["generate_seconds"].to_list()
     assert got == [8.0, None, None]

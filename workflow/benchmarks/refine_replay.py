@@ -61,11 +61,14 @@ def settled(verdicts: pl.DataFrame) -> set[tuple]:
     }  # fmt: skip (None: one model fits, nothing to decide)
 
 
-def one_replay(rows, pooled, truth, settings, cap, seed, reps, scan=True) -> dict:
+BUDGETS = {"readme": {"edges": {}, "buckets": 8}, "own": None}  # the workflow's (frontier defaults), the charts'
+
+
+def one_replay(rows, pooled, truth, settings, cap, seed, reps, scan=True, budgets="readme") -> dict:
     order = np.random.default_rng(seed).permutation(len(next(iter(next(iter(pooled.values())).values()))))
     values = {m: {c: v[order][:cap] for c, v in by_config.items()} for m, by_config in pooled.items()}
     caps = dict.fromkeys(values[next(iter(values))], cap)
-    summary, per_image, plans = replay.refine_to_the_end(rows, values, settings, caps, reps)
+    summary, per_image, plans = replay.refine_to_the_end(rows, values, settings, caps, reps, budgets=BUDGETS[budgets])
     out = {"seed": seed, "rounds": len(plans), "pairs": sum(len(p["refine"]) for p in plans),
            "images": sum(plans[-1]["images"].values()), "uniform_images": cap * len(caps), "metrics": {},
            **({"scanned": True} if scan else {})}  # fmt: skip
@@ -133,12 +136,19 @@ def main() -> None:
     parser.add_argument("--metrics", nargs="+", help="default: every metric of refine.tolerance")
     parser.add_argument("--reps", type=int, default=200, help="paired bootstrap resamples")
     parser.add_argument("--scan", type=int, help="search the smallest uniform level in the first SCAN replays only")
+    parser.add_argument("--budgets", choices=BUDGETS, default="readme",
+                        help="decide at the README's 8 budgets per axis (as the workflow does), or at every "
+                        "configuration's own cost")  # fmt: skip
+    parser.add_argument("--tolerance", nargs="+", default=[], metavar="METRIC=EPS", help="override a tolerance")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     settings = yaml.safe_load(args.config.read_text())["refine"]
     settings = {"growth": 2, **settings}
     if args.metrics:
         settings["tolerance"] = {m: settings["tolerance"][m] for m in args.metrics}
+    for item in args.tolerance:
+        metric, eps = item.split("=")
+        settings["tolerance"][metric] = float(eps)
     rows, pooled, pool_size = pool(args.results, list(settings["tolerance"]))
     cap = args.cap or pool_size
     truth = rows.select(*CONFIG_KEYS).with_columns(
@@ -147,7 +157,7 @@ def main() -> None:
     runs, start = [], time.perf_counter()
     for seed in range(args.replays):
         scan = args.scan is None or seed < args.scan
-        runs.append(one_replay(rows, pooled, truth, settings, cap, seed, args.reps, scan))
+        runs.append(one_replay(rows, pooled, truth, settings, cap, seed, args.reps, scan, args.budgets))
         print(f"replay {seed}: {runs[-1]['images']} images, {time.perf_counter() - start:.0f} s", file=sys.stderr)
     text = report(runs, settings, cap, pool_size)
     print(text)

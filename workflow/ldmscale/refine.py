@@ -21,9 +21,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from .frontier.ranking import _key, _ranked, _within, describe
+from .frontier.analysis import budget_edges
+from .frontier.ranking import _finite, _key, _ranked, _within, describe
 from .frontier.uncertainty import adjusted_level, compare, per_image_values, task_counts
 from .paths import COST_AXES, num_shards
 from .rounds import key, task_of
@@ -37,10 +39,15 @@ def decisions(
     level: float,
     tolerance: float | None = None,
     tally: dict | None = None,
+    budgets: dict | None = None,
 ) -> list[dict]:
     """Return every decision on `metric` that is not resolved, each with the configurations it rests on. With a
     `tolerance` ε, a rival the chosen configuration is provably within ε of (its margin's lower bound above −ε) no
     longer keeps a decision open: the decision is settled when every rival is either separable or so.
+
+    `budgets` ({"edges": config frontier.budgets, "buckets": frontier.buckets}) puts the budget decisions where the
+    frontier README reports its winners, as `frontier.analyse` draws them; without it, at every configuration's own
+    cost (the charts' winners).
 
     `tally`, when given, counts every decision with at least one rival: `resolved` (every rival separable), `settled`
     (the rest within ε), `open`, and `eliminated`, the rivals separable from their decision's choice."""
@@ -85,7 +92,12 @@ def decisions(
         rows, winners = summary.filter(pl.col("task") == task), set()
         for cost in (c for c in COST_AXES if c in rows.columns):
             ranked = _ranked(rows, metric, cost)
-            for budget in sorted(set(ranked[cost].to_list())):
+            if budgets is None:
+                grid = sorted(set(ranked[cost].to_list()))
+            else:
+                grid = budgets["edges"].get(cost) or budget_edges(summary.filter(_finite(metric))[cost],
+                                                                  budgets["buckets"])  # fmt: skip
+            for budget in (b for b in grid if not _within(ranked, cost, b).is_empty()):
                 within = _within(ranked, cost, budget)
                 winner = within.row(0, named=True)
                 winners.add(_key(winner)[1:4])
@@ -129,14 +141,16 @@ def plan(
     looks: int,
     round_: int,
     tolerance: dict | None = None,
+    budgets: dict | None = None,
 ) -> dict:
     """Return round `round_`'s plan: its images per configuration, the unresolved decisions, and the configurations
     below their cap (`caps`: the task's num_images) that any of them rests on, which get their next level;
-    `tolerance` (config refine.tolerance, per metric) settles decisions whose choice is provably within it."""
+    `tolerance` (config refine.tolerance, per metric) settles decisions whose choice is provably within it;
+    `budgets` puts the budget decisions at the frontier README's budgets (`decisions`)."""
     level = adjusted_level(looks)
     tally = dict.fromkeys(("resolved", "settled", "open", "eliminated"), 0)
     unresolved = [d for m in metrics if m in summary.columns
-                  for d in decisions(summary, per_image, m, reps, level, (tolerance or {}).get(m), tally)]  # fmt: skip
+                  for d in decisions(summary, per_image, m, reps, level, (tolerance or {}).get(m), tally, budgets)]  # fmt: skip
     wanted = {name for d in unresolved for name in d["configurations"]}
     refined = sorted(name for name in wanted if images[name] < caps[name])
     need = {name: max(caps[name] if d["needed_images"][name] is None else d["needed_images"][name]
@@ -162,7 +176,9 @@ REFINEMENT_SCHEMA = {
     "rivals_eliminated": pl.Int64, "refined_next": pl.Int64, "refined_next_configurations": pl.String,
     "looks": pl.Int64, "level": pl.Float64, "generate_jobs": pl.Int64, "uniform_generate_jobs": pl.Int64,
     "generate_seconds": pl.Float64, "uniform_generate_seconds": pl.Float64,
+    "uniform_generate_seconds_one_shard": pl.Float64,
 }  # fmt: skip
+SAMPLING_COLUMNS = [c for c in REFINEMENT_SCHEMA if c.startswith(("generate_", "uniform_generate_"))]
 
 
 def refinement_table(
@@ -179,8 +195,9 @@ def refinement_table(
     With `shard_sizes` (per task, its shard_size) each row also counts the generate jobs made so far, one per round
     that gave a configuration more images, against the uniform design's (its cap in shards of shard_size); with
     `seconds` ({configuration: {shard: wall seconds}}, the generate jobs' benchmark records), their wall time so
-    far, against an estimate of the uniform design's: every configuration's cap at the seconds per image of its
-    largest shard, which spreads a job's fixed cost the most thinly (None where a record is missing)."""
+    far, against an estimate of the uniform design's from the same records (`job_cost`: a fixed cost per job and each
+    configuration's seconds per image), in shards of shard_size and in one shard per configuration (None where a
+    record is missing)."""
     rows, before, visits = [], {}, {}
     for plan in plans:
         images = plan["images"]
@@ -207,18 +224,33 @@ def refinement_table(
 def _sampling(visits: dict[str, list[int]], caps: dict, shard_sizes: dict | None, seconds: dict | None) -> dict:
     """The generate jobs and their wall seconds that each configuration's image counts so far (`visits`, shard k
     holding the images from count k − 1 to count k) took, and the uniform design's (see refinement_table)."""
-    out = dict.fromkeys(("generate_jobs", "uniform_generate_jobs", "generate_seconds", "uniform_generate_seconds"))
+    out = dict.fromkeys(SAMPLING_COLUMNS)
     if shard_sizes is None:
         return out
+    jobs = {c: num_shards(caps[c], shard_sizes[task_of(c)]) for c in visits}
     out["generate_jobs"] = sum(len(v) for v in visits.values())
-    out["uniform_generate_jobs"] = sum(num_shards(caps[c], shard_sizes[task_of(c)]) for c in visits)
+    out["uniform_generate_jobs"] = sum(jobs.values())
     if seconds is None or any(k not in seconds.get(c, {}) for c, v in visits.items() for k in range(len(v))):
         return out
-    sizes = {c: [n - (v[k - 1] if k else 0) for k, n in enumerate(v)] for c, v in visits.items()}
-    out["generate_seconds"] = sum(seconds[c][k] for c, v in visits.items() for k in range(len(v)))
-    largest = {c: max(range(len(s)), key=s.__getitem__) for c, s in sizes.items()}
-    out["uniform_generate_seconds"] = sum(caps[c] * seconds[c][k] / sizes[c][k] for c, k in largest.items())
+    shards = {c: [(n - (v[k - 1] if k else 0), seconds[c][k]) for k, n in enumerate(v)] for c, v in visits.items()}
+    out["generate_seconds"] = sum(s for c in shards for _, s in shards[c])
+    fixed, per_image = job_cost(shards)
+    out["uniform_generate_seconds"] = sum(fixed * jobs[c] + per_image[c] * caps[c] for c in visits)
+    out["uniform_generate_seconds_one_shard"] = sum(fixed + per_image[c] * caps[c] for c in visits)
     return out
+
+
+def job_cost(shards: dict[str, list[tuple[int, float]]]) -> tuple[float, dict[str, float]]:
+    """Return a generate job's fixed seconds (process start, imports, loading the model: the median intercept of the
+    configurations with shards of two sizes, their smallest and largest; 0 where none has) and each configuration's
+    seconds per image (its largest shard's, less the fixed seconds), from {configuration: [(images, seconds)]}."""
+    intercepts = []
+    for sizes in shards.values():
+        (n0, s0), (n1, s1) = min(sizes), max(sizes)
+        if n1 > n0:
+            intercepts.append(s0 - (s1 - s0) / (n1 - n0) * n0)
+    fixed = max(float(np.median(intercepts)), 0.0) if intercepts else 0.0
+    return fixed, {c: max(max(sizes)[1] - fixed, 0.0) / max(sizes)[0] for c, sizes in shards.items()}
 
 
 def generate_seconds(benchmarks: str | Path, configurations) -> dict[str, dict[int, float]]:

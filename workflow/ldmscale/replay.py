@@ -42,10 +42,12 @@ def refine_to_the_end(
     caps: dict[str, int],
     reps: int = 300,
     one_level: bool = False,
+    budgets: dict | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
     """Run refinement (`settings`: config `refine`) round by round until a plan refines nothing; return the last
     round's summary and per-image table, and the plans. `one_level`: every planned configuration climbs one level
-    per round, as before refinement jumped."""
+    per round, as before refinement jumped; `budgets`: as `refine.decisions` takes them (None: every configuration's
+    own cost)."""
     tasks = {task: {"num_images": max(n for c, n in caps.items() if rounds.task_of(c) == task)}
              for task in {rounds.task_of(c) for c in caps}}  # fmt: skip
     images = {c: min(settings["initial_images"], n) for c, n in caps.items()}
@@ -53,7 +55,7 @@ def refine_to_the_end(
     while True:
         summary, per_image = observed(rows, values, images)
         plan = refine.plan(summary, per_image, list(values), images, caps, reps, looks, len(plans),
-                           settings.get("tolerance"))  # fmt: skip
+                           settings.get("tolerance"), budgets)  # fmt: skip
         if one_level:
             del plan["needed_images"]
         plans.append(plan)

@@ -30,6 +30,7 @@ checkpoint refine_plan:
         bootstrap=config["frontier"]["bootstrap"],
         looks=looks(),
         tolerance=REFINE.get("tolerance", {}) if REFINE else {},
+        budgets={"edges": config["frontier"]["budgets"], "buckets": config["frontier"]["buckets"]},
         reference_model=config["cost"]["reference_model"],
         trained_models=TOY_MODELS,
         teachers=cfg.teachers(config),

@@ -19,7 +19,8 @@ with files.job_log(snakemake.log[0]) as log:
     )
     per_image = aggregate.per_image(i.scores)
     round_ = int(snakemake.wildcards.round)
-    plan = refine.plan(summary, per_image, p.metrics, p.images, p.caps, p.bootstrap, p.looks, round_, p.tolerance)
+    plan = refine.plan(summary, per_image, p.metrics, p.images, p.caps, p.bootstrap, p.looks, round_, p.tolerance,
+                       p.budgets)  # fmt: skip
     log.info(
         "round %d: %d images; %d decisions unresolved; %d configurations refined next",
         round_, sum(plan["images"].values()), len(plan["unresolved"]), len(plan["refine"]),

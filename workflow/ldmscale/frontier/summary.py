@@ -91,11 +91,12 @@ def _sampling_lines(last: dict) -> list[str]:
     jobs = f"- Sampling: {last['generate_jobs']} generate jobs, against {last['uniform_generate_jobs']} for the uniform design"
     if last.get("generate_seconds") is None:
         return [jobs + "."]
-    ratio = last["generate_seconds"] / last["uniform_generate_seconds"]
+    uniform, one = last["uniform_generate_seconds"], last.get("uniform_generate_seconds_one_shard")
     return [
-        f"{jobs}; {last['generate_seconds']:,.0f} s of generate jobs' wall time (summed over jobs), {ratio:.0%} of "
-        f"the uniform design's estimated {last['uniform_generate_seconds']:,.0f} s (each configuration's cap at the "
-        "seconds per image of its largest shard). Features, scores and plans come on top, per job."
+        f"{jobs}; {last['generate_seconds']:,.0f} s of generate jobs' wall time (summed over jobs), against about "
+        f"{uniform:,.0f} s for the uniform design, or {one:,.0f} s in one shard per configuration (estimated from these "
+        "jobs: a fixed cost per job and each configuration's seconds per image). Features, scores and plans come on "
+        "top, per job."
     ]
 
 
