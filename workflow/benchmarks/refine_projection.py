@@ -14,7 +14,8 @@ Assumptions, all stated in the output:
   normal, their spreads calibrated on the pool (the median variance of one configuration's values, and half the
   median variance of the paired differences between neighbouring sizes);
 - cost: UNet params relative to the smallest × steps (normalised cost), doubled with guidance above 1 on the GFLOPs
-  axis; one UNet call per step for every sampler.
+  axis; one UNet call per step for every sampler;
+- decisions at the README's 8 budgets per cost axis, as the workflow makes them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refine_replay import pool  # noqa: E402
 
 from ldmscale import replay, rounds  # noqa: E402
+
+BUDGETS = {"edges": {}, "buckets": 8}  # the README's budgets, as the workflow decides (frontier defaults)
 
 
 def calibrate(rows: pl.DataFrame, values: dict[str, np.ndarray]) -> tuple[float, float]:
@@ -106,8 +109,8 @@ def main() -> None:
     for seed in range(args.seeds):
         start = time.perf_counter()
         sim_rows, values = simulated(configs, args.samplers, args.metric, shared, noise, cap, seed)
-        summary, _, plans = replay.refine_to_the_end(sim_rows, values, settings, dict.fromkeys(values[args.metric], cap),
-                                                     args.reps)  # fmt: skip
+        caps = dict.fromkeys(values[args.metric], cap)
+        summary, _, plans = replay.refine_to_the_end(sim_rows, values, settings, caps, args.reps, budgets=BUDGETS)
         images, uniform = sum(plans[-1]["images"].values()), cap * sim_rows.height
         tally = plans[-1]["decisions"]
         print(f"seed {seed}: {images:,} images, {images / uniform:.1%} of the uniform design's {uniform:,}; "
