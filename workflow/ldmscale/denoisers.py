@@ -1,5 +1,6 @@
-"""The pipelines ldmscale can sweep, by their denoiser: what each is called in the pipeline, how it is conditioned,
-which samplers fit it, and what its pipeline call needs. Imports nothing heavy: the config check reads it.
+"""The pipelines ldmscale can sweep, by their denoiser: what it is called in the pipeline, how it is conditioned, and
+what its pipeline call needs (which samplers fit it: `samplers.check_fits`). Imports nothing heavy: the config check
+reads it.
 
 Every pipeline with a `unet` component is a UNet pipeline (Stable Diffusion 1.x/2.x, SDXL, the upscalers, LCM), as
 before. The diffusion transformers are named one by one, because each is called, conditioned and costed its own way:
@@ -30,14 +31,11 @@ class Family:
 
 
 UNET = Family("unet")
+PIXART = Family("transformer", call_options={"use_resolution_binning": False, "clean_caption": False})
 TRANSFORMER_PIPELINES: dict[str, Family] = {
     "DiTPipeline": Family("transformer", "class"),
-    "PixArtAlphaPipeline": Family(
-        "transformer", call_options={"use_resolution_binning": False, "clean_caption": False}
-    ),
-    "PixArtSigmaPipeline": Family(
-        "transformer", call_options={"use_resolution_binning": False, "clean_caption": False}
-    ),
+    "PixArtAlphaPipeline": PIXART,
+    "PixArtSigmaPipeline": PIXART,
     "StableDiffusion3Pipeline": Family("transformer"),
 }
 

@@ -42,7 +42,8 @@ step() {  # step NAME BUDGET_SECONDS COMMAND...: run it under `timeout`, its out
 if [[ $REHEARSE == 1 ]]; then
     # toy sizes on CPU: every step and code path once, in about two minutes
     DEVICE=cpu
-    FAMILY=(--device cpu --resolution 64 --widths 32 --batches 1,2 --variant-width 32 --variant-batch 2
+    # float32: bf16 convolutions on a CPU without AVX-512 BF16 (an AVX2-only EPYC) take seconds each
+    FAMILY=(--device cpu --dtype float32 --resolution 64 --widths 32 --batches 1,2 --variant-width 32 --variant-batch 2
         --warmup 1 --repeats 2 --budget 120)
     OVERHEAD=(sd-c64 --device cpu --dtype float32 --resolution 64 --images 4 --batch 2 --steps 2 --guidance 3 --repeats 1)
     BUDGETS=(60 30 120 240 120 300)
