@@ -3,7 +3,8 @@ and the record of the rounds (results/{experiment}/frontier/refinement.csv).
 
 A decision is one choice the frontier reports, with the configurations it rests on:
 
-- the best model within each budget (every configuration's own cost, on every cost axis): the winner and each
+- the best model within each budget the frontier README reports, on every cost axis (in the workflow; the library
+  defaults to every configuration's own cost, the charts' winners): the winner and each
   rival, another model's best configuration within the budget, whose margin against it is not separable (the
   frontier's runner-up margins and crossovers compare exactly these);
 - the guidance scale chosen per (model, sampler, steps) where that choice wins within some budget: the choice and
