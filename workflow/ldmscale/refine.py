@@ -98,8 +98,10 @@ def decisions(
             else:
                 grid = budgets["edges"].get(cost) or budget_edges(summary.filter(_finite(metric))[cost],
                                                                   budgets["buckets"])  # fmt: skip
-            for budget in (b for b in grid if not _within(ranked, cost, b).is_empty()):
+            for budget in grid:
                 within = _within(ranked, cost, budget)
+                if within.is_empty():  # a README budget below every configuration's cost
+                    continue
                 winner = within.row(0, named=True)
                 winners.add(_key(winner)[1:4])
                 bests = within.group_by("model", maintain_order=True).first().to_dicts()  # each model's best

@@ -144,9 +144,8 @@ def _check_samplers_fit(config: dict, model: dict, where: str, scheduler_class: 
     """Raise ValueError naming the field unless every sampler the model is swept with fits its own scheduler's kind
     (flow matching or a diffusion noise schedule): `samplers.check_fits`."""
     field = f"{where}.samplers" if "samplers" in model else f"samplers (for {where})"
-    for name in (
-        n for n in model_sweep(config, model["name"])["samplers"] if n in samplers.SAMPLERS
-    ):  # else: _check_axes
+    known = [n for n in model_sweep(config, model["name"])["samplers"] if n in samplers.SAMPLERS]  # _check_axes: others
+    for name in known:
         try:
             samplers.check_fits(name, scheduler_class, model["name"])
         except ValueError as err:

@@ -161,10 +161,6 @@ def autoencoder_name(model_dir: Path) -> str:
     return "vqvae" if (Path(model_dir) / "vqvae").is_dir() and not (Path(model_dir) / "vae").is_dir() else "vae"
 
 
-def _has_text(model_dir: Path) -> bool:
-    return (Path(model_dir) / "text_encoder" / "config.json").is_file()
-
-
 def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
     """Return params and FLOPs per call of the denoiser (batch 1 and 2), VAE decoder and text encoder(s).
 
