@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from ldmscale import cost, denoisers, generate, models, samplers
+from ldmscale import cost, denoisers, files, generate, models, samplers
 
 ID2LABEL = {"0": "circle, round", "1": "square"}
 TOY_T5 = {"d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_heads": 4}
@@ -194,3 +194,53 @@ def test_a_pipeline_the_tool_cannot_handle_is_refused_naming_its_denoiser(transf
     with pytest.raises(ValueError, match=r"FluxPipeline: its denoiser is 'transformer' \(FluxTransformer2DModel\); "
                        r"ldmscale sweeps pipelines with a UNet \('unet'\) and the diffusion transformers DiTPipeline"):  # fmt: skip
         models.validate_pipeline_dir(local)
+
+
+@pytest.mark.workflow
+def test_a_sweep_mixing_dit_pixart_sd3_and_unet_pipelines_runs_end_to_end(
+    transformer_pipelines, tiny_pipeline_dir, tiny_clip, tmp_path
+):
+    """One config, four local pipelines: a UNet, DiT (class names as prompts, which are captions to the others),
+    PixArt-α and SD3 (its own flow sampler). Every configuration reaches the summary with its denoiser's calls counted
+    and a cost on every axis (GFLOPs, normalised cost, measured latency), scored and on the frontier."""
+    import polars as pl
+    from helpers import snakemake
+
+    (tmp_path / "classes.txt").write_text("square\ncircle\n")
+    local = {"unet": tiny_pipeline_dir, "dit": transformer_pipelines["DiTPipeline"],
+             "pixart": transformer_pipelines["PixArtAlphaPipeline"],
+             "sd3": transformer_pipelines["StableDiffusion3Pipeline"]}  # fmt: skip
+    config = {
+        "models": [
+            {"name": n, "local": {"path": str(p)}} | ({"samplers": ["flow_euler"]} if n == "sd3" else {})
+            for n, p in local.items()
+        ],  # fmt: skip
+        "samplers": ["ddim"],
+        "steps": [2],
+        "guidance": [2.0],
+        "tasks": {
+            "classes": {
+                "prompts": {"file": {"path": str(tmp_path / "classes.txt"), "seed": 1}},
+                "num_images": 2,
+                "shard_size": 2,
+                "batch_size": 2,
+                "metrics": ["clip_score"],
+                "bootstrap": 20,
+            }
+        },  # fmt: skip
+        "metrics": {"batch_size": 2, "clip": tiny_clip},
+        "cost": {"batch_sizes": [1], "latency_batch": 1, "repeats": 2, "warmup": 1},
+        "frontier": {"grid_images": 2},
+    }
+    snakemake(tmp_path / "work", config, "results/test/summary.parquet", "results/test/frontier/best_per_budget.csv")
+    summary = pl.read_parquet(tmp_path / "work" / "results" / "test" / "summary.parquet").sort("model")
+    assert summary["model"].to_list() == sorted(local) and summary["sampler"].to_list() == [
+        "ddim", "ddim", "flow_euler", "ddim"]  # fmt: skip
+    assert summary["nfe"].to_list() == [2] * 4 and summary["cfg"].all()
+    for axis in ("unet_gflops", "gflops_per_image", "normalised_cost", "latency_ms_per_image"):
+        assert (summary[axis] > 0).all(), axis
+    assert summary["clip_score"].is_not_null().all()  # a random CLIP's cosines are negative: scored 0, as torchmetrics
+    checks = files.read_json(tmp_path / "work" / "results" / "test" / "cost" / "sd3" / "latency_b1.json")["end_to_end"]
+    assert [(c["sampler"], c["nfe"]) for c in checks] == [("flow_euler", 2), ("flow_heun", 3)]  # the flow defaults
+    best = pl.read_csv(tmp_path / "work" / "results" / "test" / "frontier" / "best_per_budget.csv")
+    assert set(best["model"].drop_nulls()) <= set(local) and best.height > 0
