@@ -12,6 +12,8 @@ README (8 per cost axis). Printed, and written to `--out`:
 
 - the images refinement used, against the uniform design at the cap, and against the smallest uniform level that
   settles (resolves, or ties within the tolerance) every budget the refinement settles, in the same replay;
+- the budgets the frontier settles after refinement, beside those the uniform design at the cap settles on the same
+  images: the guarantee each reports, which a comparison of images alone leaves out;
 - how often every winner the frontier settles (resolved, or tied within the tolerance) is, in truth, within the
   tolerance of the best configuration that fits (ε-good), and the share of every budget's winner, settled or not,
   that is;
@@ -76,6 +78,9 @@ def one_replay(rows, pooled, truth, settings, cap, seed, reps, scan=True, budget
     for metric, eps in settings["tolerance"].items():
         v = replay.verdicts(summary, per_image, truth, metric, plans[-1]["level"], eps, reps)
         mine = settled(v)
+        at_cap = settled(
+            replay.verdicts(*replay.observed(rows, values, caps), truth, metric, frontier.LEVEL, eps, reps)
+        )
         smallest = None
         for n in levels if scan else []:  # the smallest uniform level that settles every budget refinement settles
             uniform = replay.verdicts(*replay.observed(rows, values, dict.fromkeys(caps, n)), truth, metric,
@@ -85,7 +90,8 @@ def one_replay(rows, pooled, truth, settings, cap, seed, reps, scan=True, budget
                 break
         wrong = v.filter(pl.col("wrong")).group_by("cost_axis").len()
         out["metrics"][metric] = {
-            "budgets": v.height, "settled": len(mine), "good": int(v["good"].sum()),
+            "budgets": v.height, "settled": len(mine), "settled_uniform_at_cap": len(at_cap),
+            "good": int(v["good"].sum()),
             "settled_all_good": bool(v.filter(pl.col("status").is_in([RESOLVED, TIED]) | pl.col("status").is_null())
                                      ["good"].all()),
             "wrong_axes": wrong["cost_axis"].to_list(),
@@ -107,8 +113,8 @@ def report(runs: list[dict], settings: dict, cap: int, pool_size: int) -> str:
              f"{uniform:,} at the cap",
              f"rounds: {span([r['rounds'] for r in runs])}; (configuration, round) pairs: {span([r['pairs'] for r in runs])}",
              "", "| metric | replays whose every settled winner is ε-good | winners ε-good, all budgets | replays with a "
-             "wrong resolved claim (per cost axis) | budgets settled | smallest uniform level settling the same | its "
-             "images ÷ refined |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+             "wrong resolved claim (per cost axis) | budgets settled | by the uniform design at the cap | smallest uniform "
+             "level settling the same | its images ÷ refined |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for metric in settings["tolerance"]:
         ms = [r["metrics"][metric] for r in runs]
         axes = sorted({a for m in ms for a in m["wrong_axes"]} | {"normalised_cost"})
@@ -119,6 +125,7 @@ def report(runs: list[dict], settings: dict, cap: int, pool_size: int) -> str:
         good = sum(m["good"] for m in ms) / sum(m["budgets"] for m in ms)
         lines.append(f"| {metric} | {np.mean([m['settled_all_good'] for m in ms]):.1%} | {good:.1%} | {wrong} | "
                      f"{np.median([m['settled'] for m in ms]):.0f} of {ms[0]['budgets']} | "
+                     f"{np.median([m['settled_uniform_at_cap'] for m in ms]):.0f} | "
                      f"{'none' if not ratio else span([lv for lv in level if lv])} "
                      f"({sum(lv is None for lv in level)} of {len(scanned)} replays: none) | "
                      f"{'–' if not ratio else f'{np.median(ratio):.2f}×'} |")  # fmt: skip
