@@ -136,6 +136,26 @@ def test_a_tolerance_settles_near_ties_with_fewer_images_and_each_winner_is_with
     assert misses <= 0.05 * budgets, (misses, budgets)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_the_refined_frontier_settles_what_the_uniform_design_settles_at_its_budgets(seed):
+    """Decided at the README's budgets with ε = 0.05, refinement stops only when the frontier's own verdict (family-wise
+    over the README's claims) is settled, or at the cap: it settles every budget the uniform design settles at the cap
+    but at most one, with fewer images. A planner that stopped on pairwise comparisons of each model's best left most
+    of them "not resolved" (on the toy, 3 of 20 against 18)."""
+    rows, values = synthetic_sweep(seed)
+    truth = rows.select(*CONFIG_KEYS, attr_acc="truth")
+    settings, caps, eps = {**REFINE, "tolerance": {"attr_acc": 0.05}}, dict.fromkeys(values, 256), 0.05
+    readme = {"edges": {}, "buckets": 8}
+    summary, per_image, plans = replay.refine_to_the_end(rows, {"attr_acc": values}, settings, caps, budgets=readme)
+    mine = replay.verdicts(summary, per_image, truth, "attr_acc", plans[-1]["level"], eps)
+    uniform = replay.verdicts(*observed(rows, values, caps), truth, "attr_acc", frontier.LEVEL, eps)
+    settled = {"resolved", "tied within"}
+    theirs = set(uniform.filter(pl.col("status").is_in(settled))["budget"])
+    assert len(theirs) >= 4  # answers to keep
+    assert len(theirs - set(mine.filter(pl.col("status").is_in(settled))["budget"])) <= 1, (mine, uniform)
+    assert sum(plans[-1]["images"].values()) < 256 * len(values)
+
+
 def test_the_images_a_comparison_needs_follow_from_its_margin_and_interval():
     """The half-width shrinks as 1/√n: at 64 images a margin of 0.05 whose interval reaches 0.1 below it needs 4× the
     images to exclude zero; a tolerance of 0.05 settles it once the reach is 0.1, already at 64; a zero margin never."""

@@ -4,17 +4,21 @@ and the record of the rounds (results/{experiment}/frontier/refinement.csv).
 A decision is one choice the frontier reports, with the configurations it rests on:
 
 - the best model within each budget the frontier README reports, on every cost axis (in the workflow; the library
-  defaults to every configuration's own cost, the charts' winners): the winner and each
-  rival, another model's best configuration within the budget, whose margin against it is not separable (the
-  frontier's runner-up margins and crossovers compare exactly these);
+  defaults to every configuration's own cost, the charts' winners), judged as the frontier judges it: the claim that
+  the winner's model beats every other within the budget, family-wise among the claims of its table
+  (`frontier.family`). While it is neither resolved nor, with a tolerance, tied within ε, it rests on the pairs its
+  family-wise bound rests on: the winner and every configuration of another model within the budget whose pair with
+  it is neither separable nor provably within ε, at the family's critical value. A rival configuration left on few
+  images is noisy, and keeps the claim open until it has enough: the frontier's verdict, not a weaker pairwise one,
+  decides when refinement stops;
 - the guidance scale chosen per (model, sampler, steps) where that choice wins within some budget: the choice and
   every scale not separable from it (the others may cost more, classifier-free guidance doubles the UNet batch).
   Guidance choices nowhere on the frontier, such as a small model's at its most steps, are not refined.
 
 A crossover's two sides are the winners at two adjacent budgets, each against the other model's best within its
 budget, so an unresolved crossover is always an unresolved budget decision: its configurations are planned by the
-first rule. Every margin is the frontier's paired bootstrap (`uncertainty.compare`), at the level
-`uncertainty.adjusted_level` gives for the number of looks, so that the intervals hold whichever round stops.
+first rule. Every interval is the frontier's paired bootstrap, at the level `uncertainty.adjusted_level` gives for
+the number of looks, so that the intervals hold whichever round stops.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .frontier.analysis import budget_edges
-from .frontier.ranking import _finite, _key, _ranked, _within, describe
-from .frontier.uncertainty import adjusted_level, compare, per_image_values, task_counts
+from .frontier.analysis import _winners, budget_edges, readme_claims
+from .frontier.family import judge, weakest
+from .frontier.ranking import _finite, _key, _ranked, describe
+from .frontier.uncertainty import Sweep, adjusted_level, compare, per_image_values, task_counts
 from .paths import COST_AXES, num_shards
 from .rounds import key, task_of
 
@@ -42,16 +47,17 @@ def decisions(
     tally: dict | None = None,
     budgets: dict | None = None,
 ) -> list[dict]:
-    """Return every decision on `metric` that is not resolved, each with the configurations it rests on. With a
-    `tolerance` ε, a rival the chosen configuration is provably within ε of (its margin's lower bound above −ε) no
-    longer keeps a decision open: the decision is settled when every rival is either separable or so.
+    """Return every decision on `metric` that is not resolved, each with the configurations it rests on.
 
-    `budgets` ({"edges": config frontier.budgets, "buckets": frontier.buckets}) puts the budget decisions where the
-    frontier README reports its winners, as `frontier.analyse` draws them; without it, at every configuration's own
-    cost (the charts' winners).
+    A budget decision is judged as the frontier reports it (`_budget_decisions`): its claim, family-wise, among the
+    claims of its table. `budgets` ({"edges": config frontier.budgets, "buckets": frontier.buckets}) makes them the
+    frontier README's budgets, in the README's family (budgets, crossovers and, with a tolerance, rivals); without it,
+    every configuration's own cost, in the charts' family. A guidance decision compares its choice with each other
+    scale pairwise. With a `tolerance` ε, a comparison provably within ε (its lower bound above −ε) keeps nothing
+    open: a budget decision is settled when its claim's family-wise lower bound is above −ε (tied within ε).
 
-    `tally`, when given, counts every decision with at least one rival: `resolved` (every rival separable), `settled`
-    (the rest within ε), `open`, and `eliminated`, the rivals separable from their decision's choice."""
+    `tally`, when given, counts every decision with at least one rival: `resolved`, `settled` (tied within ε),
+    `open`, and `eliminated`, the rival configurations separable from their decision's choice."""
     values = per_image_values(per_image, metric)
     counts = task_counts(summary, values, reps, level)
     margins: dict[tuple, dict] = {}
@@ -92,25 +98,61 @@ def decisions(
     for task in sorted(summary["task"].unique()):
         rows, winners = summary.filter(pl.col("task") == task), set()
         for cost in (c for c in COST_AXES if c in rows.columns):
-            ranked = _ranked(rows, metric, cost)
-            if budgets is None:
-                grid = sorted(set(ranked[cost].to_list()))
-            else:
-                grid = budgets["edges"].get(cost) or budget_edges(summary.filter(_finite(metric))[cost],
-                                                                  budgets["buckets"])  # fmt: skip
-            for budget in grid:
-                within = _within(ranked, cost, budget)
-                if within.is_empty():  # a README budget below every configuration's cost
-                    continue
-                winner = within.row(0, named=True)
-                winners.add(_key(winner)[1:4])
-                bests = within.group_by("model", maintain_order=True).first().to_dicts()  # each model's best
-                others = [r for r in bests if r["model"] != winner["model"]]
-                out += counted("best within budget", winner, others, cost_axis=cost, budget=budget)
+            sweep = Sweep.of(rows, cost, metric, values, counts.get(task))
+            if sweep.frame.is_empty():
+                continue
+            if budgets is None:  # the charts' family: every configuration's own cost
+                found = _winners(sweep, task, metric, cost, sweep.budgets())
+                family = [c for _, c in found if c]
+            else:  # the README's family: its budgets, crossovers and (with a tolerance) rivals, judged together
+                edges = budgets["edges"].get(cost) or budget_edges(summary.filter(_finite(metric))[cost],
+                                                                   budgets["buckets"])  # fmt: skip
+                found, _, _, family = readme_claims(sweep, rows, metric, cost, edges, tolerance)
+            winners.update(_key(row)[1:4] for row, _ in found)
+            out += _budget_decisions(sweep, found, family, metric, values, tolerance, tally)
         for _, group in _ranked(rows, metric).group_by(["model", "sampler", "steps"], maintain_order=True):
             chosen, *others = group.to_dicts()
             if _key(chosen)[1:4] in winners:
                 out += counted("guidance", chosen, others, cost_axis=None, budget=None)
+    return out
+
+
+def _budget_decisions(
+    sweep: Sweep, found: list, family: list, metric: str, values: dict, tolerance: float | None, tally: dict | None
+) -> list[dict]:
+    """Return the budget decisions of one task and cost axis that the frontier does not settle, judged as the
+    frontier judges them: each budget's claim in its `family` (`found`'s claims first), family-wise. A claim is
+    settled when it is resolved, or with a tolerance ε when its family-wise lower bound is above −ε (tied within ε).
+    An open one rests on the pairs of its bound (`family.weakest`): the configuration that attains it and each rival
+    configuration whose pair is neither separable nor, with ε, provably within ε; those get images, each as many as
+    its pair needs (`needed_images`), the chosen one the most."""
+    verdicts, weakest_pairs = judge(family, sweep, metric, sweep.level), weakest(family, sweep, metric, sweep.level)
+    eps, out, claims = tolerance or 0.0, [], iter(zip(verdicts, weakest_pairs))
+    for row, claim in found:
+        if claim is None:  # one model fits: nothing to decide
+            continue
+        verdict, w = next(claims)
+        low = w["d"] - w["reach"]
+        settled = verdict["resolved"] or bool(tolerance and verdict["margin_fw_low"] > -tolerance)
+        if tally is not None:
+            tally["eliminated"] += int((low > 0).sum())
+            tally["resolved" if verdict["resolved"] else "settled" if settled else "open"] += 1
+        chosen = sweep.row(w["a"])
+        rivals = [(sweep.row(b), d, r) for b, d, r in zip(w["b"], w["d"], w["reach"])
+                  if not (d - r > 0 or d + r < 0 or (tolerance and d - r > -eps))]  # fmt: skip
+        if settled or not rivals:
+            continue
+        need = {}
+        for rival, d, r in rivals:
+            both = [values.get(_key(x)) for x in (chosen, rival)]
+            n = min(len(v) for v in both) if all(v is not None for v in both) else None
+            margin = {"margin": float(d), "margin_ci_low": float(d - r), "margin_ci_high": float(d + r), "images": n}
+            need[key(rival)] = needed_images(margin, tolerance)
+        need[key(chosen)] = max(need.values())
+        need = {k: None if math.isinf(n) else math.ceil(n) for k, n in need.items()}  # None: no count will do
+        out.append({"task": row["task"], "metric": metric, "decision": "best within budget",
+                    "cost_axis": row["cost_axis"], "budget": row["budget"], "chosen": describe(chosen),
+                    "configurations": [key(chosen), *(key(r) for r, _, _ in rivals)], "needed_images": need})  # fmt: skip
     return out
 
 

@@ -263,6 +263,26 @@ def _frame(rows: list[dict], schema: dict | None = None) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=schema)
 
 
+def readme_claims(
+    sweep: Sweep, df: pl.DataFrame, metric: str, cost: str, edges: list[float], tolerance: float | None = None
+) -> tuple[list, list, list, list[Claim]]:
+    """Return one task's README claims on one cost axis: each budget's (row, claim), each crossover's (row, after,
+    before) in every sampler scope, with a `tolerance` the rival claims (budget row, model, claim), and the family
+    they form, judged together: the budgets' and crossovers' claims, then the rivals'."""
+    task = df["task"][0]
+    budgets = _winners(sweep, task, metric, cost, edges)
+    crosses = []
+    for scope in _sampler_scopes(df):
+        samplers = np.asarray(sweep.frame["sampler"].to_list())
+        mask = (samplers == scope) | (samplers == BASELINE) if scope != ALL_SAMPLERS else sweep.of_all()
+        crosses += [
+            ({**row, "samplers": scope}, after, before) for row, after, before in _crossovers(sweep, task, mask)
+        ]
+    claims = [c for _, c in budgets if c] + [c for _, a, b in crosses for c in (a, b) if c]
+    rivals = _rival_claims(sweep, budgets) if tolerance else []
+    return budgets, crosses, rivals, claims + [c for _, _, c in rivals]
+
+
 def axis_tables(
     df: pl.DataFrame, cost: str, metric: str, values: dict, counts, edges: list[float], tolerance: float | None = None
 ) -> dict:
@@ -276,17 +296,10 @@ def axis_tables(
     task = df["task"][0]
     sweep = Sweep.of(df, cost, metric, values, counts)
     level = sweep.level
-    budgets, per_cost = _winners(sweep, task, metric, cost, edges), _winners(sweep, task, metric, cost, sweep.budgets())
-    crosses = []
-    for scope in _sampler_scopes(df):
-        samplers = np.asarray(sweep.frame["sampler"].to_list())
-        mask = (samplers == scope) | (samplers == BASELINE) if scope != ALL_SAMPLERS else sweep.of_all()
-        crosses += [
-            ({**row, "samplers": scope}, after, before) for row, after, before in _crossovers(sweep, task, mask)
-        ]
-    claims = [c for _, c in budgets if c] + [c for _, a, b in crosses for c in (a, b) if c]
-    rivals = _rival_claims(sweep, budgets) if tolerance else []
-    judged = judge(claims + [c for _, _, c in rivals], sweep, metric, level)
+    budgets, crosses, rivals, family = readme_claims(sweep, df, metric, cost, edges, tolerance)
+    per_cost = _winners(sweep, task, metric, cost, sweep.budgets())
+    judged = judge(family, sweep, metric, level)
+    claims = family[: len(family) - len(rivals)]
     verdicts = iter(judged[: len(claims)])
     budget_rows = [{**row, **(next(verdicts) if claim else {})} for row, claim in budgets]
     if tolerance:

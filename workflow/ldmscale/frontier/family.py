@@ -117,6 +117,52 @@ def _max_deviation(sweep: Sweep, pairs: Pairs, claim: Claim) -> np.ndarray:
     return np.max([pairs.deviations(sweep, a, claim.worse).max(0) for a in claim.better], axis=0)
 
 
+@dataclass(frozen=True)
+class Family:
+    """A family of claims on one sweep, screened (step 1), with each claim's own deviations' maxima per resample and
+    the family's critical value (step 2) and its Monte Carlo interval."""
+
+    pairs: Pairs
+    screened: list[Claim]
+    maxima: list[np.ndarray]
+    beta: float
+    critical: tuple[float, float, float]
+
+    @classmethod
+    def of(cls, claims: list[Claim], sweep: Sweep, level: float) -> Family:
+        pairs = sweep.memo("pairs", lambda: Pairs.of(sweep))
+        beta = SCREEN_SHARE * (1 - level)
+        screened = screen(claims, sweep, pairs, beta)
+        maxima, cache = [], {}
+        for c in screened:
+            key = (c.better.tobytes(), c.worse.tobytes())
+            if key not in cache:
+                cache[key] = _max_deviation(sweep, pairs, c)
+            maxima.append(cache[key])
+        return cls(pairs, screened, maxima, beta, _quantile(np.max(maxima, axis=0), level + beta))
+
+
+def weakest(claims: list[Claim], sweep: Sweep, metric: str, level: float = LEVEL) -> list[dict]:
+    """Return per claim the pairs its family-wise lower bound rests on: the configuration `a` of its better side that
+    attains max_a min_b (d − c·s), and against each configuration `b` of its worse side after screening, the
+    difference `d` and the family-wise half-width `reach` = c·s (c the critical value `judge` uses). A claim settles
+    only when these pairs do: refinement gives their configurations images (`refine.decisions`)."""
+    if not claims:
+        return []
+    if sweep.resampled:
+        family = Family.of(claims, sweep, level)
+        pairs, screened, critical = family.pairs, family.screened, family.critical[0]
+    else:
+        pairs, critical = _set_level_pairs(claims, sweep, metric, level)
+        screened = claims
+    out = []
+    for kept in screened:
+        d, s = pairs.d[np.ix_(kept.better, kept.worse)], pairs.s[np.ix_(kept.better, kept.worse)]
+        a = int(np.argmax((d - critical * s).min(1)))
+        out.append({"a": int(kept.better[a]), "b": kept.worse, "d": d[a], "reach": critical * s[a]})
+    return out
+
+
 def judge(claims: list[Claim], sweep: Sweep, metric: str, level: float = LEVEL) -> list[dict]:
     """Return per claim: its margin, its per-comparison interval and whether that excludes zero (`separable`), its
     family-wise interval with the Monte Carlo error of its bounds, and whether it is `resolved`; the family's size
@@ -125,16 +171,9 @@ def judge(claims: list[Claim], sweep: Sweep, metric: str, level: float = LEVEL) 
         return []
     if not sweep.resampled:
         return _set_level(claims, sweep, metric, level)
-    pairs = sweep.memo("pairs", lambda: Pairs.of(sweep))
-    beta = SCREEN_SHARE * (1 - level)
-    screened = screen(claims, sweep, pairs, beta)
-    maxima, cache = [], {}
-    for c in screened:
-        key = (c.better.tobytes(), c.worse.tobytes())
-        if key not in cache:
-            cache[key] = _max_deviation(sweep, pairs, c)
-        maxima.append(cache[key])
-    critical, low_c, high_c = _quantile(np.max(maxima, axis=0), level + beta)
+    family = Family.of(claims, sweep, level)
+    pairs, screened, maxima, beta = family.pairs, family.screened, family.maxima, family.beta
+    critical, low_c, high_c = family.critical
     size = len({(a, b) for c in screened for a in c.better for b in c.worse})
     out = []
     for claim, kept, own in zip(claims, screened, maxima):
@@ -149,13 +188,20 @@ def judge(claims: list[Claim], sweep: Sweep, metric: str, level: float = LEVEL) 
     return out
 
 
-def _set_level(claims: list[Claim], sweep: Sweep, metric: str, level: float) -> list[dict]:
-    """Return the verdicts on claims without paired resamples, from the scores' own intervals (Bonferroni)."""
+def _set_level_pairs(claims: list[Claim], sweep: Sweep, metric: str, level: float) -> tuple[Pairs, float]:
+    """Return the pairs of a sweep without paired resamples (each score's own SE, summed) and the family's critical
+    value (Bonferroni over the claims' pairs)."""
     rows = sweep.frame.iter_rows(named=True)
     se = np.asarray([(r[f"{metric}_ci_high"] - r[f"{metric}_ci_low"]) / (2 * Z95) for r in rows])
     pairs = Pairs(sweep.draws[:, None, 0] - sweep.draws[None, :, 0], se[:, None] + se[None, :])
     size = len({(a, b) for c in claims for a in c.better for b in c.worse})
-    family = float(norm.ppf(1 - (1 - level) / (2 * size)))
+    return pairs, float(norm.ppf(1 - (1 - level) / (2 * size)))
+
+
+def _set_level(claims: list[Claim], sweep: Sweep, metric: str, level: float) -> list[dict]:
+    """Return the verdicts on claims without paired resamples, from the scores' own intervals (Bonferroni)."""
+    pairs, family = _set_level_pairs(claims, sweep, metric, level)
+    size = len({(a, b) for c in claims for a in c.better for b in c.worse})
     out = []
     for claim in claims:
         low, high = pairs.bounds(claim, float(norm.ppf(1 - (1 - level) / (2 * len(claim.better) * len(claim.worse)))))
