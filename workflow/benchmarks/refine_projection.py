@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refine_replay import pool  # noqa: E402
 
-from ldmscale import replay, rounds  # noqa: E402
+from ldmscale import frontier, replay, rounds  # noqa: E402
+from ldmscale.paths import CONFIG_KEYS  # noqa: E402
 
 BUDGETS = {"edges": {}, "buckets": 8}  # the README's budgets, as the workflow decides (frontier defaults)
 
@@ -110,13 +111,26 @@ def main() -> None:
         start = time.perf_counter()
         sim_rows, values = simulated(configs, args.samplers, args.metric, shared, noise, cap, seed)
         caps = dict.fromkeys(values[args.metric], cap)
-        summary, _, plans = replay.refine_to_the_end(sim_rows, values, settings, caps, args.reps, budgets=BUDGETS)
+        summary, per_image, plans = replay.refine_to_the_end(sim_rows, values, settings, caps, args.reps,
+                                                             budgets=BUDGETS)  # fmt: skip
         images, uniform = sum(plans[-1]["images"].values()), cap * sim_rows.height
-        tally = plans[-1]["decisions"]
+        truth, eps = (
+            sim_rows.select(*CONFIG_KEYS, pl.col("truth").alias(args.metric)),
+            settings["tolerance"][args.metric],
+        )
+        mine = replay.verdicts(summary, per_image, truth, args.metric, plans[-1]["level"], eps, args.reps)
+        theirs = replay.verdicts(*replay.observed(sim_rows.drop("truth"), values, caps), truth, args.metric,
+                                 frontier.LEVEL, eps, args.reps)  # fmt: skip
         print(f"seed {seed}: {images:,} images, {images / uniform:.1%} of the uniform design's {uniform:,}; "
-              f"{len(plans)} rounds, {sum(len(p['refine']) for p in plans)} (configuration, round) pairs; decisions "
-              f"{tally['resolved']} resolved, {tally['settled']} settled, {tally['open']} open at the cap "
+              f"{len(plans)} rounds, {sum(len(p['refine']) for p in plans)} (configuration, round) pairs; README "
+              f"budgets settled {settled(mine)} of {mine.height} (the uniform design at the cap: {settled(theirs)}), "
+              f"winners ε-good {int(mine['good'].sum())} ({int(theirs['good'].sum())}) "
               f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
+
+
+def settled(verdicts: pl.DataFrame) -> int:
+    """The budgets whose winner is resolved or tied within ε, or the only model that fits."""
+    return verdicts.filter(pl.col("status").is_in(["resolved", "tied within"]) | pl.col("status").is_null()).height
 
 
 if __name__ == "__main__":
