@@ -26,6 +26,8 @@ def transformer_pipelines(tmp_path_factory, tiny_parts) -> dict:
         DiTPipeline,
         DiTTransformer2DModel,
         FlowMatchEulerDiscreteScheduler,
+        FluxPipeline,
+        FluxTransformer2DModel,
         PixArtAlphaPipeline,
         PixArtTransformer2DModel,
         SD3Transformer2DModel,  # fmt: skip
@@ -33,6 +35,7 @@ def transformer_pipelines(tmp_path_factory, tiny_parts) -> dict:
     )
     from transformers import (
         CLIPTextConfig,
+        CLIPTextModel,
         CLIPTextModelWithProjection,
         PreTrainedTokenizerFast,
         T5Config,
@@ -50,8 +53,8 @@ def transformer_pipelines(tmp_path_factory, tiny_parts) -> dict:
     channels, side = vae.config.latent_channels, 8  # 32 px images: 8 × 8 latents
     t5 = T5EncoderModel(T5Config(vocab_size=len(tok), pad_token_id=tok.pad_token_id, **TOY_T5))
 
-    def clip():
-        return CLIPTextModelWithProjection(
+    def clip(cls=CLIPTextModelWithProjection):
+        return cls(
             CLIPTextConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
                            num_attention_heads=4, max_position_embeddings=nets.MAX_TOKENS, projection_dim=16,
                            pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
@@ -75,6 +78,13 @@ def transformer_pipelines(tmp_path_factory, tiny_parts) -> dict:
             scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip(), tokenizer=tok,
             text_encoder_2=clip(), tokenizer_2=tok, text_encoder_3=t5, tokenizer_3=tok,
         ),
+        "FluxPipeline": FluxPipeline(  # 2 × 2-packed latents (4 × 4 tokens of 4 × 4 channels), distilled guidance
+            transformer=FluxTransformer2DModel(in_channels=4 * channels, num_layers=1, num_single_layers=1,
+                                               attention_head_dim=8, num_attention_heads=2, joint_attention_dim=32,
+                                               pooled_projection_dim=16, guidance_embeds=True, axes_dims_rope=(2, 2, 4)),
+            scheduler=FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True), vae=vae,
+            text_encoder=clip(CLIPTextModel), tokenizer=tok, text_encoder_2=t5, tokenizer_2=tok,
+        ),
     }  # fmt: skip
     out = {}
     for name, pipe in pipes.items():
@@ -88,17 +98,19 @@ def transformer_pipelines(tmp_path_factory, tiny_parts) -> dict:
 
 
 FAMILIES = [("DiTPipeline", "ddim", ["square", "0", "circle"]), ("PixArtAlphaPipeline", "ddim", ["a red circle"] * 3),
-            ("StableDiffusion3Pipeline", "flow_euler", ["a blue square"] * 3)]  # fmt: skip
+            ("StableDiffusion3Pipeline", "flow_euler", ["a blue square"] * 3),
+            ("FluxPipeline", "flow_euler", ["a green circle"] * 3)]  # fmt: skip
 
 
 @pytest.mark.parametrize("name, sampler, prompts", FAMILIES)
 def test_each_family_generates_with_its_denoiser_calls_counted(transformer_pipelines, tmp_path, name, sampler, prompts):
-    """With guidance, every call doubles its batch (the unguided case is the UNet pipelines' test's)."""
+    """With guidance, every call doubles its batch (the unguided case is the UNet pipelines' test's), except Flux's:
+    its guidance is an input of one call."""
     pipe = models.load_pipeline(transformer_pipelines[name], "cpu", "float32")
     assert denoisers.of(pipe) is pipe.transformer and type(pipe).__name__ == name
     manifest = generate.generate_shard(pipe, tmp_path / "shard", dict(enumerate(prompts)), range(3), task_seed=0,
                                        sampler=sampler, steps=2, guidance=3.0, batch_size=2, resolution=32)  # fmt: skip
-    assert manifest["nfe"] == {"calls": 2, "batch_multiplier": 2}
+    assert manifest["nfe"] == {"calls": 2, "batch_multiplier": 1 if name == "FluxPipeline" else 2}
     assert [r["index"] for r in manifest["images"]] == [0, 1, 2]
 
 
@@ -129,9 +141,9 @@ def test_the_meta_count_equals_a_count_of_the_real_pipeline_call(transformer_pip
     are what count_flops counts on the meta device from the configs alone, at the same text lengths."""
     import torch
 
-    counted = cost.count_flops(transformer_pipelines[name])
+    counted = cost.count_flops(transformer_pipelines[name], 32)
     pipe = models.load_pipeline(transformer_pipelines[name], "cpu", "float32")
-    sampler = "flow_euler" if name == "StableDiffusion3Pipeline" else "ddim"
+    sampler = "flow_euler" if name in ("StableDiffusion3Pipeline", "FluxPipeline") else "ddim"
     pipe.scheduler = samplers.scheduler(sampler, pipe.scheduler.config)
     call = {
         "num_inference_steps": 1,
@@ -157,22 +169,37 @@ def test_sd3_attends_to_its_clip_and_t5_tokens_side_by_side(transformer_pipeline
     assert cost.geometry(transformer_pipelines["PixArtAlphaPipeline"])["text_tokens"] == {"text_encoder": 120}
 
 
+def test_flux_attends_to_its_t5_tokens_and_packs_its_latents(transformer_pipelines):
+    """Its CLIP gives a pooled embedding only; with no sample_size its default is its pipeline's 128 latents a side;
+    a resolution must fall on a 2 × 2 patch of latents."""
+    geo = cost.geometry(transformer_pipelines["FluxPipeline"])
+    assert geo["text_tokens"] == {"text_encoder": 12, "text_encoder_2": 512} and geo["tokens"] == 512
+    assert geo["resolution"] == 128 * 4
+    with pytest.raises(ValueError, match=r"resolution 36 is not a multiple of 8 \(the VAE factor 4, twice"):
+        cost.geometry(transformer_pipelines["FluxPipeline"], 36)
+
+
 @pytest.mark.parametrize("name", [n for n, _, _ in FAMILIES])
 def test_a_transformer_pipeline_is_profiled_like_a_unet_one(transformer_pipelines, name):
     pipe = models.load_pipeline(transformer_pipelines[name], "cpu", "float32")
     latency = cost.profile_latency(pipe, batch=1, resolution=32, warmup=1, repeats=2)
-    assert latency["flops_per_call"]["unet"] == cost.count_flops(transformer_pipelines[name])["unet"]["flops_b1"]
+    assert latency["flops_per_call"]["unet"] == cost.count_flops(transformer_pipelines[name], 32)["unet"]["flops_b1"]
     assert all(latency["median_ms"][k] > 0 for k in ("unet", "unet_cfg", "vae_decoder"))
 
 
 def test_a_sampler_that_does_not_fit_the_model_is_refused_by_name():
     with pytest.raises(ValueError, match=r"sampler 'ddim' \(DDIMScheduler\) is a diffusion sampler, but model 'sd3' "
                        r"was trained for flow .*samplers that fit it: flow_euler, flow_heun"):  # fmt: skip
-        samplers.check_fits("ddim", "FlowMatchEulerDiscreteScheduler", "sd3")
+        samplers.check_fits("ddim", {"_class_name": "FlowMatchEulerDiscreteScheduler"}, "sd3")
     with pytest.raises(ValueError, match=r"sampler 'flow_euler' .* is a flow sampler, but model 'sd' was trained for "
                        r"diffusion"):  # fmt: skip
-        samplers.check_fits("flow_euler", "PNDMScheduler", "sd")
-    samplers.check_fits("flow_heun", "FlowMatchEulerDiscreteScheduler", "sd3")
+        samplers.check_fits("flow_euler", {"_class_name": "PNDMScheduler"}, "sd")
+    samplers.check_fits("flow_heun", {"_class_name": "FlowMatchEulerDiscreteScheduler"}, "sd3")
+    shifting = {"_class_name": "FlowMatchEulerDiscreteScheduler", "use_dynamic_shifting": True}
+    with pytest.raises(ValueError, match=r"sampler 'flow_heun' .* takes no resolution-dependent shift, which the "
+                       r"scheduler of model 'flux' \(FlowMatchEulerDiscreteScheduler\) uses .*fit it: flow_euler$"):  # fmt: skip
+        samplers.check_fits("flow_heun", shifting, "flux")
+    samplers.check_fits("flow_euler", shifting, "flux")
 
 
 def test_the_config_check_refuses_a_sampler_that_does_not_fit_a_local_model(transformer_pipelines, tmp_path):
@@ -183,38 +210,43 @@ def test_the_config_check_refuses_a_sampler_that_does_not_fit_a_local_model(tran
     with pytest.raises(ValueError, match=r"config: samplers \(for models\[0\] \('sd3'\)\): sampler 'ddim'"):
         cfg_check(tiny_config(models=[local]))
     cfg_check(tiny_config(models=[{**local, "samplers": ["flow_euler"]}]))
+    flux = {"name": "flux", "local": {"path": str(transformer_pipelines["FluxPipeline"])}, "samplers": ["flow_heun"]}
+    with pytest.raises(
+        ValueError, match=r"config: models\[0\] \('flux'\)\.samplers: sampler 'flow_heun' .* takes no resolution"
+    ):
+        cfg_check(tiny_config(models=[flux]))
 
 
 def test_a_pipeline_the_tool_cannot_handle_is_refused_naming_its_denoiser(transformer_pipelines, tmp_path):
-    local = tmp_path / "flux"
+    local = tmp_path / "sana"
     shutil.copytree(transformer_pipelines["StableDiffusion3Pipeline"], local)
     index = json.loads((local / "model_index.json").read_text())
-    index.update(_class_name="FluxPipeline", transformer=["diffusers", "FluxTransformer2DModel"])
+    index.update(_class_name="SanaPipeline", transformer=["diffusers", "SanaTransformer2DModel"])
     (local / "model_index.json").write_text(json.dumps(index))
-    with pytest.raises(ValueError, match=r"FluxPipeline: its denoiser is 'transformer' \(FluxTransformer2DModel\); "
+    with pytest.raises(ValueError, match=r"SanaPipeline: its denoiser is 'transformer' \(SanaTransformer2DModel\); "
                        r"ldmscale sweeps pipelines with a UNet \('unet'\) and the diffusion transformers DiTPipeline"):  # fmt: skip
         models.validate_pipeline_dir(local)
 
 
 @pytest.mark.workflow
-def test_a_sweep_mixing_dit_pixart_sd3_and_unet_pipelines_runs_end_to_end(
+def test_a_sweep_mixing_dit_pixart_sd3_flux_and_unet_pipelines_runs_end_to_end(
     transformer_pipelines, tiny_pipeline_dir, tiny_clip, tmp_path
 ):
-    """One config, four local pipelines: a UNet, DiT (class names as prompts, which are captions to the others),
-    PixArt-α and SD3 (its own flow sampler). Every configuration reaches the summary with its denoiser's calls counted
-    and a cost on every axis (GFLOPs, normalised cost, measured latency), scored and on the frontier."""
+    """One config, five local pipelines: a UNet, DiT (class names as prompts, which are captions to the others),
+    PixArt-α, SD3 and Flux (their own flow sampler). Every configuration reaches the summary with its denoiser's calls
+    counted and a cost on every axis (GFLOPs, normalised cost, measured latency), scored and on the frontier."""
     import polars as pl
     from helpers import snakemake
 
     (tmp_path / "classes.txt").write_text("square\ncircle\n")
     local = {"unet": tiny_pipeline_dir, "dit": transformer_pipelines["DiTPipeline"],
              "pixart": transformer_pipelines["PixArtAlphaPipeline"],
-             "sd3": transformer_pipelines["StableDiffusion3Pipeline"]}  # fmt: skip
+             "sd3": transformer_pipelines["StableDiffusion3Pipeline"], "flux": transformer_pipelines["FluxPipeline"]}  # fmt: skip
+    flow = {"samplers": ["flow_euler"]}
     config = {
         "models": [
-            {"name": n, "local": {"path": str(p)}} | ({"samplers": ["flow_euler"]} if n == "sd3" else {})
-            for n, p in local.items()
-        ],  # fmt: skip
+            {"name": n, "local": {"path": str(p)}} | (flow if n in ("sd3", "flux") else {}) for n, p in local.items()
+        ],
         "samplers": ["ddim"],
         "steps": [2],
         "guidance": [2.0],
@@ -222,6 +254,7 @@ def test_a_sweep_mixing_dit_pixart_sd3_and_unet_pipelines_runs_end_to_end(
             "classes": {
                 "prompts": {"file": {"path": str(tmp_path / "classes.txt"), "seed": 1}},
                 "num_images": 2,
+                "resolution": 32,  # Flux has no sample_size: its own default is 128 latents a side
                 "shard_size": 2,
                 "batch_size": 2,
                 "metrics": ["clip_score"],
@@ -234,9 +267,9 @@ def test_a_sweep_mixing_dit_pixart_sd3_and_unet_pipelines_runs_end_to_end(
     }
     snakemake(tmp_path / "work", config, "results/test/summary.parquet", "results/test/frontier/best_per_budget.csv")
     summary = pl.read_parquet(tmp_path / "work" / "results" / "test" / "summary.parquet").sort("model")
-    assert summary["model"].to_list() == sorted(local) and summary["sampler"].to_list() == [
-        "ddim", "ddim", "flow_euler", "ddim"]  # fmt: skip
-    assert summary["nfe"].to_list() == [2] * 4 and summary["cfg"].all()
+    assert summary["model"].to_list() == sorted(local)  # dit, flux, pixart, sd3, unet
+    assert summary["sampler"].to_list() == ["ddim", "flow_euler", "ddim", "flow_euler", "ddim"]
+    assert summary["nfe"].to_list() == [2] * 5 and summary["cfg"].to_list() == [True, False, True, True, True]
     for axis in ("unet_gflops", "gflops_per_image", "normalised_cost", "latency_ms_per_image"):
         assert (summary[axis] > 0).all(), axis
     assert summary["clip_score"].is_not_null().all()  # a random CLIP's cosines are negative: scored 0, as torchmetrics

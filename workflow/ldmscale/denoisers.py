@@ -12,6 +12,10 @@ before. The diffusion transformers are named one by one, because each is called,
   called at the exact resolution (`use_resolution_binning: false`) and with the prompt as written
   (`clean_caption: false`, which would otherwise depend on whether bs4 and ftfy are installed).
 - `StableDiffusion3Pipeline` (Esser et al. 2024): an MMDiT, two CLIP encoders and T5, flow matching.
+- `FluxPipeline` (Black Forest Labs 2024): an MMDiT with single-stream blocks, CLIP (pooled) and T5 (512 tokens),
+  flow matching with a resolution-dependent shift. Its latents are packed into 2 × 2 patches (64 channels for its 16)
+  with position ids; guidance is distilled into an embedding (`guidance_embeds`), so a guided call is one call at the
+  batch, not two. It has no `sample_size`: its pipeline's default is 128 latents a side (1,024 px).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class Family:
     denoiser: str
     conditioning: str = "text"
     call_options: dict[str, Any] = field(default_factory=dict)
+    packed: bool = False  # latents packed into 2 × 2 patches of 4 × the VAE's channels (Flux)
+    default_sample_size: int | None = None  # latents a side where the denoiser's config has no sample_size
 
 
 UNET = Family("unet")
@@ -37,6 +43,7 @@ TRANSFORMER_PIPELINES: dict[str, Family] = {
     "PixArtAlphaPipeline": PIXART,
     "PixArtSigmaPipeline": PIXART,
     "StableDiffusion3Pipeline": Family("transformer"),
+    "FluxPipeline": Family("transformer", packed=True, default_sample_size=128),
 }
 
 

@@ -97,8 +97,11 @@ def generate_shard(
                     output = class_conditional(pipe, call, seeds, noise_seed=index_seed(f"{task_seed}/noise", batch[0]))
                 else:
                     latent_side = resolution // pipe.vae_scale_factor
-                    shape = (denoiser.config.in_channels, latent_side, latent_side)
+                    channels = denoiser.config.in_channels // (4 if family.packed else 1)
+                    shape = (channels, latent_side, latent_side)
                     latents = initial_latents(seeds, shape).to(device, denoiser.dtype)
+                    if family.packed:  # Flux: 2 × 2 patches, as its pipeline packs the latents it draws
+                        latents = type(pipe)._pack_latents(latents, len(batch), *shape)
                     output = pipe(height=resolution, width=resolution, latents=latents, **call).images
                 batch_calls = counter.take()
                 calls.append({"images": len(batch), "unet_batches": batch_calls})

@@ -19,6 +19,7 @@ class Sampler:
     description: str = ""
     call_options: dict[str, Any] = field(default_factory=dict)
     kind: str = DIFFUSION
+    shifts: bool = False  # takes a resolution-dependent shift (`mu`, with sigmas) as Flux's scheduler needs
 
     def identity(self) -> dict:
         """Return what makes this sampler's images what they are (not its description): a rule's params."""
@@ -54,7 +55,11 @@ SAMPLERS: dict[str, Sampler] = {
         {"eta": 0.3},
     ),
     "flow_euler": Sampler(
-        "FlowMatchEulerDiscreteScheduler", {}, "flow matching, Euler (SD3's own): one call per step", kind=FLOW
+        "FlowMatchEulerDiscreteScheduler",
+        {},
+        "flow matching, Euler (SD3's and Flux's own): one call per step",
+        kind=FLOW,
+        shifts=True,
     ),
     "flow_heun": Sampler(
         "FlowMatchHeunDiscreteScheduler", {}, "flow matching, Heun, second order: 2 × steps − 1 calls", kind=FLOW
@@ -68,16 +73,32 @@ def kind_of(scheduler_class: str) -> str:
     return FLOW if scheduler_class.startswith("FlowMatch") else DIFFUSION
 
 
-def check_fits(name: str, scheduler_class: str, model: str) -> None:
+def check_fits(name: str, scheduler_config: dict, model: str) -> None:
     """Raise ValueError naming the sampler and the model unless sampler `name` integrates what the model's own
-    scheduler (`scheduler_class`) does: a flow-matching model takes only flow-matching samplers, and the reverse."""
-    entry, kind = get(name), kind_of(scheduler_class)
-    if entry.kind != kind:
-        fitting = sorted(n for n, s in SAMPLERS.items() if s.kind == kind)
-        raise ValueError(
-            f"sampler {name!r} ({entry.cls}) is a {entry.kind} sampler, but model {model!r} was trained for {kind} "
-            f"(its scheduler is {scheduler_class}); samplers that fit it: {', '.join(fitting)}"
+    scheduler (its config: `_class_name`, `use_dynamic_shifting`) does: a flow-matching model takes only flow-matching
+    samplers, and the reverse; a scheduler that shifts its timesteps with the resolution (Flux's) only samplers that
+    take the shift."""
+    entry, scheduler_class = get(name), scheduler_config.get("_class_name", "")
+    kind = kind_of(scheduler_class)
+    shifting = bool(scheduler_config.get("use_dynamic_shifting")) and kind == FLOW
+    if entry.kind != kind or (shifting and not entry.shifts):
+        fitting = sorted(n for n, s in SAMPLERS.items() if s.kind == kind and (s.shifts or not shifting))
+        why = (
+            f"is a {entry.kind} sampler, but model {model!r} was trained for {kind} (its scheduler is {scheduler_class})"
+            if entry.kind != kind
+            else f"takes no resolution-dependent shift, which the scheduler of model {model!r} ({scheduler_class}) "
+            "uses (use_dynamic_shifting)"
         )
+        raise ValueError(f"sampler {name!r} ({entry.cls}) {why}; samplers that fit it: {', '.join(fitting)}")
+
+
+def fits(name: str, scheduler_config: dict) -> bool:
+    """Return whether sampler `name` fits a model whose scheduler config is `scheduler_config` (`check_fits`)."""
+    try:
+        check_fits(name, scheduler_config, "")
+    except ValueError:
+        return False
+    return True
 
 
 def get(name: str) -> Sampler:
@@ -93,7 +114,7 @@ def scheduler(name: str, base_config: dict):
     import diffusers
 
     entry = get(name)
-    check_fits(name, base_config.get("_class_name", "DDPMScheduler"), base_config.get("_name_or_path") or "this model")
+    check_fits(name, {"_class_name": "DDPMScheduler", **base_config}, base_config.get("_name_or_path") or "this model")
     return getattr(diffusers, entry.cls).from_config(dict(base_config), **entry.options)
 
 

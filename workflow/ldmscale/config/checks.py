@@ -68,9 +68,9 @@ def check(config: dict) -> None:
                 raise ValueError(f"config: {where}: {prefix}local.path: {err}") from None
             scheduler = path / "scheduler" / "scheduler_config.json"
             if scheduler.is_file():
-                _check_samplers_fit(config, model, where, json.loads(scheduler.read_text()).get("_class_name", ""))
+                _check_samplers_fit(config, model, where, json.loads(scheduler.read_text()))
         if "toy" in model:
-            _check_samplers_fit(config, model, where, "DDPMScheduler")  # the toy family's noise schedule
+            _check_samplers_fit(config, model, where, {"_class_name": "DDPMScheduler"})  # the toy's noise schedule
         if "architecture" in model:
             check_architecture(model["architecture"], where, config["cost"]["latency"])
         if "hub" in entry:
@@ -140,14 +140,14 @@ def check(config: dict) -> None:
     _check_refine(config)
 
 
-def _check_samplers_fit(config: dict, model: dict, where: str, scheduler_class: str) -> None:
-    """Raise ValueError naming the field unless every sampler the model is swept with fits its own scheduler's kind
-    (flow matching or a diffusion noise schedule): `samplers.check_fits`."""
+def _check_samplers_fit(config: dict, model: dict, where: str, scheduler_config: dict) -> None:
+    """Raise ValueError naming the field unless every sampler the model is swept with fits its own scheduler (flow
+    matching or a diffusion noise schedule, and a resolution-dependent shift): `samplers.check_fits`."""
     field = f"{where}.samplers" if "samplers" in model else f"samplers (for {where})"
     known = [n for n in model_sweep(config, model["name"])["samplers"] if n in samplers.SAMPLERS]  # _check_axes: others
     for name in known:
         try:
-            samplers.check_fits(name, scheduler_class, model["name"])
+            samplers.check_fits(name, scheduler_config, model["name"])
         except ValueError as err:
             raise ValueError(f"config: {field}: {err}") from None
 

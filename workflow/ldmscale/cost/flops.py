@@ -9,6 +9,8 @@ import torch
 import torch.utils.flop_counter as flop_counter_module
 from torch.utils.flop_counter import FlopCounterMode
 
+from .. import denoisers
+
 
 def flop_counter() -> FlopCounterMode:
     """Return a FlopCounterMode that also counts attention run by PyTorch's CPU SDPA kernels.
@@ -67,7 +69,12 @@ def unet_inputs(config: dict, batch: int, latent_size: int, tokens: int, device=
 TEXT_ENCODERS = ("text_encoder", "text_encoder_2", "text_encoder_3")  # SD1.x/2.x the first; SDXL two; SD3 all three
 # The text length each family's pipeline encodes per encoder where its config does not fix it (T5 has no maximum):
 # the pipelines' default max_sequence_length. Other encoders use their max_position_embeddings.
-T5_TOKENS = {"PixArtAlphaPipeline": 120, "PixArtSigmaPipeline": 300, "StableDiffusion3Pipeline": 256}
+T5_TOKENS = {
+    "PixArtAlphaPipeline": 120,
+    "PixArtSigmaPipeline": 300,
+    "StableDiffusion3Pipeline": 256,
+    "FluxPipeline": 512,
+}
 
 
 def _text_model(path: Path):
@@ -90,10 +97,13 @@ def geometry(model_dir: str | Path, resolution: int | None = None) -> dict:
     text_tokens = {name: text_length(_component_config(model_dir, name), pipeline)
                    for name in TEXT_ENCODERS if (model_dir / name).is_dir()}  # fmt: skip
     tokens = denoiser_tokens(text_tokens, pipeline)
+    family = denoisers.TRANSFORMER_PIPELINES.get(pipeline, denoisers.UNET)
     factor = 2 ** (len(vae["block_out_channels"]) - 1)
-    resolution = resolution or unet["sample_size"] * factor
-    if resolution % factor:
-        raise ValueError(f"{model_dir}: resolution {resolution} is not a multiple of the VAE factor {factor}")
+    resolution = resolution or unet.get("sample_size", family.default_sample_size) * factor
+    step = factor * (2 if family.packed else 1)  # packed latents: 2 × 2 patches of latents
+    if resolution % step:
+        raise ValueError(f"{model_dir}: resolution {resolution} is not a multiple of {step} (the VAE factor {factor}"
+                         f"{', twice: its latents are packed in 2 × 2 patches' if family.packed else ''})")  # fmt: skip
     return {"resolution": resolution, "latent_size": resolution // factor, "tokens": tokens, "text_tokens": text_tokens}
 
 
@@ -106,9 +116,12 @@ def text_length(config: dict, pipeline: str | None) -> int:
 
 def denoiser_tokens(text_tokens: dict[str, int], pipeline: str | None) -> int:
     """Return the text length the denoiser attends to: SD3's CLIP tokens (both encoders' side by side in width) and
-    its T5 tokens one after the other; otherwise the first encoder's (0 without text)."""
+    its T5 tokens one after the other; Flux's T5 tokens (its CLIP gives a pooled embedding only); otherwise the first
+    encoder's (0 without text)."""
     if pipeline == "StableDiffusion3Pipeline":
         return max(text_tokens["text_encoder"], text_tokens["text_encoder_2"]) + text_tokens["text_encoder_3"]
+    if pipeline == "FluxPipeline":
+        return text_tokens["text_encoder_2"]
     return text_tokens.get("text_encoder", 0)
 
 
@@ -124,8 +137,21 @@ def denoiser_name(model_dir: Path) -> str:
 def denoiser_inputs(config: dict, batch: int, latent_size: int, tokens: int, device="meta") -> dict:
     """Return the keyword arguments of one denoiser call, as its pipeline makes it: a UNet's (`unet_inputs`); a DiT's
     (the noisy latent, the timestep and the class label); PixArt's (and the T5 states; at 1024 px the resolution and
-    aspect ratio); SD3's MMDiT's (and the joint CLIP and T5 states and the pooled CLIP embeddings)."""
+    aspect ratio); SD3's MMDiT's (and the joint CLIP and T5 states and the pooled CLIP embeddings); Flux's (its latent
+    packed in 2 × 2 patches, the T5 states, the pooled CLIP embedding, the image and text position ids, and the
+    guidance embedding's scale where it has one)."""
     cls = config.get("_class_name")
+    if cls == "FluxTransformer2DModel":
+        side = latent_size // 2
+        return {
+            "hidden_states": torch.zeros(batch, side * side, config["in_channels"], device=device),
+            "encoder_hidden_states": torch.zeros(batch, tokens, config["joint_attention_dim"], device=device),
+            "pooled_projections": torch.zeros(batch, config["pooled_projection_dim"], device=device),
+            "timestep": torch.zeros(batch, device=device),
+            "img_ids": torch.zeros(side * side, 3, device=device),
+            "txt_ids": torch.zeros(tokens, 3, device=device),
+            "guidance": torch.zeros(batch, device=device) if config.get("guidance_embeds") else None,
+        }
     if cls not in ("DiTTransformer2DModel", "PixArtTransformer2DModel", "SD3Transformer2DModel"):
         return unet_inputs(config, batch, latent_size, tokens, device)
     inputs = {
@@ -202,7 +228,7 @@ def count_flops(model_dir: str | Path, resolution: int | None = None) -> dict:
 
 
 COMPONENT_CLASSES = ("UNet2DConditionModel", "UNet2DModel", "DiTTransformer2DModel", "PixArtTransformer2DModel",
-                     "SD3Transformer2DModel", "AutoencoderKL", "VQModel")  # fmt: skip
+                     "SD3Transformer2DModel", "FluxTransformer2DModel", "AutoencoderKL", "VQModel")  # fmt: skip
 
 
 def _component(model_dir: Path, name: str):

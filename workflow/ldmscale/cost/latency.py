@@ -157,17 +157,17 @@ def end_to_end(pipe, latency: dict, configurations: list[dict], warmup: int = 1,
     batch size and resolution; its UNet calls are counted with the same hook as generation,
     so the derived figure uses the real NFE. The gap between the two is what the component
     sum leaves out: scheduler steps, guidance arithmetic, post-processing, launch gaps. A configuration whose sampler
-    does not fit the model (a diffusion sampler for a flow-matching model, or the reverse: `samplers.kind_of`) is not
-    this model's to check, and is left out.
+    does not fit the model (a diffusion sampler for a flow-matching model, or the reverse: `samplers.check_fits`) is
+    not this model's to check, and is left out.
     """
     from .. import generate, samplers
 
     device, batch, resolution = denoisers.of(pipe).device, latency["batch"], latency["resolution"]
     original = pipe.scheduler
-    kind = samplers.kind_of(type(original).__name__)
+    own = {"_class_name": type(original).__name__, **original.config}
     results = []
     try:
-        for c in (c for c in configurations if samplers.get(c["sampler"]).kind == kind):
+        for c in (c for c in configurations if samplers.fits(c["sampler"], own)):
             if type(pipe).__name__ in generate.SR_PIPELINES:  # no text to guide by: run as SR tasks run it
                 c = {**c, "guidance": 1.0}
             pipe.scheduler = samplers.scheduler(c["sampler"], original.config)
