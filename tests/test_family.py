@@ -57,6 +57,20 @@ def test_screening_drops_what_cannot_be_a_sides_best_and_keeps_its_best():
     assert kept.better.tolist() == [0, 2] and kept.worse.tolist() == [3]  # 0.3 and 0.2 are far below their side's best
 
 
+def test_the_weakest_pairs_are_those_that_give_a_claims_family_wise_lower_bound():
+    """Refinement plans on these pairs: the better side's configuration that attains max_a min_b (d − c·s), against each
+    of the worse side after screening, at the critical value `judge` uses; their bound is the claim's."""
+    sweep = sweep_of([0.5, 0.52, 0.48, 0.3, 0.51, 0.47])
+    claims = [family.Claim(np.array([0, 1, 2]), np.array([3, 4, 5])), family.Claim(np.array([4]), np.array([5]))]
+    verdicts, weakest = family.judge(claims, sweep, "attr_acc"), family.weakest(claims, sweep, "attr_acc")
+    pairs = family.Pairs.of(sweep)
+    for claim, verdict, w in zip(claims, verdicts, weakest):
+        assert w["a"] in claim.better and set(w["b"]) <= set(claim.worse)
+        np.testing.assert_allclose(w["d"], pairs.d[w["a"], w["b"]])
+        np.testing.assert_allclose(w["reach"], verdict["family_critical"] * pairs.s[w["a"], w["b"]])
+        assert (w["d"] - w["reach"]).min() == pytest.approx(verdict["margin_fw_low"])
+
+
 def fid_sweep(fids: list[float]):
     """Return a Sweep of one configuration per FID (± 1.0, that is ± 1.96 SE), no per-image values."""
     rows = [{"task": "t", "model": f"m{i}", "sampler": "ddim", "steps": 1, "guidance": 1.0, "unet_params": i,

@@ -127,7 +127,7 @@ def _budget_decisions(
     configuration whose pair is neither separable nor, with ε, provably within ε; those get images, each as many as
     its pair needs (`needed_images`), the chosen one the most."""
     verdicts, weakest_pairs = judge(family, sweep, metric, sweep.level), weakest(family, sweep, metric, sweep.level)
-    eps, out, claims = tolerance or 0.0, [], iter(zip(verdicts, weakest_pairs))
+    out, claims = [], iter(zip(verdicts, weakest_pairs))
     for row, claim in found:
         if claim is None:  # one model fits: nothing to decide
             continue
@@ -139,7 +139,7 @@ def _budget_decisions(
             tally["resolved" if verdict["resolved"] else "settled" if settled else "open"] += 1
         chosen = sweep.row(w["a"])
         rivals = [(sweep.row(b), d, r) for b, d, r in zip(w["b"], w["d"], w["reach"])
-                  if not (d - r > 0 or d + r < 0 or (tolerance and d - r > -eps))]  # fmt: skip
+                  if not (d - r > 0 or d + r < 0 or (tolerance and d - r > -tolerance))]  # fmt: skip
         if settled or not rivals:
             continue
         need = {}
