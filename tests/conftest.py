@@ -44,11 +44,9 @@ def pytest_collection_modifyitems(items) -> None:
     items.sort(key=rank)
 
 
-# The groups with the longest fixtures after the tiny run's, longest first (their fixtures' or workflow test's times in
-# CI on 2026-12-06: 264, 165 plus its pipelines' tests, 125, 104, 91 and 72 s): each a workflow run or a sweep of the
-# shipped family.
-HEAVIEST = ["test_workflow_sr", "test_transformer_families", "test_workflow_real", "test_distilled", "test_experiment",
-            "test_faults"]  # fmt: skip
+# The groups with the longest fixtures after the tiny run's, longest first (setup times in CI on 2026-12-06: 205, 155,
+# 143, 69 and 57 s): each a workflow run or a sweep of the shipped family.
+HEAVIEST = ["test_workflow_sr", "test_workflow_real", "test_distilled", "test_experiment", "test_faults"]
 
 
 @pytest.hookimpl(trylast=True)
