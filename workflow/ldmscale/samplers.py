@@ -73,16 +73,23 @@ def kind_of(scheduler_class: str) -> str:
     return FLOW if scheduler_class.startswith("FlowMatch") else DIFFUSION
 
 
+def _fits(sampler: Sampler, scheduler_config: dict) -> bool:
+    """Whether `sampler` integrates what a model's scheduler (its config) does: its kind, and the resolution-dependent
+    shift where a flow scheduler uses one."""
+    kind = kind_of(scheduler_config.get("_class_name", ""))
+    shifting = bool(scheduler_config.get("use_dynamic_shifting")) and kind == FLOW
+    return sampler.kind == kind and (sampler.shifts or not shifting)
+
+
 def check_fits(name: str, scheduler_config: dict, model: str) -> None:
     """Raise ValueError naming the sampler and the model unless sampler `name` integrates what the model's own
     scheduler (its config: `_class_name`, `use_dynamic_shifting`) does: a flow-matching model takes only flow-matching
     samplers, and the reverse; a scheduler that shifts its timesteps with the resolution (Flux's) only samplers that
     take the shift."""
     entry, scheduler_class = get(name), scheduler_config.get("_class_name", "")
-    kind = kind_of(scheduler_class)
-    shifting = bool(scheduler_config.get("use_dynamic_shifting")) and kind == FLOW
-    if entry.kind != kind or (shifting and not entry.shifts):
-        fitting = sorted(n for n, s in SAMPLERS.items() if s.kind == kind and (s.shifts or not shifting))
+    if not _fits(entry, scheduler_config):
+        kind = kind_of(scheduler_class)
+        fitting = sorted(n for n, s in SAMPLERS.items() if _fits(s, scheduler_config))
         why = (
             f"is a {entry.kind} sampler, but model {model!r} was trained for {kind} (its scheduler is {scheduler_class})"
             if entry.kind != kind
@@ -94,11 +101,7 @@ def check_fits(name: str, scheduler_config: dict, model: str) -> None:
 
 def fits(name: str, scheduler_config: dict) -> bool:
     """Return whether sampler `name` fits a model whose scheduler config is `scheduler_config` (`check_fits`)."""
-    try:
-        check_fits(name, scheduler_config, "")
-    except ValueError:
-        return False
-    return True
+    return _fits(get(name), scheduler_config)
 
 
 def get(name: str) -> Sampler:

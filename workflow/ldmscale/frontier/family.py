@@ -130,6 +130,12 @@ class Family:
 
     @classmethod
     def of(cls, claims: list[Claim], sweep: Sweep, level: float) -> Family:
+        """Return the family of `claims` at `level`, computed once per sweep (`judge` and `weakest` share it)."""
+        key = ("family", level, tuple((c.better.tobytes(), c.worse.tobytes()) for c in claims))
+        return sweep.memo(key, lambda: cls._of(claims, sweep, level))
+
+    @classmethod
+    def _of(cls, claims: list[Claim], sweep: Sweep, level: float) -> Family:
         pairs = sweep.memo("pairs", lambda: Pairs.of(sweep))
         beta = SCREEN_SHARE * (1 - level)
         screened = screen(claims, sweep, pairs, beta)
