@@ -208,6 +208,35 @@ def test_the_record_counts_generate_jobs_and_seconds_against_the_uniform_designs
     assert got == [8.0, None, None]
 
 
+def test_the_decisions_left_open_say_whether_their_cap_holds_them_and_what_would_settle_them():
+    """By hand: a budget decision on a (at its cap, 128) and b (64 of 128) is open below the cap; a guidance decision
+    on a and c, both at the cap, with no count that will do (a zero margin, no tolerance), is open at it; the README
+    summarises per metric only those at the cap, with the median and range of their estimates."""
+    a, b, c = "t/m/ddim/s2_g1", "t/n/ddim/s4_g1", "t/m/ddim/s2_g3"
+    where = {"task": "t", "chosen": "m, ddim, 2 steps, guidance 1"}
+    plan = {"images": {a: 128, b: 64, c: 128}, "unresolved": [
+        {**where, "metric": "attr_acc", "decision": "best within budget", "cost_axis": "normalised_cost",
+         "budget": 0.5, "configurations": [a, b], "needed_images": {a: 300, b: 300}},
+        {**where, "metric": "kid_toy", "decision": "guidance", "cost_axis": None, "budget": None,
+         "configurations": [a, c], "needed_images": {a: None, c: None}},
+    ]}  # fmt: skip
+    table = refine.open_decisions(plan, dict.fromkeys(plan["images"], 128))
+    assert table["images"].to_list() == [64, 128] and table["at_cap"].to_list() == [False, True]
+    assert table["rivals"].to_list() == [1, 1] and table["needed_images"].to_list() == [300, None]
+    assert table.schema == pl.Schema(refine.OPEN_SCHEMA)
+    assert refine.open_decisions({**plan, "unresolved": []}, {}).schema == pl.Schema(refine.OPEN_SCHEMA)
+    at_cap = pl.DataFrame(
+        {
+            "metric": ["attr_acc"] * 3 + ["kid_toy", "attr_acc"],
+            "at_cap": [True] * 4 + [False],
+            "needed_images": [800, 600, 1200, None, 100],
+        }  # fmt: skip
+    )
+    (line,) = frontier.summary._open_lines(at_cap)
+    assert "attr_acc 3, about 800 (600 to 1,200); kid_toy 1, none estimated." in line
+    assert frontier.summary._open_lines(at_cap.filter(~pl.col("at_cap"))) == []
+
+
 def test_a_replays_verdicts_judge_each_winner_against_the_truth():
     """Model b is, in truth, better (0.6 against 0.5), but its images say 0.4: where both fit, the frontier resolves a
     as the winner, which is neither within ε = 0.05 of the truth's best nor a right claim; where only a fits, it is."""
@@ -312,6 +341,10 @@ def test_only_planned_configurations_get_their_next_shards(refined_run):
     tally = plans[-1]["decisions"]
     assert f"- Decisions at the end: {tally['resolved']} resolved, {tally['settled']} settled" in readme
     assert f"({sum(len(p['refine']) for p in plans)} in all, each to the first level" in readme
+    left = pl.read_csv(workdir / "results/test" / rounds.OPEN, schema=refine.OPEN_SCHEMA)
+    assert left.height == len(plans[-1]["unresolved"]) == table["unresolved_decisions"][-1]
+    assert left["at_cap"].sum() == table["unresolved_at_cap"][-1]
+    assert ("- Open at the cap, with the images per configuration" in readme) == (left["at_cap"].sum() > 0)
 
 
 def test_a_refined_rerun_does_nothing_and_a_new_step_count_runs_only_its_own_images(refined_run):

@@ -226,6 +226,31 @@ REFINEMENT_SCHEMA = {
 SAMPLING_COLUMNS = [c for c in REFINEMENT_SCHEMA if c.startswith(("generate_", "uniform_generate_"))]
 
 
+OPEN_SCHEMA = {
+    "task": pl.String, "metric": pl.String, "decision": pl.String, "cost_axis": pl.String, "budget": pl.Float64,
+    "chosen": pl.String, "rivals": pl.Int64, "images": pl.Int64, "at_cap": pl.Boolean, "needed_images": pl.Int64,
+}  # fmt: skip
+
+
+def open_decisions(plan: dict, caps: dict[str, int]) -> pl.DataFrame:
+    """Return one row per decision the round of `plan` leaves open: what it decides (budget or guidance), its choice
+    and how many rival configurations keep it open, the fewest images any of its configurations holds, whether every
+    one of them is at its cap (`caps`), and the images per configuration its comparisons would need to settle if their
+    margins and spreads stayed as they are (`needed_images`, the choice's: the most of its rivals'; null where no
+    count will do, a zero margin without a tolerance, or where it cannot be told, a metric without per-image values).
+    Those at their cap say what more images, or a coarser tolerance, would buy."""
+    images, rows = plan["images"], []
+    for d in plan["unresolved"]:
+        chosen, *rivals = d["configurations"]
+        need = d["needed_images"][chosen]
+        rows.append({"task": d["task"], "metric": d["metric"], "decision": d["decision"], "cost_axis": d["cost_axis"],
+                     "budget": d["budget"], "chosen": d["chosen"], "rivals": len(rivals),
+                     "images": min(images[c] for c in d["configurations"]),
+                     "at_cap": all(images[c] >= caps[c] for c in d["configurations"]),
+                     "needed_images": need or None})  # fmt: skip
+    return pl.DataFrame(rows, schema=OPEN_SCHEMA)
+
+
 def refinement_table(
     plans: list[dict],
     caps: dict[str, int],

@@ -14,6 +14,7 @@ from .paths import CONFIGURATION, fmt_guidance
 
 ROUND = "refine/round{round}.json"  # in the experiment's results folder
 REFINEMENT = "frontier/refinement.csv"
+OPEN = "frontier/refinement_open.csv"  # the decisions the last round leaves open
 
 
 def key(config: dict) -> str:

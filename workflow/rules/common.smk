@@ -276,10 +276,12 @@ def aggregate_inputs(wildcards):
 
 
 def frontier_inputs(wildcards):
-    """The summary and per-image values, the scaling law's README section, and a refined sweep's record of its rounds."""
+    """The summary and per-image values, the scaling law's README section, and a refined sweep's record of its rounds
+    and of the decisions it leaves open."""
     inputs = {"summary": results("summary.parquet"), "per_image": results("per_image.parquet"),
               "scaling": results("frontier/scaling.md")}  # fmt: skip
-    return inputs | ({"refinement": results(rounds.REFINEMENT)} if REFINE else {})
+    refined = {"refinement": results(rounds.REFINEMENT), "refinement_open": results(rounds.OPEN)}
+    return inputs | (refined if REFINE else {})
 
 
 def looks():

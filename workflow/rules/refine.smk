@@ -46,7 +46,8 @@ rule refinement:
     input:
         plans=lambda wc: plan_files(),
     output:
-        results(rounds.REFINEMENT),
+        rounds=results(rounds.REFINEMENT),
+        open=results(rounds.OPEN),
     params:
         caps=image_caps(),
         shard_sizes={name: t["shard_size"] for name, t in config["tasks"].items()},

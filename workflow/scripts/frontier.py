@@ -20,6 +20,7 @@ with files.job_log(snakemake.log[0]):
         p.buckets,
         p.bootstrap,
         snakemake.input.get("refinement"),
+        snakemake.input.get("refinement_open"),
         snakemake.input.get("scaling"),
         files.provenance(snakemake.config, p.configfiles, Path(snakemake.scriptdir).parents[1]),
         tolerance=p.tolerance,

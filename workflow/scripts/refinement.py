@@ -1,4 +1,5 @@
-"""Rule refinement: results/{experiment}/frontier/refinement.csv, one row per round of an adaptively refined sweep."""
+"""Rule refinement: results/{experiment}/frontier/refinement.csv, one row per round of an adaptively refined sweep, and
+refinement_open.csv, one row per decision its last round leaves open."""
 
 import sys
 
@@ -14,5 +15,7 @@ with files.job_log(snakemake.log[0]) as log:
     last = table.row(-1, named=True)
     log.info("%d rounds: %d images (uniform: %d), %d generate jobs (uniform: %d)", table.height,
              last["images_total"], last["uniform_images"], last["generate_jobs"], last["uniform_generate_jobs"])  # fmt: skip
-    with files.atomic_path(snakemake.output[0]) as tmp:
+    with files.atomic_path(snakemake.output.rounds) as tmp:
         table.write_csv(tmp)
+    with files.atomic_path(snakemake.output.open) as tmp:
+        refine.open_decisions(plans[-1], p.caps).write_csv(tmp)

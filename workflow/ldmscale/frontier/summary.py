@@ -26,9 +26,15 @@ def _interval(low, high) -> str:
     return "" if low is None else f" [{_number(low)}, {_number(high)}]"
 
 
-def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.DataFrame | None = None) -> str:
+def summary_markdown(
+    tables: dict[str, pl.DataFrame],
+    reps: int,
+    refinement: pl.DataFrame | None = None,
+    open_decisions: pl.DataFrame | None = None,
+) -> str:
     """Return results/{experiment}/frontier/README.md: per metric and cost axis, who wins at each budget, by how much, how sure;
-    and, for an adaptively refined sweep, what its rounds spent (`refinement`, see `refine.refinement_table`)."""
+    and, for an adaptively refined sweep, what its rounds spent (`refinement`, see `refine.refinement_table`) and what
+    the decisions it left open at their cap would need (`open_decisions`, see `refine.open_decisions`)."""
     lines = [
         "# What the frontier says",
         "",
@@ -45,7 +51,7 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
         "family-wise interval, simultaneous over every claim of the same metric and cost axis, excludes zero (the",
         "second interval): at most 5% of runs make any false resolved claim. A change of winner is resolved only if",
         "the margins after and before it both are. Anything else is reported, never claimed.",
-        *([] if refinement is None else ["", *_refinement_lines(refinement)]),
+        *([] if refinement is None else ["", *_refinement_lines(refinement, open_decisions)]),
     ]
     budgets, crosses = tables["best_per_budget"], tables["crossovers"]
     if budgets.is_empty():
@@ -63,7 +69,7 @@ def summary_markdown(tables: dict[str, pl.DataFrame], reps: int, refinement: pl.
     return "\n".join(lines) + "\n"
 
 
-def _refinement_lines(refinement: pl.DataFrame) -> list[str]:
+def _refinement_lines(refinement: pl.DataFrame, open_decisions: pl.DataFrame | None = None) -> list[str]:
     """Return the README's section on an adaptively refined sweep's rounds (results/{experiment}/frontier/refinement.csv)."""
     last, looks = refinement.row(-1, named=True), _looks(refinement)
     share = last["images_total"] / last["uniform_images"]
@@ -75,12 +81,34 @@ def _refinement_lines(refinement: pl.DataFrame) -> list[str]:
         "configuration at its task's num_images).",
         f"- Decisions still unresolved: {last['unresolved_decisions']}, {last['unresolved_at_cap']} of them with every "
         "configuration they rest on at its cap.",
+        *_open_lines(open_decisions),
         *_sampling_lines(last),
         *_tally_lines(refinement),
         f"- Intervals: two configurations can be compared at {looks} image counts, so each margin's paired interval is "
         f"at {adjusted_level(looks):.4g} (Bonferroni over the looks). Whichever round stopped a comparison, its interval "
         f"holds at {LEVEL:.0%} (a repeated confidence interval). Each configuration's own score interval is 95% at the "
         "images it has.",
+    ]
+
+
+def _open_lines(open_decisions: pl.DataFrame | None) -> list[str]:
+    """What the decisions left open at their cap would need, per metric: more images or a coarser tolerance."""
+    if open_decisions is None:
+        return []
+    at_cap = open_decisions.filter(pl.col("at_cap"))
+    if at_cap.is_empty():
+        return []
+    parts = []
+    for (metric,), rows in at_cap.group_by("metric", maintain_order=True):
+        need = rows["needed_images"].drop_nulls()
+        estimate = (
+            "none estimated" if need.is_empty() else f"about {need.median():,.0f} ({need.min():,} to {need.max():,})"
+        )
+        parts.append(f"{metric} {rows.height}, {estimate}")
+    return [
+        "- Open at the cap, with the images per configuration that would settle them (the median and range of the "
+        f"decisions' estimates): {'; '.join(parts)}. Each estimate holds its comparisons' margins and spreads as they "
+        "are; a larger num_images or a coarser tolerance settles them (refinement_open.csv lists each)."
     ]
 
 
@@ -320,21 +348,25 @@ def write_all(
     buckets: int,
     reps: int,
     refinement_path: str | None = None,
+    open_path: str | None = None,
     scaling_path: str | None = None,
     provenance: dict | None = None,
     tolerance: dict | None = None,
 ) -> None:
     """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary; with the rounds of
-    an adaptively refined sweep (`refinement_path`), its paired intervals at the level its looks call for; the scaling
+    an adaptively refined sweep (`refinement_path`, and `open_path`: the decisions it leaves open), its paired
+    intervals at the level its looks call for; the scaling
     law's section (`scaling_path`, written by the `scaling` rule) at the end of the README, then what made it
     (`provenance`, `files.provenance`). `tolerance` (config frontier.tolerance) gives each budget of its metrics a
     status: resolved, tied within the tolerance, or not resolved."""
     from pathlib import Path
 
     from .. import files
+    from ..refine import OPEN_SCHEMA
 
     df, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
     refinement = pl.read_csv(refinement_path) if refinement_path else None
+    open_decisions = pl.read_csv(open_path, schema=OPEN_SCHEMA) if open_path else None
     level = LEVEL if refinement is None else adjusted_level(_looks(refinement))
     results = [
         analyse(df, per_image, metric, edges, buckets, reps, level, (tolerance or {}).get(metric))
@@ -358,8 +390,8 @@ def write_all(
                 table.write_csv(tmp)
     with files.atomic_path(outputs.readme) as tmp:
         scaling = Path(scaling_path).read_text() if scaling_path else ""
-        text = summary_markdown(tables, reps, refinement) + baselines_markdown(baselines, tables["best_per_budget"])
-        text += distillation_markdown(distilled) + scaling
+        text = summary_markdown(tables, reps, refinement, open_decisions)
+        text += baselines_markdown(baselines, tables["best_per_budget"]) + distillation_markdown(distilled) + scaling
         Path(tmp).write_text(text + provenance_markdown(provenance))
 
 
