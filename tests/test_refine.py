@@ -232,9 +232,9 @@ def test_the_decisions_left_open_say_whether_their_cap_holds_them_and_what_would
             "needed_images": [800, 600, 1200, None, 100],
         }  # fmt: skip
     )
-    (line,) = frontier.summary._open_lines(at_cap)
+    (line,) = frontier.refined._open_lines(at_cap)
     assert "attr_acc 3, about 800 (600 to 1,200); kid_toy 1, none estimated." in line
-    assert frontier.summary._open_lines(at_cap.filter(~pl.col("at_cap"))) == []
+    assert frontier.refined._open_lines(at_cap.filter(~pl.col("at_cap"))) == []
 
 
 def test_a_replays_verdicts_judge_each_winner_against_the_truth():

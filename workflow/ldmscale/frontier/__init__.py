@@ -11,7 +11,7 @@ One module per concern, each importing only those above it:
 - `analysis`: best guidance, Pareto sets, best per budget, crossovers and the tidy tables (`analyse`);
 - `baselines`: super-resolution baselines against every model;
 - `layers`: the charts' shared axes and layers; `charts`: the altair charts and `write_charts`;
-- `summary`: the plain-words README.md and `write_all`.
+- `summary`: the plain-words README.md and `write_all`; `refined`: its section on an adaptively refined sweep.
 
 Every public name is re-exported here, so `from ldmscale import frontier; frontier.analyse(...)` works as before.
 """

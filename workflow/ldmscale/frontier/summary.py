@@ -13,6 +13,7 @@ from .baselines import BASELINES, first_model_budgets
 from .baselines import COLUMNS as BASELINE_COLUMNS
 from .distillation import COLUMNS
 from .ranking import _higher_is_better, describe
+from .refined import looks_of, refinement_lines
 from .uncertainty import LEVEL, RESOLVED, TIED, adjusted_level
 
 
@@ -51,7 +52,7 @@ def summary_markdown(
         "family-wise interval, simultaneous over every claim of the same metric and cost axis, excludes zero (the",
         "second interval): at most 5% of runs make any false resolved claim. A change of winner is resolved only if",
         "the margins after and before it both are. Anything else is reported, never claimed.",
-        *([] if refinement is None else ["", *_refinement_lines(refinement, open_decisions)]),
+        *([] if refinement is None else ["", *refinement_lines(refinement, open_decisions)]),
     ]
     budgets, crosses = tables["best_per_budget"], tables["crossovers"]
     if budgets.is_empty():
@@ -67,85 +68,6 @@ def summary_markdown(
         lines += ["", *_crossover_sentences(crosses, task, metric, cost)]
         lines += _family_lines(rows, crosses, task, metric, cost)
     return "\n".join(lines) + "\n"
-
-
-def _refinement_lines(refinement: pl.DataFrame, open_decisions: pl.DataFrame | None = None) -> list[str]:
-    """Return the README's section on an adaptively refined sweep's rounds (results/{experiment}/frontier/refinement.csv)."""
-    last, looks = refinement.row(-1, named=True), _looks(refinement)
-    share = last["images_total"] / last["uniform_images"]
-    return [
-        "## Adaptive refinement",
-        "",
-        f"- Rounds: {refinement.height}, one row each in refinement.csv.",
-        f"- Images: {last['images_total']:,}, {share:.0%} of the {last['uniform_images']:,} of the uniform design (every "
-        "configuration at its task's num_images).",
-        f"- Decisions still unresolved: {last['unresolved_decisions']}, {last['unresolved_at_cap']} of them with every "
-        "configuration they rest on at its cap.",
-        *_open_lines(open_decisions),
-        *_sampling_lines(last),
-        *_tally_lines(refinement),
-        f"- Intervals: two configurations can be compared at {looks} image counts, so each margin's paired interval is "
-        f"at {adjusted_level(looks):.4g} (Bonferroni over the looks). Whichever round stopped a comparison, its interval "
-        f"holds at {LEVEL:.0%} (a repeated confidence interval). Each configuration's own score interval is 95% at the "
-        "images it has.",
-    ]
-
-
-def _open_lines(open_decisions: pl.DataFrame | None) -> list[str]:
-    """What the decisions left open at their cap would need, per metric: more images or a coarser tolerance."""
-    if open_decisions is None:
-        return []
-    at_cap = open_decisions.filter(pl.col("at_cap"))
-    if at_cap.is_empty():
-        return []
-    parts = []
-    for (metric,), rows in at_cap.group_by("metric", maintain_order=True):
-        need = rows["needed_images"].drop_nulls()
-        estimate = (
-            "none estimated" if need.is_empty() else f"about {need.median():,.0f} ({need.min():,} to {need.max():,})"
-        )
-        parts.append(f"{metric} {rows.height}, {estimate}")
-    return [
-        "- Open at the cap, with the images per configuration that would settle them (the median and range of the "
-        f"decisions' estimates): {'; '.join(parts)}. Each estimate holds its comparisons' margins and spreads as they "
-        "are; a larger num_images or a coarser tolerance settles them (refinement_open.csv lists each)."
-    ]
-
-
-def _sampling_lines(last: dict) -> list[str]:
-    """The generate jobs and their wall time against the uniform design's (none for a record without them)."""
-    if last.get("generate_jobs") is None:
-        return []
-    jobs = f"- Sampling: {last['generate_jobs']} generate jobs, against {last['uniform_generate_jobs']} for the uniform design"
-    if last.get("generate_seconds") is None:
-        return [jobs + "."]
-    uniform, one = last["uniform_generate_seconds"], last.get("uniform_generate_seconds_one_shard")
-    return [
-        f"{jobs}; {last['generate_seconds']:,.0f} s of generate jobs' wall time (summed over jobs), against about "
-        f"{uniform:,.0f} s for the uniform design, or {one:,.0f} s in one shard per configuration (estimated from these "
-        "jobs: a fixed cost per job and each configuration's seconds per image). Features, scores and plans come on "
-        "top, per job."
-    ]
-
-
-def _tally_lines(refinement: pl.DataFrame) -> list[str]:
-    """The last plan's tally of its decisions, and the configurations each round refined (each a chain of jobs);
-    nothing for a record written before the tally (its columns null)."""
-    last = refinement.row(-1, named=True)
-    if last.get("decisions_resolved") is None:
-        return []
-    refined = [n for n in refinement["refined_next"].to_list() if n]
-    return [
-        f"- Decisions at the end: {last['decisions_resolved']} resolved, {last['decisions_settled']} settled within the "
-        f"tolerance, {last['unresolved_decisions']} open; rivals eliminated (separable from their decision's choice): "
-        f"{last['rivals_eliminated']}.",
-        f"- Configurations given more images, round by round: {', '.join(map(str, refined)) or 'none'} "
-        f"({sum(refined)} in all, each to the first level that holds what its decisions need).",
-    ]
-
-
-def _looks(refinement: pl.DataFrame) -> int:
-    return int(refinement["looks"][0])
 
 
 def _runs(rows: list[dict]) -> list[dict]:
@@ -366,7 +288,7 @@ def write_all(
     df, per_image = pl.read_parquet(summary_path), pl.read_parquet(per_image_path)
     refinement = pl.read_csv(refinement_path) if refinement_path else None
     open_decisions = pl.read_csv(open_path, schema=OPEN_SCHEMA) if open_path else None
-    level = LEVEL if refinement is None else adjusted_level(_looks(refinement))
+    level = LEVEL if refinement is None else adjusted_level(looks_of(refinement))
     results = [
         analyse(df, per_image, metric, edges, buckets, reps, level, (tolerance or {}).get(metric))
         for metric in metric_names
