@@ -20,6 +20,11 @@ README (8 per cost axis). Printed, and written to `--out`:
 - how often a replay makes any wrong "resolved" claim (another model is, in truth, better within the budget), per
   metric and cost axis: the family the frontier's 5% is stated for.
 
+A `--cap` above the pool's size draws each replay's images with replacement (the bootstrap world: every image an
+independent draw from the pool's images, one draw for every configuration so that the pairing holds, and the truth
+the pool's means). It keeps the per-image values' tails, which `refine_projection.py`'s normal noise does not, but
+not any beyond the pool's.
+
 The truth of a metric with per-image influence values (KID) is the mean of those values over the pool, the same
 quantity the replay observes on fewer images: a self-consistent check of the design, not of KID's approximation.
 """
@@ -67,7 +72,8 @@ BUDGETS = {"readme": {"edges": {}, "buckets": 8}, "own": None}  # the workflow's
 
 
 def one_replay(rows, pooled, truth, settings, cap, seed, reps, scan=True, budgets="readme") -> dict:
-    order = np.random.default_rng(seed).permutation(len(next(iter(next(iter(pooled.values())).values()))))
+    n, rng = len(next(iter(next(iter(pooled.values())).values()))), np.random.default_rng(seed)
+    order = rng.permutation(n) if cap <= n else rng.integers(0, n, cap)  # above the pool: with replacement
     values = {m: {c: v[order][:cap] for c, v in by_config.items()} for m, by_config in pooled.items()}
     caps = dict.fromkeys(values[next(iter(values))], cap)
     summary, per_image, plans = replay.refine_to_the_end(rows, values, settings, caps, reps, budgets=BUDGETS[budgets])
