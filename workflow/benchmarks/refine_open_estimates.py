@@ -46,7 +46,6 @@ def main() -> None:
     for seed in range(args.replays):
         order = np.random.default_rng(seed).permutation(n)
         values = {m: {c: v[order] for c, v in by_config.items()} for m, by_config in pooled.items()}
-
         half, full = (plan_at(rows, values, k, settings, looks, args.reps) for k in (n // 2, n))
         still = {(d["metric"], d["cost_axis"], d["budget"]) for d in full["unresolved"]}
         left = refine.open_decisions(half, half["images"])

@@ -232,6 +232,11 @@ OPEN_SCHEMA = {
 }  # fmt: skip
 
 
+def _at_cap(decision: dict, images: dict[str, int], caps: dict[str, int]) -> bool:
+    """Whether every configuration an open decision rests on holds its cap: no more images can settle it."""
+    return all(images[c] >= caps[c] for c in decision["configurations"])
+
+
 def open_decisions(plan: dict, caps: dict[str, int]) -> pl.DataFrame:
     """Return one row per decision the round of `plan` leaves open: what it decides (budget or guidance), its choice
     and how many rival configurations keep it open, the fewest images any of its configurations holds, whether every
@@ -246,7 +251,7 @@ def open_decisions(plan: dict, caps: dict[str, int]) -> pl.DataFrame:
         rows.append({"task": d["task"], "metric": d["metric"], "decision": d["decision"], "cost_axis": d["cost_axis"],
                      "budget": d["budget"], "chosen": d["chosen"], "rivals": len(rivals),
                      "images": min(images[c] for c in d["configurations"]),
-                     "at_cap": all(images[c] >= caps[c] for c in d["configurations"]),
+                     "at_cap": _at_cap(d, images, caps),
                      "needed_images": need or None})  # fmt: skip
     return pl.DataFrame(rows, schema=OPEN_SCHEMA)
 
@@ -274,7 +279,7 @@ def refinement_table(
         for c, n in images.items():
             if not visits.get(c) or n > visits[c][-1]:
                 visits.setdefault(c, []).append(n)
-        at_cap = [d for d in plan["unresolved"] if all(images[c] >= caps[c] for c in d["configurations"])]
+        at_cap = [d for d in plan["unresolved"] if _at_cap(d, images, caps)]
         tally = plan.get("decisions", {})  # a plan written before 0.4.0 has no tally: its columns are null
         rows.append({
             "round": plan["round"], "configurations": len(images),

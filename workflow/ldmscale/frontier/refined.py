@@ -10,7 +10,8 @@ from .uncertainty import LEVEL, adjusted_level
 
 
 def refinement_lines(refinement: pl.DataFrame, open_decisions: pl.DataFrame | None = None) -> list[str]:
-    """Return the README's section on an adaptively refined sweep's rounds (results/{experiment}/frontier/refinement.csv)."""
+    """Return the README's section on an adaptively refined sweep: its rounds (refinement.csv) and, when given, the
+    decisions it left open (refinement_open.csv)."""
     last, looks = refinement.row(-1, named=True), looks_of(refinement)
     share = last["images_total"] / last["uniform_images"]
     return [

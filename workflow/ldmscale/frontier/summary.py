@@ -278,8 +278,9 @@ def write_all(
     """Write the frontier tables (CSV and parquet) and README.md for every metric of the summary; with the rounds of
     an adaptively refined sweep (`refinement_path`, and `open_path`: the decisions it leaves open), its paired
     intervals at the level its looks call for; the scaling law's section (`scaling_path`, written by the `scaling`
-    rule) at the end of the README, then what made it (`provenance`, `files.provenance`). `tolerance` (config frontier.tolerance) gives each budget of its metrics a
-    status: resolved, tied within the tolerance, or not resolved."""
+    rule) at the end of the README, then what made it (`provenance`, `files.provenance`). `tolerance` (config
+    frontier.tolerance) gives each budget of its metrics a status: resolved, tied within the tolerance, or not
+    resolved."""
     from pathlib import Path
 
     from .. import files
