@@ -256,6 +256,25 @@ def test_a_replays_verdicts_judge_each_winner_against_the_truth():
     assert set(both["status"]) == {"resolved"}
 
 
+def test_a_choice_that_scores_well_on_few_images_is_refined_even_where_one_model_fits():
+    """One model, two step counts: 1 step is in truth better (0.50 against 0.45), held on 256 images; 2 steps has 32,
+    on which every configuration scores 0.1 high (the shared image effect), so its mean beats 1 step's and the frontier
+    reports it within the budget that fits both. No other model fits, so no budget claim rests on it, and on their
+    common 32 images 1 step provably beats it: the plan still refines it (before, neither made a decision of it)."""
+    rng = np.random.default_rng(0)
+    rows = pl.DataFrame([{"task": "t", "model": "a", "sampler": "ddim", "steps": n, "guidance": 1.0,
+                          "unet_params": 1_000_000, "normalised_cost": float(n)} for n in (1, 2)])  # fmt: skip
+    shared = np.r_[np.full(32, 0.1), np.zeros(224)] + rng.normal(0, 0.01, 256)
+    values = {"t/a/ddim/s1_g1": 0.50 + shared, "t/a/ddim/s2_g1": 0.45 + shared}
+    images, caps = {"t/a/ddim/s1_g1": 256, "t/a/ddim/s2_g1": 32}, dict.fromkeys(values, 256)
+    summary, per_image = observed(rows, values, images)
+    assert summary.sort("attr_acc")["steps"][-1] == 2  # the lucky one leads on its means
+    plan = refine.plan(summary, per_image, ["attr_acc"], images, caps, 300, 4, 0, {"attr_acc": 0.02})
+    assert plan["refine"] == ["t/a/ddim/s2_g1"], plan
+    (decision,) = plan["unresolved"]
+    assert decision["decision"] == "configuration within budget" and decision["budget"] == 2.0
+
+
 def test_refinement_never_drops_the_true_winner_while_its_decision_is_open():
     """At every round, each budget's true best configuration is either planned or resolved as its budget's winner."""
     rows, values = synthetic_sweep(11)
@@ -363,4 +382,5 @@ def test_the_refine_example_plans_round_zero_on_the_first_shard_of_every_configu
     jobs = planned_jobs(snakemake(tmp_path, config, "--dry-run"))
     configurations = 5 * 8 * 2  # models × steps × guidance
     assert jobs["generate"] == jobs["image_features_n"] == configurations and jobs["refine_plan"] == 1
-    assert jobs["score_n"] == 2 * configurations and "image_features" not in jobs
+    metrics = config["tasks"]["shapes"]["metrics"]
+    assert jobs["score_n"] == len(metrics) * configurations and "image_features" not in jobs
