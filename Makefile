@@ -11,12 +11,16 @@ FAMILY := config/toy-family.yaml
 .PHONY: run test test-cluster dry-run lint report screenshot clean toy-checkpoints gpu-wheels gpu-slim gpu-unslim \
 	gpu-check gpu-rehearse
 
-$(STAMP): pyproject.toml
+# The GPU check's wheel list pins Snakemake's and diffusers' requirements; installing under it as constraints keeps
+# this environment the one its rehearsal tests (a new release of one of them, sqlalchemy 2.0.59, broke that).
+PINS := workflow/benchmarks/gpu/wheels.txt
+
+$(STAMP): pyproject.toml $(PINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# uv fetches and unpacks the 3 GB of wheels (torch and its CUDA libraries) in parallel and compiles the bytecode
 	@# on every core: 46 s from cold caches here, against 100 s for pip and compileall (2026-12-03).
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[test,lint]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode --constraint $(PINS) -e '.[test,lint]'
 	touch $@
 
 # CONFIG=config/examples/toy-sr.yaml (say) runs that experiment instead of config.yaml's, into results/toy-sr/.
