@@ -4,9 +4,10 @@ where the uniform run resolves a winner, whether the refined run names one withi
     python workflow/benchmarks/refine_against_uniform.py results/toy-refine results/toy-uniform \
         --config config/examples/toy-refine.yaml
 
-The uniform run's means (every configuration at the cap) stand in for the truth: a refined winner is ε-good where its configuration's uniform
-value is within ε of the uniform winner's. Budgets are compared on normalised cost and GFLOPs: each run profiles its own
-latencies, so their latency budgets differ. Jobs are counted from each run's logs (one per job).
+The uniform run's means (every configuration at the cap) stand in for the truth: a refined winner is ε-good where its
+configuration's uniform value is within ε of the uniform winner's. Budgets are compared on normalised cost and
+GFLOPs: each run profiles its own latencies, so their latency budgets differ. Jobs are counted from each run's logs
+(one per job).
 """
 
 from __future__ import annotations

@@ -57,8 +57,9 @@ def decisions(
     A budget decision is judged as the frontier reports it (`_budget_decisions`): its claim, family-wise, among the
     claims of its table. `budgets` ({"edges": config frontier.budgets, "buckets": frontier.buckets}) makes them the
     frontier README's budgets, in the README's family (budgets, crossovers and, with a tolerance, rivals); without it,
-    every configuration's own cost, in the charts' family. A guidance decision compares its choice with each other
-    scale pairwise. With a `tolerance` ε, a comparison provably within ε (its lower bound above −ε) keeps nothing
+    every configuration's own cost, in the charts' family. A configuration decision compares the configuration a
+    budget reports with its model's others within the budget, and a guidance decision its choice with each other
+    scale, both pairwise. With a `tolerance` ε, a comparison provably within ε (its lower bound above −ε) keeps nothing
     open: a budget decision is settled when its claim's family-wise lower bound is above −ε (tied within ε).
 
     `tally`, when given, counts every decision with at least one rival: `resolved`, `settled` (tied within ε),
@@ -253,10 +254,10 @@ def _at_cap(decision: dict, images: dict[str, int], caps: dict[str, int]) -> boo
 
 
 def open_decisions(plan: dict, caps: dict[str, int]) -> pl.DataFrame:
-    """Return one row per decision the round of `plan` leaves open: what it decides (budget or guidance), its choice
-    and how many rival configurations keep it open, the fewest images any of its configurations holds, whether every
-    one of them is at its cap (`caps`), and the images per configuration its comparisons would need to settle if their
-    margins and spreads stayed as they are (`needed_images`, the choice's: the most of its rivals'; null where no
+    """Return one row per decision the round of `plan` leaves open: what it decides (a budget's model, its
+    configuration, or a guidance scale), its choice and how many rival configurations keep it open, the fewest images
+    any of its configurations holds, whether every one of them is at its cap (`caps`), and the images per
+    configuration its comparisons would need to settle if their margins and spreads stayed as they are (`needed_images`, the choice's: the most of its rivals'; null where no
     count will do, a zero margin without a tolerance, or where it cannot be told, a metric without per-image values).
     Those at their cap say what more images, or a coarser tolerance, would buy."""
     images, rows = plan["images"], []
